@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// cdb: backups of the Claire de Binare trading stack. Small programs over one library (CDBKit).
+let programs = ["cdb-pg-dump"]
+
+let package = Package(
+    name: "cdb",
+    platforms: [.macOS(.v13)],
+    products: programs.map { .executable(name: $0, targets: [$0]) } + [
+        .library(name: "CDBKit", targets: ["CDBKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CLibGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(
+            name: "CDBKit",
+            dependencies: [
+                "CLibPQ", "CZstd", "CZlib",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(name: "CDBKitTests", dependencies: ["CDBKit"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["CDBKit"] + programs.map { .target(name: $0) }
+        ),
+    ] + programs.map {
+        .executableTarget(
+            name: $0,
+            dependencies: ["CDBKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        )
+    },
+    swiftLanguageModes: [.v5]
+)

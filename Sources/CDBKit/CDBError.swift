@@ -1,0 +1,112 @@
+import Foundation
+
+/// Exit codes of every cdb program (sysexits.h).
+public enum ExitStatus: Int32, Comparable, Sendable {
+    case success = 0
+    case failure = 1
+    case usage = 64
+    case dataError = 65
+    case noInput = 66
+    case unavailable = 69
+    case cantCreate = 73
+    case ioError = 74
+    case tempFail = 75
+    case config = 78
+
+    public static func < (a: ExitStatus, b: ExitStatus) -> Bool {
+        // "Worst" ordering: any failure beats success; among failures the higher code wins.
+        a.rawValue < b.rawValue
+    }
+}
+
+/// Every failure CDBKit reports. Each case carries its context and knows its exit code.
+public enum CDBError: LocalizedError, Equatable {
+    /// The database server could not be reached.
+    case databaseUnreachable(target: String, reason: String)
+    /// The server refused the credentials, or no database was configured.
+    case databaseConfig(target: String, reason: String, fix: String)
+    /// A query failed on the server.
+    case query(context: String, sqlstate: String, message: String)
+    /// The connection broke while a backup was being written.
+    case connectionLost(context: String, message: String)
+    /// The database holds objects that cannot be dumped faithfully.
+    case unsupportedObjects([String])
+    /// A written backup failed validation.
+    case validation(path: String, reason: String)
+    /// Required tables are missing from the database.
+    case missingTables(path: String, tables: [String])
+    /// An input file or directory does not exist.
+    case inputMissing(path: String, reason: String)
+    /// An output file or directory cannot be created.
+    case cannotCreate(path: String, reason: String)
+    /// A read or write failed (disk full, I/O error).
+    case io(path: String, reason: String)
+    /// Another run holds the backup root's lock.
+    case locked(path: String, holder: String)
+    /// A setting is invalid.
+    case configuration(String)
+    /// A command-line value is invalid.
+    case usage(String)
+
+    public var exitStatus: ExitStatus {
+        switch self {
+        case .databaseUnreachable: return .unavailable
+        case .databaseConfig: return .config
+        case .query: return .failure
+        case .connectionLost: return .unavailable
+        case .unsupportedObjects, .validation, .missingTables: return .dataError
+        case .inputMissing: return .noInput
+        case .cannotCreate: return .cantCreate
+        case .io: return .ioError
+        case .locked: return .tempFail
+        case .configuration: return .config
+        case .usage: return .usage
+        }
+    }
+
+    public var errorDescription: String? {
+        switch self {
+        case let .databaseUnreachable(target, reason):
+            return "database unreachable at \(target) (\(reason)) — is the server running?"
+        case let .databaseConfig(target, reason, fix):
+            return "cannot connect to \(target): \(reason) — \(fix)"
+        case let .query(context, sqlstate, message):
+            return "\(context) failed: \(message) (SQLSTATE \(sqlstate))"
+        case let .connectionLost(context, message):
+            return "connection to the database lost while \(context): \(message) — no backup was written; run again when the server is back"
+        case let .unsupportedObjects(objects):
+            return "the database holds \(objects.count) object(s) cdb-pg-dump cannot dump faithfully:\n"
+                + objects.map { "  - \($0)" }.joined(separator: "\n")
+                + "\nuse pg_dump for this database, or --allow-unsupported to dump everything else (those objects are then skipped)"
+        case let .validation(path, reason):
+            return "\(path) failed validation: \(reason)"
+        case let .missingTables(path, tables):
+            return "required table(s) missing from the database: \(tables.joined(separator: ", ")) — the dump was kept at \(path); check the database, or the required tables (--require-table, CDB_REQUIRED_TABLES)"
+        case let .inputMissing(path, reason):
+            return "\(path): \(reason)"
+        case let .cannotCreate(path, reason):
+            return "cannot create \(path): \(reason)"
+        case let .io(path, reason):
+            return "writing \(path) failed: \(reason)"
+        case let .locked(path, holder):
+            return "another cdb run holds \(path) (\(holder)); try again when it has finished"
+        case let .configuration(message):
+            return message
+        case let .usage(message):
+            return message
+        }
+    }
+}
+
+extension CDBError {
+    /// Maps an errno from a write to the matching error: disk full and quota are I/O errors.
+    static func fromWrite(errno code: Int32, path: String) -> CDBError {
+        let reason = String(cString: strerror(code))
+        switch code {
+        case ENOSPC, EDQUOT, EFBIG:
+            return .io(path: path, reason: "\(reason) — free some space (cdb-prune) or choose another --backup-root")
+        default:
+            return .io(path: path, reason: reason)
+        }
+    }
+}

@@ -1,0 +1,333 @@
+/// The catalog queries of the dumper. Every name the server returns is already quoted with
+/// `quote_ident` and every text value with `quote_literal`, so the dump never quotes by hand.
+/// The session runs with `search_path = ''`, so `format_type`, `pg_get_*def` and regproc
+/// output come schema-qualified.
+///
+/// Version notes (servers 12–17; only 15 can run here, the branches follow PostgreSQL's
+/// documentation of each catalog): `pg_trigger.tgparentid` appeared in 13 (before it, cloned
+/// partition triggers are `tgisinternal`); `pg_range.rngmultitypid` and multiranges in 14;
+/// unlogged sequences in 15. Everything else used here exists unchanged from 12 to 17.
+enum CatalogQueries {
+    /// A namespace OID expression is a user schema.
+    static func userSchema(_ expr: String) -> String {
+        "\(expr) IN (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname !~ '^pg_(toast|temp_|toast_temp_)')"
+    }
+
+    /// The object is not a member of an extension.
+    static func notExtensionMember(catalog: String, oid: String) -> String {
+        "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = 'pg_catalog.\(catalog)'::pg_catalog.regclass AND e.objid = \(oid) AND e.deptype = 'e')"
+    }
+
+    static func qualified(schema: String, name: String) -> String {
+        "pg_catalog.quote_ident(\(schema)) || '.' || pg_catalog.quote_ident(\(name))"
+    }
+
+    /// Tab-separated `grantee<TAB>privilege<TAB>grantable` lines of an ACL, in its own order.
+    static func grants(_ acl: String) -> String {
+        """
+        (SELECT pg_catalog.string_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END
+                || E'\\t' || a.privilege_type || E'\\t' || a.is_grantable::text, E'\\n' ORDER BY a.ord)
+           FROM (SELECT x.*, row_number() OVER () AS ord FROM pg_catalog.aclexplode(\(acl)) x) a)
+        """
+    }
+
+    static func comment(_ oid: String, _ catalog: String) -> String {
+        "pg_catalog.quote_literal(pg_catalog.obj_description(\(oid), '\(catalog)'))"
+    }
+
+    static func owner(_ roleOID: String) -> String {
+        "pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(\(roleOID)))"
+    }
+
+    /// The relations whose data and definitions are dumped.
+    static let userRelations = """
+        SELECT c.oid FROM pg_catalog.pg_class c
+         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'c', 'S')
+           AND \(userSchema("c.relnamespace"))
+           AND \(notExtensionMember(catalog: "pg_class", oid: "c.oid"))
+        """
+
+    static let tablesToLock = """
+        SELECT \(qualified(schema: "n.nspname", name: "c.relname")) AS qname
+          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind IN ('r', 'p') AND c.oid IN (\(userRelations))
+         ORDER BY n.nspname, c.relname
+        """
+
+    static func unsupported(serverVersion: Int) -> String {
+        let rel = qualified(schema: "n.nspname", name: "c.relname")
+        return """
+        SELECT 'large object ' || l.oid AS what FROM pg_catalog.pg_largeobject_metadata l
+        UNION ALL SELECT 'foreign table ' || \(rel) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relkind = 'f' AND \(userSchema("c.relnamespace")) AND \(notExtensionMember(catalog: "pg_class", oid: "c.oid"))
+        UNION ALL SELECT 'typed table ' || \(rel) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.reloftype <> 0 AND c.oid IN (\(userRelations))
+        UNION ALL SELECT 'table ' || \(rel) || ' in tablespace ' || pg_catalog.quote_ident(t.spcname) FROM pg_catalog.pg_class c
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace JOIN pg_catalog.pg_tablespace t ON t.oid = c.reltablespace
+          WHERE c.reltablespace <> 0 AND c.oid IN (\(userRelations))
+        UNION ALL SELECT 'publication ' || pg_catalog.quote_ident(pubname) FROM pg_catalog.pg_publication
+        UNION ALL SELECT 'subscription ' || pg_catalog.quote_ident(subname) FROM pg_catalog.pg_subscription
+          WHERE subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
+        UNION ALL SELECT 'event trigger ' || pg_catalog.quote_ident(evtname) FROM pg_catalog.pg_event_trigger t
+          WHERE \(notExtensionMember(catalog: "pg_event_trigger", oid: "t.oid"))
+        UNION ALL SELECT 'rule ' || pg_catalog.quote_ident(r.rulename) || ' on ' || \(rel) FROM pg_catalog.pg_rewrite r
+          JOIN pg_catalog.pg_class c ON c.oid = r.ev_class JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          WHERE r.rulename <> '_RETURN' AND \(userSchema("c.relnamespace")) AND \(notExtensionMember(catalog: "pg_rewrite", oid: "r.oid"))
+        UNION ALL SELECT 'aggregate ' || \(qualified(schema: "n.nspname", name: "p.proname")) || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')'
+          FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+          WHERE p.prokind = 'a' AND \(userSchema("p.pronamespace")) AND \(notExtensionMember(catalog: "pg_proc", oid: "p.oid"))
+        UNION ALL SELECT 'operator ' || o.oid::pg_catalog.regoperator FROM pg_catalog.pg_operator o
+          WHERE \(userSchema("o.oprnamespace")) AND \(notExtensionMember(catalog: "pg_operator", oid: "o.oid"))
+        UNION ALL SELECT 'operator class ' || pg_catalog.quote_ident(o.opcname) FROM pg_catalog.pg_opclass o
+          WHERE \(userSchema("o.opcnamespace")) AND \(notExtensionMember(catalog: "pg_opclass", oid: "o.oid"))
+        UNION ALL SELECT 'operator family ' || pg_catalog.quote_ident(o.opfname) FROM pg_catalog.pg_opfamily o
+          WHERE \(userSchema("o.opfnamespace")) AND \(notExtensionMember(catalog: "pg_opfamily", oid: "o.oid"))
+        UNION ALL SELECT 'collation ' || pg_catalog.quote_ident(o.collname) FROM pg_catalog.pg_collation o
+          WHERE \(userSchema("o.collnamespace")) AND \(notExtensionMember(catalog: "pg_collation", oid: "o.oid"))
+        UNION ALL SELECT 'conversion ' || pg_catalog.quote_ident(o.conname) FROM pg_catalog.pg_conversion o
+          WHERE \(userSchema("o.connamespace")) AND \(notExtensionMember(catalog: "pg_conversion", oid: "o.oid"))
+        UNION ALL SELECT 'text search configuration ' || pg_catalog.quote_ident(o.cfgname) FROM pg_catalog.pg_ts_config o
+          WHERE \(userSchema("o.cfgnamespace")) AND \(notExtensionMember(catalog: "pg_ts_config", oid: "o.oid"))
+        UNION ALL SELECT 'text search dictionary ' || pg_catalog.quote_ident(o.dictname) FROM pg_catalog.pg_ts_dict o
+          WHERE \(userSchema("o.dictnamespace")) AND \(notExtensionMember(catalog: "pg_ts_dict", oid: "o.oid"))
+        UNION ALL SELECT 'text search parser ' || pg_catalog.quote_ident(o.prsname) FROM pg_catalog.pg_ts_parser o
+          WHERE \(userSchema("o.prsnamespace")) AND \(notExtensionMember(catalog: "pg_ts_parser", oid: "o.oid"))
+        UNION ALL SELECT 'text search template ' || pg_catalog.quote_ident(o.tmplname) FROM pg_catalog.pg_ts_template o
+          WHERE \(userSchema("o.tmplnamespace")) AND \(notExtensionMember(catalog: "pg_ts_template", oid: "o.oid"))
+        UNION ALL SELECT 'foreign-data wrapper ' || pg_catalog.quote_ident(o.fdwname) FROM pg_catalog.pg_foreign_data_wrapper o
+          WHERE \(notExtensionMember(catalog: "pg_foreign_data_wrapper", oid: "o.oid"))
+        UNION ALL SELECT 'foreign server ' || pg_catalog.quote_ident(o.srvname) FROM pg_catalog.pg_foreign_server o
+          WHERE \(notExtensionMember(catalog: "pg_foreign_server", oid: "o.oid"))
+        UNION ALL SELECT 'cast ' || pg_catalog.format_type(o.castsource, NULL) || ' AS ' || pg_catalog.format_type(o.casttarget, NULL)
+          FROM pg_catalog.pg_cast o WHERE o.oid >= 16384 AND \(notExtensionMember(catalog: "pg_cast", oid: "o.oid"))
+        UNION ALL SELECT 'base type ' || pg_catalog.format_type(t.oid, NULL) FROM pg_catalog.pg_type t
+          WHERE t.typtype = 'b' AND \(userSchema("t.typnamespace")) AND \(notExtensionMember(catalog: "pg_type", oid: "t.oid"))
+            AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)
+        UNION ALL SELECT 'default privileges for role ' || pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(d.defaclrole)) FROM pg_catalog.pg_default_acl d
+        UNION ALL SELECT 'procedural language ' || pg_catalog.quote_ident(l.lanname) FROM pg_catalog.pg_language l
+          WHERE l.oid >= 16384 AND \(notExtensionMember(catalog: "pg_language", oid: "l.oid"))
+        UNION ALL SELECT 'transform for type ' || pg_catalog.format_type(t.trftype, NULL) FROM pg_catalog.pg_transform t
+          WHERE \(notExtensionMember(catalog: "pg_transform", oid: "t.oid"))
+        UNION ALL SELECT 'access method ' || pg_catalog.quote_ident(a.amname) FROM pg_catalog.pg_am a
+          WHERE a.oid >= 16384 AND \(notExtensionMember(catalog: "pg_am", oid: "a.oid"))
+        UNION ALL SELECT 'security label on ' || s.classoid::pg_catalog.regclass || ' ' || s.objoid FROM pg_catalog.pg_seclabel s
+        ORDER BY 1
+        """
+    }
+
+    static let schemas = """
+        SELECT n.oid, pg_catalog.quote_ident(n.nspname) AS name, n.nspname AS raw_name,
+               \(owner("n.nspowner")) AS owner, pg_catalog.pg_get_userbyid(n.nspowner) AS raw_owner,
+               \(comment("n.oid", "pg_namespace")) AS comment, \(grants("n.nspacl")) AS grants
+          FROM pg_catalog.pg_namespace n
+         WHERE \(userSchema("n.oid")) AND \(notExtensionMember(catalog: "pg_namespace", oid: "n.oid"))
+         ORDER BY n.nspname
+        """
+
+    static let extensions = """
+        SELECT e.oid, pg_catalog.quote_ident(e.extname) AS name, pg_catalog.quote_ident(n.nspname) AS schema,
+               \(comment("e.oid", "pg_extension")) AS comment
+          FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+         WHERE e.extname <> 'plpgsql'
+         ORDER BY e.extname
+        """
+
+    static func types(serverVersion: Int) -> String {
+        let multirange = serverVersion >= 140000
+            ? "(SELECT \(qualified(schema: "mn.nspname", name: "mt.typname")) FROM pg_catalog.pg_type mt JOIN pg_catalog.pg_namespace mn ON mn.oid = mt.typnamespace WHERE mt.oid = r.rngmultitypid)"
+            : "NULL"
+        return """
+        SELECT t.oid, t.typtype, pg_catalog.quote_ident(n.nspname) AS schema, pg_catalog.quote_ident(t.typname) AS name,
+               n.nspname AS raw_schema, t.typname AS raw_name,
+               \(owner("t.typowner")) AS owner, \(comment("t.oid", "pg_type")) AS comment, \(grants("t.typacl")) AS grants,
+               (SELECT pg_catalog.string_agg(pg_catalog.quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder)
+                  FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid) AS enum_labels,
+               CASE WHEN t.typtype = 'd' THEN pg_catalog.format_type(t.typbasetype, t.typtypmod) END AS base_type,
+               t.typnotnull AS not_null, pg_catalog.pg_get_expr(t.typdefaultbin, 0) AS default_expr,
+               CASE WHEN t.typcollation <> 0 AND t.typcollation <> (SELECT b.typcollation FROM pg_catalog.pg_type b WHERE b.oid = t.typbasetype)
+                    THEN (SELECT \(qualified(schema: "cn.nspname", name: "co.collname")) FROM pg_catalog.pg_collation co
+                            JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = t.typcollation) END AS collation,
+               t.typrelid,
+               pg_catalog.format_type(r.rngsubtype, NULL) AS range_subtype,
+               CASE WHEN r.rngsubopc IS NOT NULL AND NOT (SELECT opcdefault FROM pg_catalog.pg_opclass WHERE oid = r.rngsubopc)
+                    THEN (SELECT \(qualified(schema: "on_.nspname", name: "oc.opcname")) FROM pg_catalog.pg_opclass oc
+                            JOIN pg_catalog.pg_namespace on_ ON on_.oid = oc.opcnamespace WHERE oc.oid = r.rngsubopc) END AS range_opclass,
+               CASE WHEN r.rngcollation <> 0 AND r.rngcollation <> (SELECT b.typcollation FROM pg_catalog.pg_type b WHERE b.oid = r.rngsubtype)
+                    THEN (SELECT \(qualified(schema: "cn.nspname", name: "co.collname")) FROM pg_catalog.pg_collation co
+                            JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = r.rngcollation) END AS range_collation,
+               CASE WHEN r.rngcanonical <> 0 THEN r.rngcanonical::pg_catalog.regproc::text END AS range_canonical,
+               CASE WHEN r.rngsubdiff <> 0 THEN r.rngsubdiff::pg_catalog.regproc::text END AS range_subdiff,
+               \(multirange) AS range_multirange
+          FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+          LEFT JOIN pg_catalog.pg_range r ON r.rngtypid = t.oid
+         WHERE t.typtype IN ('e', 'd', 'r', 'c')
+           AND (t.typtype <> 'c' OR (SELECT relkind FROM pg_catalog.pg_class WHERE oid = t.typrelid) = 'c')
+           AND \(userSchema("t.typnamespace")) AND \(notExtensionMember(catalog: "pg_type", oid: "t.oid"))
+         ORDER BY n.nspname, t.typname
+        """
+    }
+
+    static let sequences = """
+        SELECT c.oid, pg_catalog.quote_ident(n.nspname) AS schema, pg_catalog.quote_ident(c.relname) AS name,
+               n.nspname AS raw_schema, c.relname AS raw_name, \(owner("c.relowner")) AS owner,
+               \(comment("c.oid", "pg_class")) AS comment, \(grants("c.relacl")) AS grants,
+               pg_catalog.format_type(s.seqtypid, NULL) AS type, s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle,
+               c.relpersistence, d.refobjid AS owner_table, d.deptype AS owner_deptype,
+               (SELECT pg_catalog.quote_ident(a.attname) FROM pg_catalog.pg_attribute a WHERE a.attrelid = d.refobjid AND a.attnum = d.refobjsubid) AS owner_column,
+               d.refobjsubid AS owner_attnum
+          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid
+          LEFT JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid
+               AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i')
+         WHERE c.relkind = 'S' AND c.oid IN (\(userRelations))
+         ORDER BY n.nspname, c.relname
+        """
+
+    static let functions = """
+        SELECT p.oid, p.prokind, pg_catalog.quote_ident(n.nspname) AS schema, pg_catalog.quote_ident(p.proname) AS name,
+               n.nspname AS raw_schema, p.proname AS raw_name,
+               pg_catalog.pg_get_function_identity_arguments(p.oid) AS args, pg_catalog.pg_get_functiondef(p.oid) AS def,
+               \(owner("p.proowner")) AS owner, \(comment("p.oid", "pg_proc")) AS comment, \(grants("p.proacl")) AS grants
+          FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+         WHERE p.prokind IN ('f', 'p', 'w') AND \(userSchema("p.pronamespace")) AND \(notExtensionMember(catalog: "pg_proc", oid: "p.oid"))
+         ORDER BY n.nspname, p.proname, 7
+        """
+
+    static let relations = """
+        SELECT c.oid, c.relkind, pg_catalog.quote_ident(n.nspname) AS schema, pg_catalog.quote_ident(c.relname) AS name,
+               n.nspname AS raw_schema, c.relname AS raw_name, \(owner("c.relowner")) AS owner,
+               c.relpersistence, c.relrowsecurity, c.relforcerowsecurity, c.relispartition, c.relispopulated,
+               CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END AS partition_bound,
+               CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END AS partition_key,
+               pg_catalog.array_to_string(c.reloptions, ', ') AS options,
+               CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END AS view_def,
+               (SELECT a.amname FROM pg_catalog.pg_am a WHERE a.oid = c.relam) AS access_method,
+               (SELECT pg_catalog.string_agg(\(qualified(schema: "pn.nspname", name: "pc.relname")), ', ' ORDER BY i.inhseqno)
+                  FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent
+                  JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace WHERE i.inhrelid = c.oid) AS parents,
+               (SELECT pg_catalog.string_agg(i.inhparent::text, ',' ORDER BY i.inhseqno) FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid) AS parent_oids,
+               \(comment("c.oid", "pg_class")) AS comment, \(grants("c.relacl")) AS grants
+          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'c') AND c.oid IN (\(userRelations))
+         ORDER BY n.nspname, c.relname
+        """
+
+    static let columns = """
+        SELECT a.attrelid, a.attnum, pg_catalog.quote_ident(a.attname) AS name,
+               pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull, a.attidentity, a.attgenerated,
+               a.attislocal, a.attinhcount,
+               CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
+                    THEN (SELECT \(qualified(schema: "cn.nspname", name: "co.collname")) FROM pg_catalog.pg_collation co
+                            JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation) END AS collation,
+               pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS default_expr,
+               pg_catalog.quote_literal(pg_catalog.col_description(a.attrelid, a.attnum)) AS comment,
+               \(grants("a.attacl")) AS grants
+          FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+          LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+         WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attrelid IN (\(userRelations))
+         ORDER BY a.attrelid, a.attnum
+        """
+
+    static let constraints = """
+        SELECT co.oid, co.conrelid, co.contypid, co.contype, pg_catalog.quote_ident(co.conname) AS name,
+               pg_catalog.pg_get_constraintdef(co.oid) AS def, co.convalidated, co.conislocal, co.conparentid, co.conindid,
+               \(comment("co.oid", "pg_constraint")) AS comment
+          FROM pg_catalog.pg_constraint co
+         WHERE co.contype IN ('c', 'p', 'u', 'f', 'x')
+           AND (co.conrelid IN (\(userRelations))
+                OR co.contypid IN (SELECT t.oid FROM pg_catalog.pg_type t WHERE \(userSchema("t.typnamespace"))
+                                     AND \(notExtensionMember(catalog: "pg_type", oid: "t.oid"))))
+         ORDER BY co.conrelid, co.contypid, co.conname
+        """
+
+    static let indexes = """
+        SELECT i.indexrelid, i.indrelid, pg_catalog.pg_get_indexdef(i.indexrelid) AS def, i.indisclustered,
+               pg_catalog.quote_ident(n.nspname) AS schema, pg_catalog.quote_ident(ic.relname) AS name,
+               EXISTS (SELECT 1 FROM pg_catalog.pg_constraint co WHERE co.conindid = i.indexrelid AND co.conrelid = i.indrelid
+                         AND co.contype IN ('p', 'u', 'x')) AS is_constraint,
+               (SELECT \(qualified(schema: "pn.nspname", name: "pc.relname")) FROM pg_catalog.pg_inherits h
+                  JOIN pg_catalog.pg_class pc ON pc.oid = h.inhparent JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
+                 WHERE h.inhrelid = i.indexrelid) AS parent_index,
+               \(comment("i.indexrelid", "pg_class")) AS comment
+          FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+          JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace
+         WHERE i.indrelid IN (\(userRelations))
+         ORDER BY n.nspname, ic.relname
+        """
+
+    static func triggers(serverVersion: Int) -> String {
+        let notCloned = serverVersion >= 130000 ? "AND t.tgparentid = 0" : ""
+        return """
+        SELECT t.oid, t.tgrelid, pg_catalog.quote_ident(t.tgname) AS name, pg_catalog.pg_get_triggerdef(t.oid, false) AS def,
+               t.tgenabled, \(comment("t.oid", "pg_trigger")) AS comment
+          FROM pg_catalog.pg_trigger t
+         WHERE NOT t.tgisinternal \(notCloned) AND t.tgrelid IN (\(userRelations))
+         ORDER BY t.tgrelid, t.tgname
+        """
+    }
+
+    static let policies = """
+        SELECT p.oid, p.polrelid, pg_catalog.quote_ident(p.polname) AS name, p.polcmd, p.polpermissive,
+               (SELECT pg_catalog.string_agg(CASE WHEN r.role = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(r.role)) END,
+                                             ', ' ORDER BY r.ord)
+                  FROM pg_catalog.unnest(p.polroles) WITH ORDINALITY AS r(role, ord)) AS roles,
+               pg_catalog.pg_get_expr(p.polqual, p.polrelid) AS qual, pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) AS with_check,
+               \(comment("p.oid", "pg_policy")) AS comment
+          FROM pg_catalog.pg_policy p
+         WHERE p.polrelid IN (\(userRelations))
+         ORDER BY p.polrelid, p.polname
+        """
+
+    static let statistics = """
+        SELECT s.oid, s.stxrelid, pg_catalog.pg_get_statisticsobjdef(s.oid) AS def,
+               \(qualified(schema: "n.nspname", name: "s.stxname")) AS name
+          FROM pg_catalog.pg_statistic_ext s JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace
+         WHERE s.stxrelid IN (\(userRelations))
+         ORDER BY n.nspname, s.stxname
+        """
+
+    /// The object an OID of a catalog stands for in the dump's ordering: a table's row type is
+    /// the table, an array type its element, a view's rule the view, a default or CHECK its table.
+    static func objectKey(classid: String, objid: String, serverVersion: Int) -> String {
+        let multirange = serverVersion >= 140000
+            ? "WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_range r WHERE r.rngmultitypid = t.oid) THEN 't:' || (SELECT r.rngtypid FROM pg_catalog.pg_range r WHERE r.rngmultitypid = t.oid)"
+            : ""
+        return """
+        CASE \(classid)
+          WHEN 'pg_catalog.pg_class'::pg_catalog.regclass THEN
+            (SELECT CASE WHEN c.relkind = 'c' THEN 't:' || c.reltype ELSE 'c:' || c.oid END FROM pg_catalog.pg_class c WHERE c.oid = \(objid))
+          WHEN 'pg_catalog.pg_type'::pg_catalog.regclass THEN
+            (SELECT CASE WHEN t.typrelid <> 0 AND (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid) <> 'c' THEN 'c:' || t.typrelid
+                         WHEN t.typelem <> 0 AND EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.oid = t.typelem AND e.typarray = t.oid) THEN 't:' || t.typelem
+                         \(multirange)
+                         ELSE 't:' || t.oid END
+               FROM pg_catalog.pg_type t WHERE t.oid = \(objid))
+          WHEN 'pg_catalog.pg_proc'::pg_catalog.regclass THEN 'p:' || \(objid)
+          WHEN 'pg_catalog.pg_rewrite'::pg_catalog.regclass THEN (SELECT 'c:' || r.ev_class FROM pg_catalog.pg_rewrite r WHERE r.oid = \(objid))
+          WHEN 'pg_catalog.pg_attrdef'::pg_catalog.regclass THEN (SELECT 'c:' || a.adrelid FROM pg_catalog.pg_attrdef a WHERE a.oid = \(objid))
+          WHEN 'pg_catalog.pg_constraint'::pg_catalog.regclass THEN
+            (SELECT CASE WHEN co.contypid <> 0 THEN 't:' || co.contypid ELSE 'c:' || co.conrelid END
+               FROM pg_catalog.pg_constraint co WHERE co.oid = \(objid) AND co.contype = 'c')
+        END
+        """
+    }
+
+    static func dependencies(serverVersion: Int) -> String {
+        """
+        SELECT DISTINCT dep.key AS dependent, ref.key AS referenced
+          FROM pg_catalog.pg_depend d
+          CROSS JOIN LATERAL (SELECT \(objectKey(classid: "d.classid", objid: "d.objid", serverVersion: serverVersion)) AS key) dep
+          CROSS JOIN LATERAL (SELECT \(objectKey(classid: "d.refclassid", objid: "d.refobjid", serverVersion: serverVersion)) AS key) ref
+         WHERE d.deptype = 'n'
+           AND d.classid IN ('pg_catalog.pg_class'::pg_catalog.regclass, 'pg_catalog.pg_type'::pg_catalog.regclass,
+                             'pg_catalog.pg_proc'::pg_catalog.regclass, 'pg_catalog.pg_rewrite'::pg_catalog.regclass,
+                             'pg_catalog.pg_attrdef'::pg_catalog.regclass, 'pg_catalog.pg_constraint'::pg_catalog.regclass)
+           AND d.refclassid IN ('pg_catalog.pg_class'::pg_catalog.regclass, 'pg_catalog.pg_type'::pg_catalog.regclass,
+                                'pg_catalog.pg_proc'::pg_catalog.regclass)
+           AND d.objid >= 16384 AND d.refobjid >= 16384
+        UNION
+        SELECT 'c:' || i.inhrelid, 'c:' || i.inhparent FROM pg_catalog.pg_inherits i
+         WHERE i.inhrelid IN (\(userRelations))
+        """
+    }
+}

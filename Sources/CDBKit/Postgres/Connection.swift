@@ -1,0 +1,200 @@
+import CLibPQ
+import Foundation
+
+/// One libpq connection. Owns its PGconn and frees it in `deinit`.
+public final class PGConnection {
+    let handle: OpaquePointer
+    /// "host:port" (or "socket-folder:port") as libpq resolved it; used in messages.
+    public let target: String
+    public let serverVersion: Int
+    private let redact: (String) -> String
+
+    /// Connects with the resolved settings. Throws `.databaseUnreachable` (exit 69) when the
+    /// server cannot be reached and `.databaseConfig` (exit 78) for credentials or a missing database.
+    public init(settings: DatabaseSettings, applicationName: String) throws {
+        var pairs = settings.parameters
+        pairs.append(("fallback_application_name", applicationName))
+        if ProcessInfo.processInfo.environment["PGCONNECT_TIMEOUT"] == nil, !pairs.contains(where: { $0.0 == "connect_timeout" }) {
+            pairs.insert(("connect_timeout", "10"), at: 0)
+        }
+        let keywords = pairs.map { strdup($0.0) } + [nil]
+        let values = pairs.map { strdup($0.1) } + [nil]
+        defer {
+            keywords.forEach { free($0) }
+            values.forEach { free($0) }
+        }
+        let conn: OpaquePointer? = keywords.map { UnsafePointer($0) }.withUnsafeBufferPointer { k in
+            values.map { UnsafePointer($0) }.withUnsafeBufferPointer { v in
+                PQconnectdbParams(k.baseAddress, v.baseAddress, 1)
+            }
+        }
+        guard let conn else { throw CDBError.databaseUnreachable(target: "?", reason: "out of memory") }
+        let redact = settings.redact
+        let host = PQhost(conn).map { String(cString: $0) } ?? ""
+        let port = PQport(conn).map { String(cString: $0) } ?? ""
+        let target = host.isEmpty ? "default socket:\(port)" : "\(host):\(port)"
+        if PQstatus(conn) != CONNECTION_OK {
+            let message = redact(Self.clean(PQerrorMessage(conn)))
+            PQfinish(conn)
+            throw Self.classify(message: message, target: target)
+        }
+        self.handle = conn
+        self.target = target
+        self.redact = redact
+        self.serverVersion = Int(PQserverVersion(conn))
+    }
+
+    deinit { PQfinish(handle) }
+
+    static func clean(_ message: UnsafeMutablePointer<CChar>?) -> String {
+        guard let message else { return "unknown error" }
+        let text = String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines)
+        // libpq prefixes "connection to server at … failed: "; keep the reason, the target is ours.
+        let lines = text.split(separator: "\n").map { line -> String in
+            if let range = line.range(of: "failed: ") { return String(line[range.upperBound...]) }
+            return String(line)
+        }
+        return lines.joined(separator: "; ")
+    }
+
+    static func classify(message: String, target: String) -> CDBError {
+        let lower = message.lowercased()
+        if lower.contains("password authentication failed") || lower.contains("no password supplied")
+            || lower.contains("authentication failed") || lower.contains("peer authentication") {
+            return .databaseConfig(target: target, reason: message,
+                                   fix: "set the password in PGPASSWORD, ~/.pgpass (PGPASSFILE) or POSTGRES_PASSWORD in the repository's .env, and the user with --username, PGUSER or POSTGRES_USER")
+        }
+        if lower.contains("database") && lower.contains("does not exist") {
+            return .databaseConfig(target: target, reason: message,
+                                   fix: "name an existing database with --dbname, PGDATABASE or POSTGRES_DB in the repository's .env")
+        }
+        if lower.contains("role") && lower.contains("does not exist") {
+            return .databaseConfig(target: target, reason: message,
+                                   fix: "name an existing user with --username, PGUSER or POSTGRES_USER in the repository's .env")
+        }
+        if lower.contains("invalid") || lower.contains("missing") && lower.contains("=") || lower.contains("unrecognized") {
+            return .databaseConfig(target: target, reason: message, fix: "fix --dbname (a conninfo string or postgresql:// URI)")
+        }
+        return .databaseUnreachable(target: target, reason: message)
+    }
+
+    /// The last error of this connection, with secrets removed.
+    public var lastError: String { redact(Self.clean(PQerrorMessage(handle))) }
+
+    public var isBroken: Bool { PQstatus(handle) != CONNECTION_OK }
+
+    /// Runs one or more statements; throws unless they succeed.
+    @discardableResult
+    public func execute(_ sql: String, context: String) throws -> PGResult {
+        let result = PGResult(PQexec(handle, sql))
+        try check(result, context: context)
+        return result
+    }
+
+    /// Runs a query with text parameters ($1, $2, …).
+    public func query(_ sql: String, _ parameters: [String?] = [], context: String) throws -> PGResult {
+        let cStrings = parameters.map { $0.map { strdup($0) } ?? nil }
+        defer { cStrings.forEach { free($0) } }
+        let result = cStrings.map { UnsafePointer($0) }.withUnsafeBufferPointer { values in
+            PGResult(PQexecParams(handle, sql, Int32(parameters.count), nil, values.baseAddress, nil, nil, 0))
+        }
+        try check(result, context: context)
+        return result
+    }
+
+    func check(_ result: PGResult, context: String) throws {
+        switch result.status {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_COPY_OUT, PGRES_COPY_IN:
+            return
+        default:
+            if isBroken {
+                throw CDBError.connectionLost(context: context, message: lastError)
+            }
+            throw CDBError.query(context: context, sqlstate: result.sqlstate ?? "?????",
+                                 message: redact(result.errorMessage ?? lastError))
+        }
+    }
+
+    /// Runs `COPY … TO STDOUT` and hands every chunk libpq returns to `body` as raw bytes,
+    /// without turning rows into strings. Returns the row count the server reported.
+    public func copyOut(_ sql: String, context: String, body: (UnsafeRawBufferPointer) throws -> Void) throws -> Int64 {
+        let start = PGResult(PQexec(handle, sql))
+        try check(start, context: context)
+        guard start.status == PGRES_COPY_OUT else {
+            throw CDBError.query(context: context, sqlstate: "?????", message: "the server did not start COPY OUT")
+        }
+        var buffer: UnsafeMutablePointer<CChar>?
+        var failure: Error?
+        while true {
+            let n = PQgetCopyData(handle, &buffer, 0)
+            if n > 0, let chunk = buffer {
+                defer { PQfreemem(chunk) }
+                if failure == nil {
+                    do { try body(UnsafeRawBufferPointer(start: chunk, count: Int(n))) } catch { failure = error }
+                }
+                continue
+            }
+            if n == -1 { break }  // COPY done; the final result follows
+            throw CDBError.connectionLost(context: context, message: lastError)
+        }
+        // Drain the results: one for the COPY command, then nil.
+        var rows: Int64 = 0
+        while let raw = PQgetResult(handle) {
+            let result = PGResult(raw)
+            if failure == nil {
+                try check(result, context: context)
+                rows = Int64(result.commandTuples) ?? 0
+            }
+        }
+        if isBroken { throw CDBError.connectionLost(context: context, message: lastError) }
+        if let failure { throw failure }
+        return rows
+    }
+}
+
+/// One PGresult, cleared in `deinit`.
+public final class PGResult {
+    let handle: OpaquePointer?
+
+    init(_ handle: OpaquePointer?) { self.handle = handle }
+    deinit { if let handle { PQclear(handle) } }
+
+    var status: ExecStatusType { handle.map { PQresultStatus($0) } ?? PGRES_FATAL_ERROR }
+    // PG_DIAG_SQLSTATE is a char macro Swift does not import.
+    var sqlstate: String? { handle.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) } }
+    var errorMessage: String? {
+        guard let handle, let text = PQresultErrorMessage(handle), text.pointee != 0 else { return nil }
+        return String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
+            .replacingOccurrences(of: "ERROR:  ", with: "")
+    }
+    var commandTuples: String { handle.map { String(cString: PQcmdTuples($0)) } ?? "" }
+
+    public var count: Int { handle.map { Int(PQntuples($0)) } ?? 0 }
+
+    /// The text value at `row`, `column`; nil for NULL.
+    public func value(_ row: Int, _ column: Int) -> String? {
+        guard let handle, PQgetisnull(handle, Int32(row), Int32(column)) == 0 else { return nil }
+        return String(cString: PQgetvalue(handle, Int32(row), Int32(column)))
+    }
+
+    /// Rows as dictionaries keyed by column name (catalog queries only; never table data).
+    public func rows() -> [Row] {
+        guard let handle else { return [] }
+        let names = (0..<PQnfields(handle)).map { String(cString: PQfname(handle, $0)) }
+        return (0..<count).map { r in
+            var values: [String: String] = [:]
+            for (c, name) in names.enumerated() { values[name] = value(r, c) }
+            return Row(values: values)
+        }
+    }
+}
+
+/// One catalog row. Missing columns and NULLs read as nil.
+public struct Row {
+    public let values: [String: String]
+    public subscript(_ name: String) -> String? { values[name] }
+    /// A non-NULL text column ("" when NULL).
+    public func text(_ name: String) -> String { values[name] ?? "" }
+    public func bool(_ name: String) -> Bool { values[name] == "t" }
+    public func int(_ name: String) -> Int { Int(values[name] ?? "") ?? 0 }
+}

@@ -1,0 +1,123 @@
+import Foundation
+
+/// Renders the DDL pieces of a dump from catalog rows. Pure functions of the rows: no I/O.
+enum DDL {
+    struct Options {
+        var owners = true
+        var privileges = true
+    }
+
+    /// pg_dump-style object header comment.
+    static func header(name: String, type: String, schema: String?, owner: String?) -> String {
+        let clean = { (s: String) in s.replacingOccurrences(of: "\n", with: " ") }
+        return "--\n-- Name: \(clean(name)); Type: \(type); Schema: \(schema.map(clean) ?? "-"); Owner: \(owner.map(clean) ?? "-")\n--\n\n"
+    }
+
+    static func ownerStatement(kind: String, name: String, owner: String, options: Options) -> String {
+        options.owners && !owner.isEmpty ? "ALTER \(kind) \(name) OWNER TO \(owner);\n" : ""
+    }
+
+    static func commentStatement(kind: String, name: String, comment: String?) -> String {
+        guard let comment, !comment.isEmpty else { return "" }
+        return "\nCOMMENT ON \(kind) \(name) IS \(comment);\n"
+    }
+
+    /// REVOKE/GRANT statements that recreate an ACL exactly, from `grantee\tprivilege\tgrantable` lines.
+    /// `owner` nil means a column ACL (no implicit owner entry to revoke).
+    static func grantStatements(kind: String, name: String, owner: String?, grants: String?, column: String? = nil,
+                                options: Options) -> String {
+        guard options.privileges, let grants else { return "" }
+        var text = "\n"
+        if let owner {
+            text += "REVOKE ALL ON \(kind) \(name) FROM PUBLIC;\n"
+            if !owner.isEmpty { text += "REVOKE ALL ON \(kind) \(name) FROM \(owner);\n" }
+        }
+        // Group privileges per grantee and grant option, keeping the ACL's order.
+        var order: [String] = []
+        var privileges: [String: [String]] = [:]
+        for line in grants.split(separator: "\n") {
+            let parts = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 3 else { continue }
+            let key = parts[0] + "\t" + parts[2]
+            if privileges[key] == nil { order.append(key) }
+            privileges[key, default: []].append(column.map { "\(parts[1]) (\($0))" } ?? parts[1])
+        }
+        for key in order {
+            let parts = key.split(separator: "\t").map(String.init)
+            let option = parts[1] == "true" ? " WITH GRANT OPTION" : ""
+            text += "GRANT \(privileges[key]!.joined(separator: ",")) ON \(kind) \(name) TO \(parts[0])\(option);\n"
+        }
+        return text
+    }
+
+    static func sequenceOptions(_ row: Row, includeType: Bool) -> String {
+        var parts: [String] = []
+        if includeType { parts.append("AS \(row.text("type"))") }
+        parts.append("START WITH \(row.text("seqstart"))")
+        parts.append("INCREMENT BY \(row.text("seqincrement"))")
+        parts.append("MINVALUE \(row.text("seqmin"))")
+        parts.append("MAXVALUE \(row.text("seqmax"))")
+        parts.append("CACHE \(row.text("seqcache"))")
+        parts.append(row.bool("seqcycle") ? "CYCLE" : "NO CYCLE")
+        return parts.joined(separator: "\n    ")
+    }
+
+    static func column(_ c: Row, identitySequence: Row?, inline: Bool) -> String {
+        var text = "\(c.text("name")) \(c.text("type"))"
+        if let collation = c["collation"] { text += " COLLATE \(collation)" }
+        if c.text("attgenerated") == "s", let expr = c["default_expr"] {
+            text += " GENERATED ALWAYS AS (\(expr)) STORED"
+        } else if let expr = c["default_expr"] {
+            text += " DEFAULT \(expr)"
+        }
+        if c.bool("attnotnull") { text += " NOT NULL" }
+        let identity = c.text("attidentity")
+        if identity == "a" || identity == "d", let seq = identitySequence {
+            text += " GENERATED \(identity == "a" ? "ALWAYS" : "BY DEFAULT") AS IDENTITY (\n        SEQUENCE NAME \(seq.text("schema")).\(seq.text("name"))\n        "
+                + sequenceOptions(seq, includeType: false).replacingOccurrences(of: "\n    ", with: "\n        ") + "\n    )"
+        }
+        _ = inline
+        return text
+    }
+}
+
+/// Orders objects so that each comes after what it depends on; ties by kind, then name.
+struct DependencyOrder {
+    /// Returns `keys` sorted; `rank` breaks ties. Cycles are broken at the lowest-ranked object.
+    static func sort(_ keys: [String], rank: [String: (Int, String)], edges: [(String, String)]) -> [String] {
+        let present = Set(keys)
+        var incoming: [String: Set<String>] = [:]
+        var outgoing: [String: [String]] = [:]
+        for (dependent, referenced) in edges where dependent != referenced && present.contains(dependent) && present.contains(referenced) {
+            if incoming[dependent, default: []].insert(referenced).inserted {
+                outgoing[referenced, default: []].append(dependent)
+            }
+        }
+        func less(_ a: String, _ b: String) -> Bool {
+            let ra = rank[a] ?? (99, a), rb = rank[b] ?? (99, b)
+            return ra.0 != rb.0 ? ra.0 < rb.0 : (ra.1 != rb.1 ? ra.1 < rb.1 : a < b)
+        }
+        var ready = keys.filter { (incoming[$0]?.isEmpty ?? true) }.sorted(by: less)
+        var waiting = Set(keys.filter { !(incoming[$0]?.isEmpty ?? true) })
+        var result: [String] = []
+        result.reserveCapacity(keys.count)
+        while !ready.isEmpty || !waiting.isEmpty {
+            if ready.isEmpty {
+                // A cycle: release the first waiting object in rank order.
+                let next = waiting.sorted(by: less)[0]
+                waiting.remove(next)
+                ready.append(next)
+            }
+            let next = ready.removeFirst()
+            result.append(next)
+            for dependent in outgoing[next] ?? [] {
+                incoming[dependent]?.remove(next)
+                if incoming[dependent]?.isEmpty == true, waiting.remove(dependent) != nil {
+                    let index = ready.firstIndex(where: { less(dependent, $0) }) ?? ready.endIndex
+                    ready.insert(dependent, at: index)
+                }
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,524 @@
+import Foundation
+
+/// What to leave out of a dump and how long to wait for locks.
+public struct DumpOptions: Sendable {
+    public var owners = true
+    public var privileges = true
+    public var allowUnsupported = false
+    public var lockTimeoutSeconds = 30
+    public init() {}
+}
+
+/// What a finished dump held.
+public struct DumpSummary: Sendable {
+    /// `schema.table` (unquoted) and the rows dumped, in dump order.
+    public var tables: [(name: String, rows: Int64)] = []
+    /// Objects left out because of --allow-unsupported.
+    public var skipped: [String] = []
+    public var serverVersion = ""
+    public var database = ""
+}
+
+/// A logical dump of one database, as a plain SQL script in pg_dump's layout, read in one
+/// REPEATABLE READ snapshot.
+public final class PostgresDumper {
+    let connection: PGConnection
+    let options: DumpOptions
+    /// Called before each table's data with its name, and after with its row count.
+    public var progress: ((String, Int64?) -> Void)?
+
+    public init(connection: PGConnection, options: DumpOptions) {
+        self.connection = connection
+        self.options = options
+    }
+
+    private var ddl: DDL.Options { DDL.Options(owners: options.owners, privileges: options.privileges) }
+
+    public func dump(to out: BufferedWriter) throws -> DumpSummary {
+        let c = connection
+        let version = c.serverVersion
+        guard version >= 120000 else {
+            throw CDBError.configuration("the server at \(c.target) runs PostgreSQL \(version / 10000); cdb-pg-dump supports 12 to 17")
+        }
+        // Pass the database's bytes through unchanged; SQL_ASCII stays SQL_ASCII.
+        let session = try c.query("""
+            SELECT pg_catalog.current_setting('server_encoding') AS encoding, pg_catalog.version() AS version,
+                   pg_catalog.current_setting('server_version') AS server_version, pg_catalog.current_database() AS db
+            """, context: "reading the server settings").rows()[0]
+        let encoding = session.text("encoding")
+        try c.execute("""
+            SET client_encoding = '\(encoding.replacingOccurrences(of: "'", with: ""))';
+            SET DateStyle = ISO; SET IntervalStyle = postgres; SET extra_float_digits = 3;
+            SET synchronize_seqscans = off; SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0;
+            SET row_security = off; SELECT pg_catalog.set_config('search_path', '', false);
+            """, context: "setting up the session")
+        try c.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", context: "starting the snapshot")
+
+        // Lock what we dump, so that no definition changes under the snapshot.
+        let lockList = try c.query(CatalogQueries.tablesToLock, context: "listing the tables").rows().map { $0.text("qname") }
+        if !lockList.isEmpty {
+            try c.execute("SET LOCAL lock_timeout = '\(options.lockTimeoutSeconds)s'", context: "setting the lock timeout")
+            do {
+                try c.execute("LOCK TABLE \(lockList.joined(separator: ", ")) IN ACCESS SHARE MODE", context: "locking the tables")
+            } catch let CDBError.query(_, sqlstate, message) where sqlstate == "55P03" {
+                throw CDBError.locked(path: "tables of \(session.text("db"))",
+                                      holder: "another session holds an exclusive lock (\(message)); waited \(options.lockTimeoutSeconds) s")
+            }
+            try c.execute("SET LOCAL lock_timeout = 0", context: "resetting the lock timeout")
+        }
+
+        var summary = DumpSummary()
+        summary.serverVersion = session.text("server_version")
+        summary.database = session.text("db")
+        let unsupported = try c.query(CatalogQueries.unsupported(serverVersion: version), context: "checking for unsupported objects")
+            .rows().map { $0.text("what") }
+        if !unsupported.isEmpty {
+            if !options.allowUnsupported { throw CDBError.unsupportedObjects(unsupported) }
+            summary.skipped = unsupported
+        }
+
+        let catalog = try Catalog(connection: c)
+        try writeHeader(out, serverVersion: summary.serverVersion, encoding: encoding, skipped: summary.skipped)
+        try writePreData(out, catalog)
+        try writeData(out, catalog, summary: &summary)
+        try writeSequenceValues(out, catalog)
+        try writePostData(out, catalog)
+        try out.write("--\n-- PostgreSQL database dump complete\n--\n\n")
+        try c.execute("COMMIT", context: "ending the snapshot")
+        return summary
+    }
+
+    // MARK: - Sections
+
+    private func writeHeader(_ out: BufferedWriter, serverVersion: String, encoding: String, skipped: [String]) throws {
+        var text = """
+            --
+            -- PostgreSQL database dump
+            --
+
+            -- Dumped from database version \(serverVersion)
+            -- Dumped by cdb-pg-dump \(CDBVersion.string)
+
+            """
+        for object in skipped { text += "-- Skipped (--allow-unsupported): \(object.replacingOccurrences(of: "\n", with: " "))\n" }
+        text += """
+
+            SET statement_timeout = 0;
+            SET lock_timeout = 0;
+            SET idle_in_transaction_session_timeout = 0;
+            SET client_encoding = '\(encoding)';
+            SET standard_conforming_strings = on;
+            SELECT pg_catalog.set_config('search_path', '', false);
+            SET check_function_bodies = false;
+            SET xmloption = content;
+            SET client_min_messages = warning;
+            SET row_security = off;
+
+
+            """
+        try out.write(text)
+    }
+
+    private func writePreData(_ out: BufferedWriter, _ cat: Catalog) throws {
+        for s in cat.schemas {
+            let name = s.text("name")
+            var text = ""
+            if s.text("raw_name") != "public" {
+                text += DDL.header(name: s.text("raw_name"), type: "SCHEMA", schema: nil, owner: s["raw_owner"])
+                text += "CREATE SCHEMA \(name);\n\n"
+                text += DDL.ownerStatement(kind: "SCHEMA", name: name, owner: s.text("owner"), options: ddl)
+            } else if s.text("raw_owner") != "pg_database_owner" && connection.serverVersion >= 150000 {
+                text += DDL.ownerStatement(kind: "SCHEMA", name: name, owner: s.text("owner"), options: ddl)
+            }
+            text += DDL.commentStatement(kind: "SCHEMA", name: name, comment: s["comment"])
+            text += DDL.grantStatements(kind: "SCHEMA", name: name, owner: s.text("owner"), grants: s["grants"], options: ddl)
+            if !text.isEmpty { try out.write(text + "\n") }
+        }
+        for e in cat.extensions {
+            var text = DDL.header(name: e.text("name"), type: "EXTENSION", schema: nil, owner: nil)
+            text += "CREATE EXTENSION IF NOT EXISTS \(e.text("name")) WITH SCHEMA \(e.text("schema"));\n"
+            text += DDL.commentStatement(kind: "EXTENSION", name: e.text("name"), comment: e["comment"])
+            try out.write(text + "\n")
+        }
+        for key in cat.preDataOrder {
+            let text: String
+            switch key.first {
+            case "t": text = typeDDL(cat.types[key]!, cat)
+            case "p": text = functionDDL(cat.functions[key]!)
+            case "s": text = sequenceDDL(cat.sequences[key]!)
+            default: text = relationDDL(cat.relations[key]!, cat)
+            }
+            try out.write(text + "\n")
+        }
+        // Serial sequences belong to their columns once both exist.
+        for seq in cat.sequences.values.sorted(by: { $0.text("name") < $1.text("name") })
+        where seq.text("owner_deptype") == "a" {
+            guard let table = cat.relations["c:" + seq.text("owner_table")], let column = seq["owner_column"] else { continue }
+            try out.write("ALTER SEQUENCE \(seq.text("schema")).\(seq.text("name")) OWNED BY \(table.text("schema")).\(table.text("name")).\(column);\n\n")
+        }
+    }
+
+    private func typeDDL(_ t: Row, _ cat: Catalog) -> String {
+        let name = "\(t.text("schema")).\(t.text("name"))"
+        var text: String
+        var kind = "TYPE"
+        switch t.text("typtype") {
+        case "e":
+            text = DDL.header(name: t.text("raw_name"), type: "TYPE", schema: t["raw_schema"], owner: t["owner"])
+            text += "CREATE TYPE \(name) AS ENUM (\n    \(t.text("enum_labels").replacingOccurrences(of: "', '", with: "',\n    '"))\n);\n"
+        case "d":
+            kind = "DOMAIN"
+            text = DDL.header(name: t.text("raw_name"), type: "DOMAIN", schema: t["raw_schema"], owner: t["owner"])
+            text += "CREATE DOMAIN \(name) AS \(t.text("base_type"))"
+            if let collation = t["collation"] { text += " COLLATE \(collation)" }
+            if let expr = t["default_expr"] { text += " DEFAULT \(expr)" }
+            if t.bool("not_null") { text += " NOT NULL" }
+            var later = ""
+            for con in cat.domainConstraints[t.text("oid")] ?? [] {
+                if con.bool("convalidated") {
+                    text += "\n\tCONSTRAINT \(con.text("name")) \(con.text("def"))"
+                } else {
+                    later += "ALTER DOMAIN \(name) ADD CONSTRAINT \(con.text("name")) \(con.text("def"));\n"
+                }
+            }
+            text += ";\n" + later
+            for con in cat.domainConstraints[t.text("oid")] ?? [] {
+                text += DDL.commentStatement(kind: "CONSTRAINT \(con.text("name")) ON DOMAIN", name: name, comment: con["comment"])
+            }
+        case "r":
+            text = DDL.header(name: t.text("raw_name"), type: "TYPE", schema: t["raw_schema"], owner: t["owner"])
+            var parts = ["subtype = \(t.text("range_subtype"))"]
+            if let v = t["range_opclass"] { parts.append("subtype_opclass = \(v)") }
+            if let v = t["range_collation"] { parts.append("collation = \(v)") }
+            if let v = t["range_canonical"] { parts.append("canonical = \(v)") }
+            if let v = t["range_subdiff"] { parts.append("subtype_diff = \(v)") }
+            if let v = t["range_multirange"] { parts.append("multirange_type_name = \(v)") }
+            text += "CREATE TYPE \(name) AS RANGE (\n    \(parts.joined(separator: ",\n    "))\n);\n"
+        default:  // composite
+            text = DDL.header(name: t.text("raw_name"), type: "TYPE", schema: t["raw_schema"], owner: t["owner"])
+            let columns = (cat.columns[t.text("typrelid")] ?? []).map { c -> String in
+                var s = "\(c.text("name")) \(c.text("type"))"
+                if let collation = c["collation"] { s += " COLLATE \(collation)" }
+                return s
+            }
+            text += "CREATE TYPE \(name) AS (\n    \(columns.joined(separator: ",\n    "))\n);\n"
+            for c in cat.columns[t.text("typrelid")] ?? [] {
+                text += DDL.commentStatement(kind: "COLUMN", name: "\(name).\(c.text("name"))", comment: c["comment"])
+            }
+        }
+        text += "\n" + DDL.ownerStatement(kind: kind, name: name, owner: t.text("owner"), options: ddl)
+        text += DDL.commentStatement(kind: kind, name: name, comment: t["comment"])
+        text += DDL.grantStatements(kind: "TYPE", name: name, owner: t.text("owner"), grants: t["grants"], options: ddl)
+        return text
+    }
+
+    private func functionDDL(_ f: Row) -> String {
+        let kind = f.text("prokind") == "p" ? "PROCEDURE" : "FUNCTION"
+        let signature = "\(f.text("schema")).\(f.text("name"))(\(f.text("args")))"
+        var text = DDL.header(name: "\(f.text("raw_name"))(\(f.text("args")))", type: kind, schema: f["raw_schema"], owner: f["owner"])
+        var def = f.text("def")
+        while def.last?.isWhitespace == true { def.removeLast() }
+        text += def + ";\n\n"
+        text += DDL.ownerStatement(kind: kind, name: signature, owner: f.text("owner"), options: ddl)
+        text += DDL.commentStatement(kind: kind, name: signature, comment: f["comment"])
+        text += DDL.grantStatements(kind: kind, name: signature, owner: f.text("owner"), grants: f["grants"], options: ddl)
+        return text
+    }
+
+    private func sequenceDDL(_ s: Row) -> String {
+        let name = "\(s.text("schema")).\(s.text("name"))"
+        var text = DDL.header(name: s.text("raw_name"), type: "SEQUENCE", schema: s["raw_schema"], owner: s["owner"])
+        let unlogged = s.text("relpersistence") == "u" ? "UNLOGGED " : ""
+        text += "CREATE \(unlogged)SEQUENCE \(name)\n    \(DDL.sequenceOptions(s, includeType: true));\n\n"
+        text += DDL.ownerStatement(kind: "SEQUENCE", name: name, owner: s.text("owner"), options: ddl)
+        text += DDL.commentStatement(kind: "SEQUENCE", name: name, comment: s["comment"])
+        text += DDL.grantStatements(kind: "SEQUENCE", name: name, owner: s.text("owner"), grants: s["grants"], options: ddl)
+        return text
+    }
+
+    private func relationDDL(_ r: Row, _ cat: Catalog) -> String {
+        let oid = r.text("oid")
+        let name = "\(r.text("schema")).\(r.text("name"))"
+        let columns = cat.columns[oid] ?? []
+        var text: String
+        let kind: String
+        switch r.text("relkind") {
+        case "v", "m":
+            kind = r.text("relkind") == "v" ? "VIEW" : "MATERIALIZED VIEW"
+            text = DDL.header(name: r.text("raw_name"), type: kind, schema: r["raw_schema"], owner: r["owner"])
+            var def = r.text("view_def")
+            while def.last == ";" || def.last?.isWhitespace == true { def.removeLast() }
+            let with = r["options"].map { $0.isEmpty ? "" : " WITH (\($0))" } ?? ""
+            let using = kind == "MATERIALIZED VIEW" ? accessMethod(r) : ""
+            text += "CREATE \(kind) \(name)\(using)\(with) AS\n\(def)"
+            text += kind == "VIEW" ? ";\n" : "\n  WITH NO DATA;\n"
+            for c in columns where c["default_expr"] != nil {
+                text += "ALTER VIEW \(name) ALTER COLUMN \(c.text("name")) SET DEFAULT \(c.text("default_expr"));\n"
+            }
+        default:
+            kind = "TABLE"
+            text = DDL.header(name: r.text("raw_name"), type: "TABLE", schema: r["raw_schema"], owner: r["owner"])
+            let unlogged = r.text("relpersistence") == "u" ? "UNLOGGED " : ""
+            let checks = (cat.tableConstraints[oid] ?? []).filter {
+                $0.text("contype") == "c" && $0.bool("convalidated") && $0.bool("conislocal")
+            }.map { "CONSTRAINT \($0.text("name")) \($0.text("def"))" }
+            if r.bool("relispartition"), let parent = r["parents"], let bound = r["partition_bound"] {
+                // A partition takes its columns from the parent; only differences are listed.
+                let parentColumns = Dictionary(
+                    (cat.columns[r.text("parent_oids")] ?? []).map { ($0.text("name"), $0) }, uniquingKeysWith: { a, _ in a })
+                var items: [String] = []
+                for c in columns {
+                    let p = parentColumns[c.text("name")]
+                    var extra = ""
+                    if c["default_expr"] != p?["default_expr"], let expr = c["default_expr"], c.text("attgenerated") != "s" {
+                        extra += " DEFAULT \(expr)"
+                    }
+                    if c.bool("attnotnull") && !(p?.bool("attnotnull") ?? false) { extra += " NOT NULL" }
+                    if !extra.isEmpty { items.append("\(c.text("name")) WITH OPTIONS\(extra)") }
+                }
+                items += checks
+                let body = items.isEmpty ? "" : " (\n    \(items.joined(separator: ",\n    "))\n)"
+                text += "CREATE \(unlogged)TABLE \(name) PARTITION OF \(parent)\(body)\n\(bound)"
+            } else {
+                var items = columns.filter { $0.bool("attislocal") }.map { c in
+                    "    " + DDL.column(c, identitySequence: cat.identitySequence(table: oid, attnum: c.text("attnum")), inline: true)
+                }
+                items += checks.map { "    " + $0 }
+                text += "CREATE \(unlogged)TABLE \(name) (\n\(items.joined(separator: ",\n"))\n)"
+                if let parents = r["parents"] { text += "\nINHERITS (\(parents))" }
+                // Inherited columns that got their own default or NOT NULL in the child.
+            }
+            if let key = r["partition_key"] { text += "\nPARTITION BY \(key)" }
+            if r.text("relkind") == "r" { text += accessMethod(r) }
+            if let options = r["options"], !options.isEmpty { text += "\nWITH (\(options))" }
+            text += ";\n"
+            if !r.bool("relispartition") {
+                for c in columns where !c.bool("attislocal") {
+                    if let expr = c["default_expr"], c.text("attgenerated") != "s" {
+                        text += "ALTER TABLE ONLY \(name) ALTER COLUMN \(c.text("name")) SET DEFAULT \(expr);\n"
+                    }
+                }
+            }
+        }
+        text += "\n" + DDL.ownerStatement(kind: kind, name: name, owner: r.text("owner"), options: ddl)
+        text += DDL.commentStatement(kind: kind, name: name, comment: r["comment"])
+        for c in columns {
+            text += DDL.commentStatement(kind: "COLUMN", name: "\(name).\(c.text("name"))", comment: c["comment"])
+        }
+        text += DDL.grantStatements(kind: "TABLE", name: name, owner: r.text("owner"), grants: r["grants"], options: ddl)
+        for c in columns where c["grants"] != nil {
+            text += DDL.grantStatements(kind: "TABLE", name: name, owner: nil, grants: c["grants"], column: c.text("name"), options: ddl)
+        }
+        return text
+    }
+
+    private func accessMethod(_ r: Row) -> String {
+        guard let am = r["access_method"], am != "heap" else { return "" }
+        return " USING \(am)"
+    }
+
+    private func writeData(_ out: BufferedWriter, _ cat: Catalog, summary: inout DumpSummary) throws {
+        let tables = cat.relations.values.filter { $0.text("relkind") == "r" }
+            .sorted { ($0.text("raw_schema"), $0.text("raw_name")) < ($1.text("raw_schema"), $1.text("raw_name")) }
+        for t in tables {
+            let name = "\(t.text("schema")).\(t.text("name"))"
+            let display = "\(t.text("raw_schema")).\(t.text("raw_name"))"
+            let columns = (cat.columns[t.text("oid")] ?? []).filter { $0.text("attgenerated") != "s" }.map { $0.text("name") }
+            let list = columns.isEmpty ? "" : " (\(columns.joined(separator: ", ")))"
+            try out.write(DDL.header(name: t.text("raw_name"), type: "TABLE DATA", schema: t["raw_schema"], owner: t["owner"])
+                .replacingOccurrences(of: "-- Name: ", with: "-- Data for Name: "))
+            try out.write("COPY \(name)\(list) FROM stdin;\n")
+            progress?(display, nil)
+            let rows = try connection.copyOut("COPY \(name)\(list) TO STDOUT", context: "dumping \(display)") { chunk in
+                try out.write(chunk)
+            }
+            try out.write("\\.\n-- Rows: \(rows)\n\n")
+            summary.tables.append((display, rows))
+            progress?(display, rows)
+        }
+    }
+
+    private func writeSequenceValues(_ out: BufferedWriter, _ cat: Catalog) throws {
+        let sequences = cat.sequences.values.sorted { ($0.text("raw_schema"), $0.text("raw_name")) < ($1.text("raw_schema"), $1.text("raw_name")) }
+        guard !sequences.isEmpty else { return }
+        let query = sequences.map { s in
+            "SELECT \(s.text("oid"))::oid AS oid, last_value::text AS last_value, is_called FROM \(s.text("schema")).\(s.text("name"))"
+        }.joined(separator: "\nUNION ALL ")
+        let states = Dictionary(uniqueKeysWithValues: try connection.query(query, context: "reading sequence values").rows().map {
+            ($0.text("oid"), $0)
+        })
+        for s in sequences {
+            guard let state = states[s.text("oid")] else { continue }
+            let name = "\(s.text("schema")).\(s.text("name"))"
+            try out.write(DDL.header(name: s.text("raw_name"), type: "SEQUENCE SET", schema: s["raw_schema"], owner: s["owner"]))
+            try out.write("SELECT pg_catalog.setval(\(Self.literal(name)), \(state.text("last_value")), \(state.bool("is_called") ? "true" : "false"));\n\n")
+        }
+    }
+
+    private func writePostData(_ out: BufferedWriter, _ cat: Catalog) throws {
+        func tableName(_ oid: String) -> (String, Row)? {
+            guard let r = cat.relations["c:" + oid] else { return nil }
+            return ("\(r.text("schema")).\(r.text("name"))", r)
+        }
+        let byName = { (a: Row, b: Row) in a.text("name") < b.text("name") }
+        // Keys, unique and exclusion constraints, and CHECKs added NOT VALID.
+        for (oid, constraints) in cat.tableConstraints.sorted(by: { $0.key < $1.key }) {
+            guard let (table, rel) = tableName(oid) else { continue }
+            for con in constraints.sorted(by: byName) {
+                let type = con.text("contype")
+                let isKey = ["p", "u", "x"].contains(type)
+                let isLateCheck = type == "c" && !con.bool("convalidated") && con.bool("conislocal")
+                guard isKey || isLateCheck else { continue }
+                var text = DDL.header(name: "\(rel.text("raw_name")) \(con.text("name"))", type: "CONSTRAINT", schema: rel["raw_schema"], owner: rel["owner"])
+                text += "ALTER TABLE ONLY \(table)\n    ADD CONSTRAINT \(con.text("name")) \(con.text("def"));\n"
+                text += DDL.commentStatement(kind: "CONSTRAINT \(con.text("name")) ON", name: table, comment: con["comment"])
+                try out.write(text + "\n")
+            }
+        }
+        for index in cat.indexes where !index.bool("is_constraint") {
+            guard let (_, rel) = tableName(index.text("indrelid")) else { continue }
+            var text = DDL.header(name: index.text("name"), type: "INDEX", schema: rel["raw_schema"], owner: rel["owner"])
+            text += index.text("def") + ";\n"
+            try out.write(text + "\n")
+        }
+        for index in cat.indexes {
+            let name = "\(index.text("schema")).\(index.text("name"))"
+            var text = ""
+            if let parent = index["parent_index"] { text += "ALTER INDEX \(parent) ATTACH PARTITION \(name);\n" }
+            if index.bool("indisclustered"), let (table, _) = tableName(index.text("indrelid")) {
+                text += "ALTER TABLE \(table) CLUSTER ON \(index.text("name"));\n"
+            }
+            text += DDL.commentStatement(kind: "INDEX", name: name, comment: index["comment"])
+            if !text.isEmpty { try out.write(text + "\n") }
+        }
+        for stat in cat.statistics {
+            try out.write(stat.text("def") + ";\n\n")
+        }
+        for trigger in cat.triggers {
+            guard let (table, rel) = tableName(trigger.text("tgrelid")) else { continue }
+            var text = DDL.header(name: "\(rel.text("raw_name")) \(trigger.text("name"))", type: "TRIGGER", schema: rel["raw_schema"], owner: rel["owner"])
+            text += trigger.text("def") + ";\n"
+            switch trigger.text("tgenabled") {
+            case "D": text += "ALTER TABLE \(table) DISABLE TRIGGER \(trigger.text("name"));\n"
+            case "R": text += "ALTER TABLE \(table) ENABLE REPLICA TRIGGER \(trigger.text("name"));\n"
+            case "A": text += "ALTER TABLE \(table) ENABLE ALWAYS TRIGGER \(trigger.text("name"));\n"
+            default: break
+            }
+            text += DDL.commentStatement(kind: "TRIGGER \(trigger.text("name")) ON", name: table, comment: trigger["comment"])
+            try out.write(text + "\n")
+        }
+        // Foreign keys last, so that data in any order and self-references load.
+        for (oid, constraints) in cat.tableConstraints.sorted(by: { $0.key < $1.key }) {
+            guard let (table, rel) = tableName(oid) else { continue }
+            for con in constraints.sorted(by: byName) where con.text("contype") == "f" && con.text("conparentid") == "0" {
+                var text = DDL.header(name: "\(rel.text("raw_name")) \(con.text("name"))", type: "FK CONSTRAINT", schema: rel["raw_schema"], owner: rel["owner"])
+                let only = rel.text("relkind") == "p" ? "" : "ONLY "
+                text += "ALTER TABLE \(only)\(table)\n    ADD CONSTRAINT \(con.text("name")) \(con.text("def"));\n"
+                text += DDL.commentStatement(kind: "CONSTRAINT \(con.text("name")) ON", name: table, comment: con["comment"])
+                try out.write(text + "\n")
+            }
+        }
+        // Row-level security and policies.
+        for rel in cat.relations.values.sorted(by: { $0.text("oid") < $1.text("oid") })
+        where rel.bool("relrowsecurity") || rel.bool("relforcerowsecurity") {
+            let table = "\(rel.text("schema")).\(rel.text("name"))"
+            var text = ""
+            if rel.bool("relrowsecurity") { text += "ALTER TABLE \(table) ENABLE ROW LEVEL SECURITY;\n" }
+            if rel.bool("relforcerowsecurity") { text += "ALTER TABLE \(table) FORCE ROW LEVEL SECURITY;\n" }
+            try out.write(text + "\n")
+        }
+        for policy in cat.policies {
+            guard let (table, rel) = tableName(policy.text("polrelid")) else { continue }
+            var text = DDL.header(name: "\(rel.text("raw_name")) \(policy.text("name"))", type: "POLICY", schema: rel["raw_schema"], owner: rel["owner"])
+            let command = ["r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"][policy.text("polcmd")] ?? "ALL"
+            text += "CREATE POLICY \(policy.text("name")) ON \(table)"
+            if !policy.bool("polpermissive") { text += " AS RESTRICTIVE" }
+            text += " FOR \(command) TO \(policy["roles"] ?? "PUBLIC")"
+            if let qual = policy["qual"] { text += "\n  USING (\(qual))" }
+            if let check = policy["with_check"] { text += "\n  WITH CHECK (\(check))" }
+            text += ";\n"
+            text += DDL.commentStatement(kind: "POLICY \(policy.text("name")) ON", name: table, comment: policy["comment"])
+            try out.write(text + "\n")
+        }
+        // Materialized views are filled last, in dependency order.
+        for key in cat.preDataOrder where key.hasPrefix("c:") {
+            guard let rel = cat.relations[key], rel.text("relkind") == "m", rel.bool("relispopulated") else { continue }
+            var text = DDL.header(name: rel.text("raw_name"), type: "MATERIALIZED VIEW DATA", schema: rel["raw_schema"], owner: rel["owner"])
+            text += "REFRESH MATERIALIZED VIEW \(rel.text("schema")).\(rel.text("name"));\n"
+            try out.write(text + "\n")
+        }
+    }
+
+    static func literal(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+    }
+}
+
+/// Everything the dump needs from the catalogs, read once inside the snapshot.
+struct Catalog {
+    var schemas: [Row] = []
+    var extensions: [Row] = []
+    var types: [String: Row] = [:]        // "t:oid"
+    var functions: [String: Row] = [:]    // "p:oid"
+    var sequences: [String: Row] = [:]    // "s:oid" (sequences are keyed apart from tables)
+    var relations: [String: Row] = [:]    // "c:oid"
+    var columns: [String: [Row]] = [:]    // by relation oid
+    var tableConstraints: [String: [Row]] = [:]
+    var domainConstraints: [String: [Row]] = [:]
+    var indexes: [Row] = []
+    var triggers: [Row] = []
+    var policies: [Row] = []
+    var statistics: [Row] = []
+    var preDataOrder: [String] = []
+
+    init(connection c: PGConnection) throws {
+        let v = c.serverVersion
+        func rows(_ sql: String, _ what: String) throws -> [Row] {
+            try c.query(sql, context: "reading \(what)").rows()
+        }
+        schemas = try rows(CatalogQueries.schemas, "schemas")
+        extensions = try rows(CatalogQueries.extensions, "extensions")
+        for t in try rows(CatalogQueries.types(serverVersion: v), "types") { types["t:" + t.text("oid")] = t }
+        for f in try rows(CatalogQueries.functions, "functions") { functions["p:" + f.text("oid")] = f }
+        for r in try rows(CatalogQueries.relations, "tables and views") where r.text("relkind") != "c" {
+            relations["c:" + r.text("oid")] = r
+        }
+        for s in try rows(CatalogQueries.sequences, "sequences") { sequences["s:" + s.text("oid")] = s }
+        for col in try rows(CatalogQueries.columns, "columns") { columns[col.text("attrelid"), default: []].append(col) }
+        for con in try rows(CatalogQueries.constraints, "constraints") {
+            if con.text("contypid") != "0" {
+                domainConstraints[con.text("contypid"), default: []].append(con)
+            } else {
+                tableConstraints[con.text("conrelid"), default: []].append(con)
+            }
+        }
+        indexes = try rows(CatalogQueries.indexes, "indexes")
+        triggers = try rows(CatalogQueries.triggers(serverVersion: v), "triggers")
+        policies = try rows(CatalogQueries.policies, "policies")
+        statistics = try rows(CatalogQueries.statistics, "statistics objects")
+
+        // Identity sequences are created with their column, not on their own.
+        let standalone = sequences.filter { $0.value.text("owner_deptype") != "i" }
+        var rank: [String: (Int, String)] = [:]
+        for (key, t) in types { rank[key] = (1, t.text("raw_schema") + "." + t.text("raw_name")) }
+        for (key, f) in functions { rank[key] = (2, f.text("raw_schema") + "." + f.text("raw_name") + "(" + f.text("args")) }
+        for (key, s) in standalone { rank[key] = (3, s.text("raw_schema") + "." + s.text("raw_name")) }
+        for (key, r) in relations {
+            let order = ["r": 4, "p": 4, "v": 5, "m": 6][r.text("relkind")] ?? 7
+            rank[key] = (order, r.text("raw_schema") + "." + r.text("raw_name"))
+        }
+        // pg_depend speaks of sequences as pg_class rows: map "c:oid" of a sequence to "s:oid".
+        let sequenceKeys = Set(sequences.keys.map { "c:" + $0.dropFirst(2) })
+        func key(_ k: String) -> String { sequenceKeys.contains(k) ? "s:" + k.dropFirst(2) : k }
+        let edges = try rows(CatalogQueries.dependencies(serverVersion: v), "dependencies").compactMap { row -> (String, String)? in
+            guard let a = row["dependent"], let b = row["referenced"] else { return nil }
+            return (key(a), key(b))
+        }
+        // Identity sequences have no rank: they stay out of the order but in `sequences` for setval.
+        preDataOrder = DependencyOrder.sort(Array(rank.keys), rank: rank, edges: edges)
+    }
+
+    func identitySequence(table: String, attnum: String) -> Row? {
+        sequences.values.first { $0.text("owner_deptype") == "i" && $0.text("owner_table") == table && $0.text("owner_attnum") == attnum }
+    }
+}

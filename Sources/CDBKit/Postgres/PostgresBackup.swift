@@ -1,0 +1,226 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One database backup run: connect, dump into a temporary file, validate, name, checksum, log.
+public struct PostgresBackup {
+    public enum Destination: Sendable {
+        /// The backup root's PostgreSQL folder, with a fresh DESIGN.md name.
+        case backupRoot
+        /// Exactly this file (replaced atomically if it exists).
+        case file(String)
+        /// Standard output.
+        case standardOutput
+    }
+
+    public struct Request: Sendable {
+        public var settings: Settings
+        public var destination: Destination = .backupRoot
+        public var compression: Compression = .none
+        public var dump = DumpOptions()
+        public var lockWait: Double = 30
+        public init(settings: Settings) { self.settings = settings }
+    }
+
+    public struct Result: Sendable {
+        public var path: String?
+        public var bytes: Int64 = 0
+        public var tables: [(name: String, rows: Int64)] = []
+        public var requiredFound = 0
+        public var requiredTotal = 0
+        public var missingTables: [String] = []
+        public var skipped: [String] = []
+        public var seconds: Double = 0
+        public var sha256: String?
+    }
+
+    public let request: Request
+    public let reporter: Reporter
+
+    public init(request: Request, reporter: Reporter) {
+        self.request = request
+        self.reporter = reporter
+    }
+
+    /// Runs the backup. Throws a `CDBError`; a missing required table throws `.missingTables`
+    /// after the (otherwise complete) file has been kept.
+    public func run() throws -> Result {
+        let started = Date()
+        let root = BackupRoot(path: request.settings.backupRoot)
+        var logFolder: String?
+        do {
+            var lock: RootLock?
+            if case .backupRoot = request.destination {
+                lock = try RootLock(root: root.path, mode: .shared, wait: request.lockWait)
+                logFolder = try root.prepare(.postgres)
+            }
+            defer { _ = lock }
+            let result = try dump(root: root, started: started)
+            if let folder = logFolder {
+                log(folder: folder, result: result, failure: nil)
+            }
+            if !result.missingTables.isEmpty {
+                throw CDBError.missingTables(path: result.path ?? "-", tables: result.missingTables)
+            }
+            return result
+        } catch let error as CDBError {
+            if let folder = logFolder, case .missingTables = error {
+                _ = folder  // already logged with the result
+            } else if let folder = logFolder ?? existingFolder(root) {
+                log(folder: folder, result: nil, failure: error)
+            }
+            throw error
+        }
+    }
+
+    private func existingFolder(_ root: BackupRoot) -> String? {
+        guard case .backupRoot = request.destination else { return nil }
+        var info = stat()
+        let folder = root.folder(.postgres)
+        return stat(folder, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR ? folder : nil
+    }
+
+    private func dump(root: BackupRoot, started: Date) throws -> Result {
+        let settings = request.settings
+        let connection = try PGConnection(settings: settings.database, applicationName: "cdb-pg-dump")
+        reporter.detail("connected to \(connection.target) (server \(connection.serverVersion))")
+
+        let validator = DumpValidator()
+        var result = Result()
+        let file: AtomicFile?
+        let base: DescriptorSink
+        switch request.destination {
+        case .standardOutput:
+            file = nil
+            base = DescriptorSink(fd: 1, path: "standard output", ownsDescriptor: false)
+        case .backupRoot:
+            file = try AtomicFile(directory: root.folder(.postgres), stem: "cdb_backup.sql\(request.compression.suffix)")
+            base = file!.sink
+        case let .file(path):
+            let directory = (path as NSString).deletingLastPathComponent
+            file = try AtomicFile(directory: directory.isEmpty ? "." : directory, stem: (path as NSString).lastPathComponent)
+            base = file!.sink
+        }
+        let writer = BufferedWriter(sink: try request.compression.wrap(base), observer: { validator.consume($0) })
+        let dumper = PostgresDumper(connection: connection, options: request.dump)
+        var tableStarted = Date()
+        var announced = false
+        dumper.progress = { [reporter] table, rows in
+            if rows == nil {
+                tableStarted = Date()
+                if announced || Date().timeIntervalSince(started) > 1 {
+                    announced = true
+                    reporter.progress("dumping \(table)…")
+                }
+            } else if let rows {
+                reporter.detail(String(format: "  %@: %lld rows (%.2f s)", table, rows, Date().timeIntervalSince(tableStarted)))
+            }
+        }
+        let summary = try dumper.dump(to: writer)
+        try writer.finish()
+        if let file { try file.sync() }
+
+        let report = validator.finish()
+        if !report.problems.isEmpty {
+            throw CDBError.validation(path: file?.temporaryPath ?? "standard output", reason: report.problems.joined(separator: "; "))
+        }
+        result.tables = summary.tables
+        result.skipped = summary.skipped
+        result.bytes = base.bytesWritten
+        let required = settings.requiredTables
+        result.missingTables = report.missing(required: required)
+        result.requiredTotal = required.count
+        result.requiredFound = required.count - result.missingTables.count
+        result.sha256 = base.digest()
+
+        switch request.destination {
+        case .standardOutput:
+            break
+        case .backupRoot:
+            let names = BackupRoot.candidateNames(prefix: "cdb_backup", stamp: .init(started), suffix: ".sql" + request.compression.suffix)
+            result.path = try file!.commit(candidates: names)
+        case let .file(path):
+            try file!.commit(replacing: path)
+            result.path = path
+        }
+        if let path = result.path, let digest = result.sha256 {
+            try Checksum.writeSidecar(digest: digest, for: path)
+        }
+        result.seconds = Date().timeIntervalSince(started)
+        return result
+    }
+
+    private func log(folder: String, result: Result?, failure: CDBError?) {
+        var fields: [(String, String)] = []
+        let title: String
+        if let result {
+            title = result.missingTables.isEmpty ? "PostgreSQL backup OK" : "PostgreSQL backup INCOMPLETE"
+            fields.append(("File", (result.path.map { ($0 as NSString).lastPathComponent }) ?? "-"))
+            fields.append(("Size", ByteSize.format(result.bytes)))
+            fields.append(("Tables", "\(result.requiredFound) / \(result.requiredTotal)"))
+            fields.append(("Rows", "\(result.tables.reduce(0) { $0 + $1.rows })"))
+            if !result.missingTables.isEmpty { fields.append(("Missing", result.missingTables.joined(separator: ", "))) }
+            if !result.skipped.isEmpty { fields.append(("Skipped", result.skipped.joined(separator: "; "))) }
+            fields.append(("Duration", String(format: "%.2f s", result.seconds)))
+        } else {
+            title = "PostgreSQL backup FAILED"
+            fields.append(("Error", request.settings.database.redact(failure?.errorDescription ?? "unknown")))
+        }
+        if let problem = BackupLog.append(folder: folder, title: title, fields: fields) {
+            reporter.warning("could not write the backup log: \(problem)")
+        }
+    }
+}
+
+/// cdb-pg-dump's whole job: run the backup, tell people on stderr, describe the result.
+public enum PostgresBackupCommand {
+    public struct Outcome: Sendable {
+        public var result: PostgresBackup.Result?
+        public var status: ExitStatus
+        public var error: String?
+
+        /// One JSON object describing the run.
+        public var json: String {
+            var object: [String: Any] = ["kind": "postgres", "ok": status == .success, "exit": Int(status.rawValue)]
+            if let result {
+                object["path"] = result.path ?? NSNull()
+                object["bytes"] = result.bytes
+                object["seconds"] = (result.seconds * 1000).rounded() / 1000
+                object["sha256"] = result.sha256 ?? NSNull()
+                object["tables"] = result.tables.map { ["name": $0.name, "rows": $0.rows] }
+                object["required_found"] = result.requiredFound
+                object["required_total"] = result.requiredTotal
+                object["missing_tables"] = result.missingTables
+                object["skipped"] = result.skipped
+            }
+            if let error { object["error"] = error }
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+            return String(decoding: data, as: UTF8.self)
+        }
+    }
+
+    public static func run(request: PostgresBackup.Request, reporter: Reporter) -> Outcome {
+        let backup = PostgresBackup(request: request, reporter: reporter)
+        do {
+            let result = try backup.run()
+            for object in result.skipped { reporter.warning("skipped (--allow-unsupported): \(object)") }
+            reporter.info(summary(result))
+            return Outcome(result: result, status: .success)
+        } catch let error as CDBError {
+            let message = request.settings.database.redact(error.errorDescription ?? "\(error)")
+            reporter.error(message)
+            return Outcome(result: nil, status: error.exitStatus, error: message)
+        } catch {
+            let message = request.settings.database.redact("\(error)")
+            reporter.error(message)
+            return Outcome(result: nil, status: .failure, error: message)
+        }
+    }
+
+    static func summary(_ result: PostgresBackup.Result) -> String {
+        String(format: "PostgreSQL: %@ | tables %d/%d | %.2f s", ByteSize.format(result.bytes),
+               result.requiredFound, result.requiredTotal, result.seconds)
+    }
+}

@@ -1,0 +1,164 @@
+import Crypto
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A byte destination.
+public protocol ByteSink: AnyObject {
+    func write(_ bytes: UnsafeRawBufferPointer) throws
+    /// Flushes everything; after it the sink takes no more bytes.
+    func finish() throws
+}
+
+/// Writes to a file descriptor and hashes what it writes (SHA-256).
+public final class DescriptorSink: ByteSink {
+    public let fd: Int32
+    let path: String
+    private let ownsDescriptor: Bool
+    private(set) var hasher = SHA256()
+    public private(set) var bytesWritten: Int64 = 0
+
+    init(fd: Int32, path: String, ownsDescriptor: Bool) {
+        self.fd = fd
+        self.path = path
+        self.ownsDescriptor = ownsDescriptor
+    }
+
+    deinit { if ownsDescriptor { close(fd) } }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        hasher.update(bufferPointer: bytes)
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(fd, base + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CDBError.fromWrite(errno: errno, path: path)
+            }
+            offset += n
+        }
+        bytesWritten += Int64(bytes.count)
+    }
+
+    public func finish() throws {}
+
+    /// The hex SHA-256 of everything written.
+    public func digest() -> String {
+        hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// A file written under a hidden temporary name in its final folder, flushed, then moved to a
+/// final name that did not exist before. Until `commit` the final name is untouched; if the
+/// object goes away uncommitted, the temporary file is removed.
+public final class AtomicFile {
+    public let directory: String
+    public let temporaryPath: String
+    public let sink: DescriptorSink
+    private var done = false
+    public private(set) var finalPath: String?
+
+    /// Prefix of every temporary name, so that prune can find leftovers of crashed runs.
+    public static let temporaryPrefix = ".cdb-tmp-"
+
+    public init(directory: String, stem: String, mode: mode_t = 0o600) throws {
+        self.directory = directory
+        let random = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        temporaryPath = (directory as NSString).appendingPathComponent("\(Self.temporaryPrefix)\(getpid())-\(random)-\(stem)")
+        let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        if fd < 0 {
+            let code = errno
+            if code == ENOSPC || code == EDQUOT { throw CDBError.fromWrite(errno: code, path: temporaryPath) }
+            throw CDBError.cannotCreate(path: directory, reason: String(cString: strerror(code)))
+        }
+        sink = DescriptorSink(fd: fd, path: temporaryPath, ownsDescriptor: true)
+    }
+
+    deinit { if !done { unlink(temporaryPath) } }
+
+    /// Flushes the data to disk (fsync). Call before validating and committing.
+    public func sync() throws {
+        if fsync(sink.fd) != 0 { throw CDBError.fromWrite(errno: errno, path: temporaryPath) }
+    }
+
+    /// Moves the file to the first free name that `candidates` yields, without ever replacing
+    /// an existing file, and returns that name.
+    @discardableResult
+    public func commit(candidates: some Sequence<String>) throws -> String {
+        for name in candidates {
+            let target = (directory as NSString).appendingPathComponent(name)
+            if link(temporaryPath, target) == 0 {
+                unlink(temporaryPath)
+                return finish(at: target)
+            }
+            switch errno {
+            case EEXIST:
+                continue
+            case EPERM, ENOTSUP, EOPNOTSUPP, EXDEV, EMLINK:
+                // File systems without hard links: fall back to check-then-rename.
+                if FileManager.default.fileExists(atPath: target) { continue }
+                if rename(temporaryPath, target) == 0 { return finish(at: target) }
+                throw CDBError.cannotCreate(path: target, reason: String(cString: strerror(errno)))
+            default:
+                throw CDBError.cannotCreate(path: target, reason: String(cString: strerror(errno)))
+            }
+        }
+        throw CDBError.cannotCreate(path: directory, reason: "no free file name")
+    }
+
+    /// Moves the file to exactly `path`, replacing it (for an explicit `-o FILE`).
+    public func commit(replacing path: String) throws {
+        if rename(temporaryPath, path) != 0 {
+            throw CDBError.cannotCreate(path: path, reason: String(cString: strerror(errno)))
+        }
+        _ = finish(at: path)
+    }
+
+    private func finish(at path: String) -> String {
+        done = true
+        finalPath = path
+        let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dirFD >= 0 { fsync(dirFD); close(dirFD) }
+        return path
+    }
+
+    /// Writes `text` as a whole file under a final name, atomically.
+    public static func write(_ text: String, to path: String, mode: mode_t = 0o600) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        let file = try AtomicFile(directory: directory.isEmpty ? "." : directory, stem: (path as NSString).lastPathComponent, mode: mode)
+        try Array(text.utf8).withUnsafeBytes { try file.sink.write($0) }
+        try file.sync()
+        try file.commit(replacing: path)
+    }
+}
+
+/// `sha256sum`-format sidecars.
+public enum Checksum {
+    public static func sidecarPath(for path: String) -> String { path + ".sha256" }
+
+    /// Writes `<digest>  <file name>` next to the file, atomically.
+    public static func writeSidecar(digest: String, for path: String) throws {
+        let name = (path as NSString).lastPathComponent
+        try AtomicFile.write("\(digest)  \(name)\n", to: sidecarPath(for: path), mode: 0o644)
+    }
+
+    /// SHA-256 of a whole file, read in chunks.
+    public static func sha256(ofFileAt path: String) throws -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw CDBError.inputMissing(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var hasher = SHA256()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = read(fd, buffer.baseAddress, buffer.count)
+            if n < 0 { if errno == EINTR { continue }; throw CDBError.io(path: path, reason: String(cString: strerror(errno))) }
+            if n == 0 { break }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,221 @@
+import CZlib
+import CZstd
+import Foundation
+
+/// How a backup file is compressed.
+public enum Compression: String, CaseIterable, Sendable {
+    case none, gzip, zstd
+
+    /// The file name suffix after `.sql`.
+    public var suffix: String {
+        switch self {
+        case .none: return ""
+        case .gzip: return ".gz"
+        case .zstd: return ".zst"
+        }
+    }
+
+    /// Guesses the compression from a file name.
+    public static func of(path: String) -> Compression {
+        if path.hasSuffix(".gz") { return .gzip }
+        if path.hasSuffix(".zst") { return .zstd }
+        return .none
+    }
+
+    /// Wraps `sink` so that bytes written are compressed first.
+    public func wrap(_ sink: ByteSink) throws -> ByteSink {
+        switch self {
+        case .none: return sink
+        case .gzip: return try GzipSink(next: sink)
+        case .zstd: return try ZstdSink(next: sink)
+        }
+    }
+}
+
+/// zstd compression, on all cores (libzstd's worker threads).
+final class ZstdSink: ByteSink {
+    private let next: ByteSink
+    private let context: OpaquePointer
+    private let output: UnsafeMutableRawBufferPointer
+
+    init(next: ByteSink, level: Int32 = 3) throws {
+        self.next = next
+        guard let context = ZSTD_createCCtx() else { throw CDBError.io(path: "zstd", reason: "out of memory") }
+        self.context = context
+        ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
+        ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1)
+        let cores = Int32(ProcessInfo.processInfo.activeProcessorCount)
+        if cores > 1 { ZSTD_CCtx_setParameter(context, ZSTD_c_nbWorkers, cores) }
+        output = .allocate(byteCount: ZSTD_CStreamOutSize() * 4, alignment: 16)
+    }
+
+    deinit {
+        ZSTD_freeCCtx(context)
+        output.deallocate()
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var input = ZSTD_inBuffer(src: bytes.baseAddress, size: bytes.count, pos: 0)
+        while input.pos < input.size {
+            try step(&input, ZSTD_e_continue)
+        }
+    }
+
+    func finish() throws {
+        var input = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
+        while try step(&input, ZSTD_e_end) != 0 {}
+        try next.finish()
+    }
+
+    @discardableResult
+    private func step(_ input: inout ZSTD_inBuffer, _ mode: ZSTD_EndDirective) throws -> Int {
+        var out = ZSTD_outBuffer(dst: output.baseAddress, size: output.count, pos: 0)
+        let remaining = ZSTD_compressStream2(context, &out, &input, mode)
+        if ZSTD_isError(remaining) != 0 {
+            throw CDBError.io(path: "zstd", reason: String(cString: ZSTD_getErrorName(remaining)))
+        }
+        if out.pos > 0 { try next.write(UnsafeRawBufferPointer(rebasing: output[0..<out.pos])) }
+        return remaining
+    }
+}
+
+/// gzip compression through zlib.
+final class GzipSink: ByteSink {
+    private let next: ByteSink
+    private var stream = z_stream()
+    private let output: UnsafeMutableRawBufferPointer
+
+    init(next: ByteSink, level: Int32 = 6) throws {
+        self.next = next
+        output = .allocate(byteCount: 1 << 18, alignment: 16)
+        // windowBits 15 + 16 asks zlib for a gzip wrapper.
+        let status = deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
+                                   ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+        guard status == Z_OK else { throw CDBError.io(path: "gzip", reason: "deflateInit2 failed (\(status))") }
+    }
+
+    deinit {
+        deflateEnd(&stream)
+        output.deallocate()
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        stream.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
+        stream.avail_in = uInt(bytes.count)
+        while stream.avail_in > 0 { _ = try step(Z_NO_FLUSH) }
+    }
+
+    func finish() throws {
+        stream.next_in = nil
+        stream.avail_in = 0
+        while try step(Z_FINISH) != Z_STREAM_END {}
+        try next.finish()
+    }
+
+    private func step(_ flush: Int32) throws -> Int32 {
+        stream.next_out = output.baseAddress!.assumingMemoryBound(to: Bytef.self)
+        stream.avail_out = uInt(output.count)
+        let status = deflate(&stream, flush)
+        guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else {
+            throw CDBError.io(path: "gzip", reason: "deflate failed (\(status))")
+        }
+        let produced = output.count - Int(stream.avail_out)
+        if produced > 0 { try next.write(UnsafeRawBufferPointer(rebasing: output[0..<produced])) }
+        return status
+    }
+}
+
+/// Decompressing reader for plain, gzip and zstd files: hands out chunks of the original bytes.
+public final class DecompressingReader {
+    private let fd: Int32
+    private let path: String
+    private let compression: Compression
+    private let input: UnsafeMutableRawBufferPointer
+    private let output: UnsafeMutableRawBufferPointer
+    private var zstd: OpaquePointer?
+    private var zlib = z_stream()
+    private var inputStart = 0, inputEnd = 0
+    private var endOfFile = false
+    private var streamEnded = false
+
+    public init(path: String, compression: Compression? = nil) throws {
+        self.path = path
+        self.compression = compression ?? Compression.of(path: path)
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw CDBError.inputMissing(path: path, reason: String(cString: strerror(errno))) }
+        input = .allocate(byteCount: 1 << 20, alignment: 16)
+        output = .allocate(byteCount: 1 << 20, alignment: 16)
+        switch self.compression {
+        case .zstd: zstd = ZSTD_createDCtx()
+        case .gzip: inflateInit2_(&zlib, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+        case .none: break
+        }
+    }
+
+    deinit {
+        close(fd)
+        if let zstd { ZSTD_freeDCtx(zstd) }
+        if compression == .gzip { inflateEnd(&zlib) }
+        input.deallocate()
+        output.deallocate()
+    }
+
+    private func fill() throws {
+        if inputStart == inputEnd { inputStart = 0; inputEnd = 0 }
+        guard !endOfFile, inputEnd < input.count else { return }
+        let n = read(fd, input.baseAddress! + inputEnd, input.count - inputEnd)
+        if n < 0 { throw CDBError.io(path: path, reason: String(cString: strerror(errno))) }
+        if n == 0 { endOfFile = true }
+        inputEnd += n
+    }
+
+    /// The next chunk of decompressed bytes; empty at the end. Throws on corrupt input.
+    public func next() throws -> UnsafeRawBufferPointer {
+        while true {
+            try fill()
+            switch compression {
+            case .none:
+                let chunk = UnsafeRawBufferPointer(rebasing: input[inputStart..<inputEnd])
+                inputStart = inputEnd
+                return chunk
+            case .zstd:
+                if inputStart == inputEnd && endOfFile {
+                    if !streamEnded { throw CDBError.validation(path: path, reason: "the zstd stream is truncated") }
+                    return UnsafeRawBufferPointer(start: nil, count: 0)
+                }
+                var inBuf = ZSTD_inBuffer(src: input.baseAddress! + inputStart, size: inputEnd - inputStart, pos: 0)
+                var outBuf = ZSTD_outBuffer(dst: output.baseAddress, size: output.count, pos: 0)
+                let status = ZSTD_decompressStream(zstd, &outBuf, &inBuf)
+                if ZSTD_isError(status) != 0 {
+                    throw CDBError.validation(path: path, reason: "zstd: \(String(cString: ZSTD_getErrorName(status)))")
+                }
+                streamEnded = status == 0
+                inputStart += inBuf.pos
+                if outBuf.pos > 0 { return UnsafeRawBufferPointer(rebasing: output[0..<outBuf.pos]) }
+            case .gzip:
+                if streamEnded && inputStart == inputEnd && endOfFile { return UnsafeRawBufferPointer(start: nil, count: 0) }
+                if inputStart == inputEnd && endOfFile {
+                    throw CDBError.validation(path: path, reason: "the gzip stream is truncated")
+                }
+                if streamEnded {
+                    // Concatenated gzip members are legal; start the next one.
+                    inflateReset(&zlib)
+                    streamEnded = false
+                }
+                zlib.next_in = (input.baseAddress! + inputStart).assumingMemoryBound(to: Bytef.self)
+                zlib.avail_in = uInt(inputEnd - inputStart)
+                zlib.next_out = output.baseAddress!.assumingMemoryBound(to: Bytef.self)
+                zlib.avail_out = uInt(output.count)
+                let status = inflate(&zlib, Z_NO_FLUSH)
+                guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else {
+                    throw CDBError.validation(path: path, reason: "gzip: corrupt data (\(status))")
+                }
+                inputStart = inputEnd - Int(zlib.avail_in)
+                if status == Z_STREAM_END { streamEnded = true }
+                let produced = output.count - Int(zlib.avail_out)
+                if produced > 0 { return UnsafeRawBufferPointer(rebasing: output[0..<produced]) }
+            }
+        }
+    }
+}

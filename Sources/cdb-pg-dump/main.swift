@@ -1,0 +1,120 @@
+import ArgumentParser
+import CDBKit
+import Foundation
+
+struct PGDump: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cdb-pg-dump",
+        abstract: "Logical dump of one PostgreSQL database through libpq, validated and written atomically.",
+        discussion: """
+            Writes PostgreSQL/cdb_backup_YYYY-MM-DD_HHMM.sql under the backup root (or -o FILE, or -o - for \
+            standard output) with a .sha256 sidecar, and prints the path. Restore with \
+            psql -X -v ON_ERROR_STOP=1 -f FILE into an empty database.
+
+            Connection settings: flags, then libpq's PG* variables, then POSTGRES_DB, POSTGRES_USER, \
+            POSTGRES_PASSWORD, POSTGRES_HOST and POSTGRES_PORT from the repository's .env. Passwords come \
+            from PGPASSWORD, ~/.pgpass or .env; there is no password flag.
+
+            Exit codes: 0 ok, 64 usage, 65 validation failed or required table missing, 69 database \
+            unreachable, 73 cannot create output, 74 I/O error (disk full), 75 locked, 78 configuration.
+            """,
+        version: CDBVersion.string
+    )
+
+    @Option(name: .long, help: ArgumentHelp("Database name, conninfo string or postgresql:// URI.", valueName: "conninfo"))
+    var dbname: String?
+
+    @Option(name: .long, help: "Server host or socket folder.")
+    var host: String?
+
+    @Option(name: .long, help: "Server port.")
+    var port: String?
+
+    @Option(name: .long, help: "Database user.")
+    var username: String?
+
+    @Option(name: .long, help: ArgumentHelp("Backup root (default ~/Claire_Backups, CDB_BACKUP_ROOT).", valueName: "dir"),
+            completion: .directory)
+    var backupRoot: String?
+
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Write to FILE instead, or '-' for standard output.", valueName: "file"),
+            completion: .file(extensions: ["sql", "gz", "zst"]))
+    var output: String?
+
+    @Option(name: .long, help: ArgumentHelp("Compress the dump.", valueName: "zstd|gzip"))
+    var compress: CompressionArgument?
+
+    @Option(name: .long, help: ArgumentHelp("A table the dump must hold (repeatable; default the five trading tables, CDB_REQUIRED_TABLES).", valueName: "table"))
+    var requireTable: [String] = []
+
+    @Flag(name: .long, help: "Leave out ownership (to restore as another role).")
+    var noOwner = false
+
+    @Flag(name: .long, help: "Leave out GRANT/REVOKE statements.")
+    var noPrivileges = false
+
+    @Flag(name: .long, help: "Dump everything else when the database holds objects cdb-pg-dump cannot dump, naming each skipped one.")
+    var allowUnsupported = false
+
+    @Option(name: .long, help: ArgumentHelp("Seconds to wait for table locks and the backup root's lock.", valueName: "seconds"))
+    var lockWait: Int = 30
+
+    @Flag(name: .long, help: "Print one JSON object for the result on standard output.")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "Only errors on standard error.")
+    var quiet = false
+
+    @Flag(name: .shortAndLong, help: "More detail on standard error.")
+    var verbose = false
+
+    func validate() throws {
+        if lockWait < 0 { throw ValidationError("--lock-wait must be 0 or more seconds") }
+        if json && output == "-" { throw ValidationError("--json and -o - both use standard output; choose one") }
+    }
+
+    func run() throws {
+        let reporter = Reporter(level: quiet ? .quiet : (verbose ? .verbose : .normal))
+        var flags = Settings.Flags()
+        flags.backupRoot = backupRoot
+        flags.requiredTables = requireTable
+        flags.dbname = dbname
+        flags.host = host
+        flags.port = port
+        flags.username = username
+        do {
+            let settings = try Settings.resolve(flags: flags)
+            settings.warnings.forEach(reporter.warning)
+            var request = PostgresBackup.Request(settings: settings)
+            request.compression = compress?.value ?? .none
+            request.dump.owners = !noOwner
+            request.dump.privileges = !noPrivileges
+            request.dump.allowUnsupported = allowUnsupported
+            request.dump.lockTimeoutSeconds = lockWait
+            request.lockWait = Double(lockWait)
+            switch output {
+            case nil: request.destination = .backupRoot
+            case "-": request.destination = .standardOutput
+            case let path?: request.destination = .file(path)
+            }
+            let outcome = PostgresBackupCommand.run(request: request, reporter: reporter)
+            if json { print(outcome.json) } else if let path = outcome.result?.path { print(path) }
+            if outcome.status != .success { throw ExitCode(outcome.status.rawValue) }
+        } catch let error as CDBError {
+            reporter.error(error.errorDescription ?? "\(error)")
+            throw ExitCode(error.exitStatus.rawValue)
+        }
+    }
+}
+
+struct CompressionArgument: ExpressibleByArgument {
+    let value: Compression
+    init?(argument: String) {
+        guard let value = Compression(rawValue: argument), value != .none else { return nil }
+        self.value = value
+    }
+    static var allValueStrings: [String] { ["zstd", "gzip"] }
+    static var defaultCompletionKind: CompletionKind { .list(allValueStrings) }
+}
+
+PGDump.main()

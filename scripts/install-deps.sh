@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages cdb builds and tests with, when any is missing.
+# Runs apt-get update once, and only when something has to be installed. Uses sudo when not root.
+set -euo pipefail
+
+packages=(libpq-dev libgit2-dev libzstd-dev zlib1g-dev pkg-config postgresql postgresql-contrib
+          postgresql-client unzip zip git ca-certificates)
+if [ "${1:-}" = "--with-shells" ]; then packages+=(zsh fish tmux bash-completion); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=()
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 77; }
+    sudo=(sudo)
+  fi
+  echo "install-deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null 2>&1; then
+  echo "install-deps: no Swift toolchain on PATH; install Swift 6 (https://www.swift.org/install/linux/) and run again" >&2
+  exit 69
+fi
