@@ -13,9 +13,12 @@ enum CatalogQueries {
         "\(expr) IN (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname !~ '^pg_(toast|temp_|toast_temp_)')"
     }
 
-    /// The object is not a member of an extension.
+    /// The object is not a member of an extension, nor (outside pg_class, where identity
+    /// sequences are internal to their column) made implicitly by another object, as a range
+    /// type makes its multirange type, constructors and casts.
     static func notExtensionMember(catalog: String, oid: String) -> String {
-        "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = 'pg_catalog.\(catalog)'::pg_catalog.regclass AND e.objid = \(oid) AND e.deptype = 'e')"
+        let kinds = catalog == "pg_class" ? "'e'" : "'e', 'i'"
+        return "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = 'pg_catalog.\(catalog)'::pg_catalog.regclass AND e.objid = \(oid) AND e.deptype IN (\(kinds)))"
     }
 
     static func qualified(schema: String, name: String) -> String {
