@@ -39,7 +39,7 @@ public enum DotEnv {
                 continue
             }
             let key = line[..<eq].trimmingCharacters(in: .whitespaces)
-            guard !key.isEmpty, key.allSatisfy({ $0 == "_" || $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+            guard let head = key.first, !head.isNumber, key.allSatisfy({ $0 == "_" || $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
                 problems.append("\(name):\(index + 1): the name before '=' is not a valid variable name; the line was ignored")
                 continue
             }

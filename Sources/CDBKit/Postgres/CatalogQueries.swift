@@ -129,7 +129,9 @@ enum CatalogQueries {
 
     static let extensions = """
         SELECT e.oid, pg_catalog.quote_ident(e.extname) AS name, pg_catalog.quote_ident(n.nspname) AS schema,
-               \(comment("e.oid", "pg_extension")) AS comment
+               CASE WHEN pg_catalog.obj_description(e.oid, 'pg_extension') IS DISTINCT FROM
+                         (SELECT a.comment FROM pg_catalog.pg_available_extensions a WHERE a.name = e.extname)
+                    THEN \(comment("e.oid", "pg_extension")) END AS comment
           FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
          WHERE e.extname <> 'plpgsql'
          ORDER BY e.extname

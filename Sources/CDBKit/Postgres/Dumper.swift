@@ -151,7 +151,7 @@ public final class PostgresDumper {
             try out.write(text + "\n")
         }
         // Serial sequences belong to their columns once both exist.
-        for seq in cat.sequences.values.sorted(by: { $0.text("name") < $1.text("name") })
+        for seq in cat.sequences.values.sorted(by: { Self.sortKey($0) < Self.sortKey($1) })
         where seq.text("owner_deptype") == "a" {
             guard let table = cat.relations["c:" + seq.text("owner_table")], let column = seq["owner_column"] else { continue }
             try out.write("ALTER SEQUENCE \(seq.text("schema")).\(seq.text("name")) OWNED BY \(table.text("schema")).\(table.text("name")).\(column);\n\n")
@@ -361,10 +361,20 @@ public final class PostgresDumper {
             return ("\(r.text("schema")).\(r.text("name"))", r)
         }
         let byName = { (a: Row, b: Row) in a.text("name") < b.text("name") }
+        // Post-data objects go in table-name order (never OID order), so a dump of a restored
+        // copy reads the same as the original's.
+        let tablesInOrder: [(String, [Row])] = cat.tableConstraints.compactMap { oid, rows in
+            cat.relations["c:" + oid].map { (Self.sortKey($0), rows) }
+        }.sorted { $0.0 < $1.0 }
+        func relationOrder(_ a: Row, _ b: Row, _ column: String) -> Bool {
+            let ka = cat.relations["c:" + a.text(column)].map(Self.sortKey) ?? ""
+            let kb = cat.relations["c:" + b.text(column)].map(Self.sortKey) ?? ""
+            return ka != kb ? ka < kb : a.text("name") < b.text("name")
+        }
         // Keys, unique and exclusion constraints, and CHECKs added NOT VALID.
-        for (oid, constraints) in cat.tableConstraints.sorted(by: { $0.key < $1.key }) {
-            guard let (table, rel) = tableName(oid) else { continue }
+        for (_, constraints) in tablesInOrder {
             for con in constraints.sorted(by: byName) {
+                guard let (table, rel) = tableName(con.text("conrelid")) else { continue }
                 let type = con.text("contype")
                 let isKey = ["p", "u", "x"].contains(type)
                 let isLateCheck = type == "c" && !con.bool("convalidated") && con.bool("conislocal")
@@ -394,7 +404,7 @@ public final class PostgresDumper {
         for stat in cat.statistics {
             try out.write(stat.text("def") + ";\n\n")
         }
-        for trigger in cat.triggers {
+        for trigger in cat.triggers.sorted(by: { relationOrder($0, $1, "tgrelid") }) {
             guard let (table, rel) = tableName(trigger.text("tgrelid")) else { continue }
             var text = DDL.header(name: "\(rel.text("raw_name")) \(trigger.text("name"))", type: "TRIGGER", schema: rel["raw_schema"], owner: rel["owner"])
             text += trigger.text("def") + ";\n"
@@ -408,9 +418,9 @@ public final class PostgresDumper {
             try out.write(text + "\n")
         }
         // Foreign keys last, so that data in any order and self-references load.
-        for (oid, constraints) in cat.tableConstraints.sorted(by: { $0.key < $1.key }) {
-            guard let (table, rel) = tableName(oid) else { continue }
+        for (_, constraints) in tablesInOrder {
             for con in constraints.sorted(by: byName) where con.text("contype") == "f" && con.text("conparentid") == "0" {
+                guard let (table, rel) = tableName(con.text("conrelid")) else { continue }
                 var text = DDL.header(name: "\(rel.text("raw_name")) \(con.text("name"))", type: "FK CONSTRAINT", schema: rel["raw_schema"], owner: rel["owner"])
                 let only = rel.text("relkind") == "p" ? "" : "ONLY "
                 text += "ALTER TABLE \(only)\(table)\n    ADD CONSTRAINT \(con.text("name")) \(con.text("def"));\n"
@@ -419,7 +429,7 @@ public final class PostgresDumper {
             }
         }
         // Row-level security and policies.
-        for rel in cat.relations.values.sorted(by: { $0.text("oid") < $1.text("oid") })
+        for rel in cat.relations.values.sorted(by: { Self.sortKey($0) < Self.sortKey($1) })
         where rel.bool("relrowsecurity") || rel.bool("relforcerowsecurity") {
             let table = "\(rel.text("schema")).\(rel.text("name"))"
             var text = ""
@@ -427,7 +437,7 @@ public final class PostgresDumper {
             if rel.bool("relforcerowsecurity") { text += "ALTER TABLE \(table) FORCE ROW LEVEL SECURITY;\n" }
             try out.write(text + "\n")
         }
-        for policy in cat.policies {
+        for policy in cat.policies.sorted(by: { relationOrder($0, $1, "polrelid") }) {
             guard let (table, rel) = tableName(policy.text("polrelid")) else { continue }
             var text = DDL.header(name: "\(rel.text("raw_name")) \(policy.text("name"))", type: "POLICY", schema: rel["raw_schema"], owner: rel["owner"])
             let command = ["r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"][policy.text("polcmd")] ?? "ALL"
@@ -448,6 +458,9 @@ public final class PostgresDumper {
             try out.write(text + "\n")
         }
     }
+
+    /// Schema and name, unquoted, for ordering.
+    static func sortKey(_ row: Row) -> String { row.text("raw_schema") + "\u{0}" + row.text("raw_name") }
 
     static func literal(_ text: String) -> String {
         "'" + text.replacingOccurrences(of: "'", with: "''") + "'"

@@ -1,0 +1,189 @@
+import Foundation
+import Testing
+
+/// Runs the built programs and the real clients (psql, pg_dump, git, unzip, sha256sum).
+enum Harness {
+    static let environment = ProcessInfo.processInfo.environment
+    static let underCI = environment["CI"] == "true"
+
+    /// The folder holding the built programs: CDB_BIN_DIR, else next to the test bundle.
+    static let binDir: String = {
+        if let dir = environment["CDB_BIN_DIR"], !dir.isEmpty { return dir }
+        var url = Bundle.main.bundleURL
+        for _ in 0..<4 {
+            if FileManager.default.isExecutableFile(atPath: url.appendingPathComponent("cdb-pg-dump").path) { return url.path }
+            url.deleteLastPathComponent()
+        }
+        // .build/debug relative to the package root.
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug").path
+    }()
+
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var stdoutData: Data
+    }
+
+    /// Runs an executable (a path, or a name looked up on PATH) and waits for it.
+    @discardableResult
+    static func run(_ program: String, _ arguments: [String], environment extra: [String: String?] = [:],
+                    directory: String? = nil, stdin: Data? = nil) throws -> Output {
+        let process = Process()
+        if program.contains("/") {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [program] + arguments
+        }
+        var env = Self.environment
+        env["NO_COLOR"] = nil
+        for (key, value) in extra { env[key] = value }
+        process.environment = env
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(stdin) }
+        try input.fileHandleForWriting.close()
+        // Read both pipes concurrently so that neither fills up.
+        final class Box: @unchecked Sendable { var data = Data() }
+        let errBox = Box()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            errBox.data = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        let errData = errBox.data
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self), stdoutData: outData)
+    }
+
+    /// Runs one of our programs.
+    @discardableResult
+    static func cdb(_ name: String, _ arguments: [String], environment: [String: String?] = [:], directory: String? = nil) throws -> Output {
+        try run(binDir + "/" + name, arguments, environment: environment, directory: directory)
+    }
+
+    /// A fresh temporary folder, removed by the caller with `remove`.
+    static func temporaryDirectory(_ label: String = "cdb-test") throws -> String {
+        let path = NSTemporaryDirectory() + "\(label)-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    static func remove(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
+
+    static func files(in directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+    }
+
+    static func sha256(_ path: String) throws -> String {
+        let out = try run("sha256sum", [path])
+        return String(out.stdout.prefix(64))
+    }
+}
+
+/// The throwaway PostgreSQL server that scripts/with-postgres.sh started (PGHOST, PGPORT, PGUSER).
+enum PG {
+    static let available: Bool = {
+        guard Harness.environment["PGHOST"] != nil else { return false }
+        return (try? Harness.run("psql", ["-X", "-At", "-d", "postgres", "-c", "SELECT 1"]).status) == 0
+    }()
+
+    /// Tests that need the server run when it is there, and under CI always (so that they fail).
+    static var enabled: Bool { available || Harness.underCI }
+
+    static func psql(_ database: String, _ sql: String, file: String? = nil) throws -> String {
+        var args = ["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", database]
+        if let file { args += ["-f", file] } else { args += ["-c", sql] }
+        let out = try Harness.run("psql", args)
+        if out.status != 0 { throw Failure("psql on \(database) failed: \(out.stderr)") }
+        return out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func uniqueName(_ prefix: String) -> String {
+        "\(prefix)_\(UUID().uuidString.prefix(8).lowercased())"
+    }
+
+    static func createDatabase(_ prefix: String) throws -> String {
+        let name = uniqueName(prefix)
+        _ = try psql("postgres", "CREATE DATABASE \(name)")
+        return name
+    }
+
+    static func dropDatabase(_ name: String) {
+        _ = try? psql("postgres", "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+    }
+
+    /// A database holding the trading fixture at `scale`.
+    static func tradingDatabase(scale: Int = 1) throws -> String {
+        let name = try createDatabase("trading")
+        _ = try psql(name, "", file: Harness.packageRoot + "/fixtures/trading_schema.sql")
+        let out = try Harness.run("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "scale=\(scale)", "-d", name,
+                                           "-f", Harness.packageRoot + "/fixtures/trading_data.sql"])
+        if out.status != 0 { throw Failure("loading the trading data failed: \(out.stderr)") }
+        return name
+    }
+
+    /// A database holding fixtures/awkward_schema.sql (and the roles it needs).
+    static func awkwardDatabase() throws -> String {
+        _ = try psql("postgres", """
+            DO $$ BEGIN
+              IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cdb_reader') THEN CREATE ROLE cdb_reader; END IF;
+              IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'Mixed Role') THEN CREATE ROLE "Mixed Role"; END IF;
+            END $$
+            """)
+        let name = try createDatabase("awkward")
+        _ = try psql(name, "", file: Harness.packageRoot + "/fixtures/awkward_schema.sql")
+        return name
+    }
+
+    /// `pg_dump --schema-only`, without the `\restrict` lines whose key changes every run.
+    static func schema(_ database: String) throws -> String {
+        let out = try Harness.run("pg_dump", ["--schema-only", "-d", database])
+        if out.status != 0 { throw Failure("pg_dump failed: \(out.stderr)") }
+        return out.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.hasPrefix("\\restrict") && !$0.hasPrefix("\\unrestrict") }.joined(separator: "\n")
+    }
+
+    /// An md5 of every table's rows (sorted text form), and every sequence's state.
+    static func contentDigest(_ database: String) throws -> [String: String] {
+        let relations = try psql(database, """
+            SELECT c.relkind || c.relispopulated::int || quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.relkind IN ('r', 'm', 'S') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+             ORDER BY 1
+            """).split(separator: "\n").map(String.init)
+        var digests: [String: String] = [:]
+        for entry in relations {
+            let kind = entry.first!, populated = entry.dropFirst().first == "1", name = String(entry.dropFirst(2))
+            switch kind {
+            case "S":
+                digests[name] = try psql(database, "SELECT last_value || ',' || is_called FROM \(name)")
+            case "m" where !populated:
+                digests[name] = "not populated"
+            default:
+                let only = kind == "r" ? "ONLY " : ""
+                digests[name] = try psql(database, "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, E'\\n' ORDER BY t::text)), '') FROM \(only)\(name) t")
+            }
+        }
+        return digests
+    }
+}
+
+struct Failure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
