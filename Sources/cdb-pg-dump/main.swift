@@ -99,6 +99,7 @@ struct PGDump: ParsableCommand {
             }
             let outcome = PostgresBackupCommand.run(request: request, reporter: reporter)
             if json { print(outcome.json) } else if let path = outcome.result?.path { print(path) }
+            fflush(stdout)
             if outcome.status != .success { throw ExitCode(outcome.status.rawValue) }
         } catch let error as CDBError {
             reporter.error(error.errorDescription ?? "\(error)")
@@ -117,4 +118,5 @@ struct CompressionArgument: ExpressibleByArgument {
     static var defaultCompletionKind: CompletionKind { .list(allValueStrings) }
 }
 
+ProcessSetup.prepare()
 PGDump.main()

@@ -44,8 +44,8 @@ public struct PostgresBackup {
         self.reporter = reporter
     }
 
-    /// Runs the backup. Throws a `CDBError`; a missing required table throws `.missingTables`
-    /// after the (otherwise complete) file has been kept.
+    /// Runs the backup. Throws a `CDBError`. A required table missing from the database is not
+    /// thrown: the otherwise complete file is kept and `missingTables` names the tables.
     public func run() throws -> Result {
         let started = Date()
         let root = BackupRoot(path: request.settings.backupRoot)
@@ -61,14 +61,9 @@ public struct PostgresBackup {
             if let folder = logFolder {
                 log(folder: folder, result: result, failure: nil)
             }
-            if !result.missingTables.isEmpty {
-                throw CDBError.missingTables(path: result.path ?? "-", tables: result.missingTables)
-            }
             return result
         } catch let error as CDBError {
-            if let folder = logFolder, case .missingTables = error {
-                _ = folder  // already logged with the result
-            } else if let folder = logFolder ?? existingFolder(root) {
+            if let folder = logFolder ?? existingFolder(root) {
                 log(folder: folder, result: nil, failure: error)
             }
             throw error
@@ -207,6 +202,11 @@ public enum PostgresBackupCommand {
             let result = try backup.run()
             for object in result.skipped { reporter.warning("skipped (--allow-unsupported): \(object)") }
             reporter.info(summary(result))
+            if !result.missingTables.isEmpty {
+                let error = CDBError.missingTables(path: result.path ?? "standard output", tables: result.missingTables)
+                reporter.error(error.errorDescription ?? "")
+                return Outcome(result: result, status: error.exitStatus, error: error.errorDescription)
+            }
             return Outcome(result: result, status: .success)
         } catch let error as CDBError {
             let message = request.settings.database.redact(error.errorDescription ?? "\(error)")

@@ -74,10 +74,16 @@ public final class AtomicFile {
             if code == ENOSPC || code == EDQUOT { throw CDBError.fromWrite(errno: code, path: temporaryPath) }
             throw CDBError.cannotCreate(path: directory, reason: String(cString: strerror(code)))
         }
-        sink = DescriptorSink(fd: fd, path: temporaryPath, ownsDescriptor: true)
+        // Messages name the folder and the kind of file; the partial file is removed on failure.
+        sink = DescriptorSink(fd: fd, path: (directory as NSString).appendingPathComponent(stem) + " (partial file removed)",
+                              ownsDescriptor: true)
+        TemporaryFiles.register(temporaryPath)
     }
 
-    deinit { if !done { unlink(temporaryPath) } }
+    deinit {
+        if !done { unlink(temporaryPath) }
+        TemporaryFiles.unregister(temporaryPath)
+    }
 
     /// Flushes the data to disk (fsync). Call before validating and committing.
     public func sync() throws {
@@ -119,6 +125,7 @@ public final class AtomicFile {
 
     private func finish(at path: String) -> String {
         done = true
+        TemporaryFiles.unregister(temporaryPath)
         finalPath = path
         let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dirFD >= 0 { fsync(dirFD); close(dirFD) }

@@ -1,0 +1,51 @@
+import Dispatch
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Process-wide manners every cdb program sets up first.
+public enum ProcessSetup {
+    nonisolated(unsafe) private static var signalSources: [DispatchSourceSignal] = []
+
+    /// Write errors instead of deadly signals (a full file size limit gives EFBIG, a closed
+    /// pipe EPIPE), and Ctrl-C / SIGTERM remove our temporary files before the process ends.
+    public static func prepare() {
+        signal(SIGXFSZ, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                TemporaryFiles.removeAll()
+                signal(sig, SIG_DFL)
+                raise(sig)
+            }
+            source.resume()
+            signalSources.append(source)
+        }
+    }
+}
+
+/// The temporary files this process has open, so that a signal can remove them.
+enum TemporaryFiles {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var paths: Set<String> = []
+
+    static func register(_ path: String) {
+        lock.lock(); defer { lock.unlock() }
+        paths.insert(path)
+    }
+
+    static func unregister(_ path: String) {
+        lock.lock(); defer { lock.unlock() }
+        paths.remove(path)
+    }
+
+    static func removeAll() {
+        lock.lock(); defer { lock.unlock() }
+        for path in paths { unlink(path) }
+        paths.removeAll()
+    }
+}

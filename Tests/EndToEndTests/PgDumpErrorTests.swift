@@ -1,0 +1,283 @@
+import Foundation
+import Testing
+
+/// Every error path of cdb-pg-dump: its exit code, its message, no partial file, and older
+/// backups untouched.
+@Suite("cdb-pg-dump fails clearly and loses nothing", .enabled(if: PG.enabled), .serialized)
+struct PgDumpErrorTests {
+    /// A backup root holding one older backup (and its sidecar) that must survive every failure.
+    struct Root {
+        let path: String
+        let folder: String
+        let older: String
+        let olderDigest: String
+
+        init() throws {
+            path = try Harness.temporaryDirectory("cdb-root")
+            folder = path + "/PostgreSQL"
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            older = folder + "/cdb_backup_2020-01-01_0000.sql"
+            try "-- an older backup\n".write(toFile: older, atomically: true, encoding: .utf8)
+            try "whatever  cdb_backup_2020-01-01_0000.sql\n".write(toFile: older + ".sha256", atomically: true, encoding: .utf8)
+            olderDigest = try Harness.sha256(older)
+        }
+
+        /// Only the older backup, its sidecar and the log are there; the older one is unchanged.
+        func expectUntouched(_ note: String) throws {
+            let names = Harness.files(in: folder).filter { $0 != "backup_log.txt" }
+            #expect(names == ["cdb_backup_2020-01-01_0000.sql", "cdb_backup_2020-01-01_0000.sql.sha256"], "\(note): \(names)")
+            #expect(try Harness.sha256(older) == olderDigest, "\(note): the older backup changed")
+        }
+
+        var log: String { (try? String(contentsOfFile: folder + "/backup_log.txt", encoding: .utf8)) ?? "" }
+        func remove() { Harness.remove(path) }
+    }
+
+    @Test("server down: exit 69, 'database unreachable at …', nothing written")
+    func serverDown() throws {
+        let root = try Root()
+        defer { root.remove() }
+        let dead = try Harness.temporaryDirectory("nosrv")
+        defer { Harness.remove(dead) }
+        let out = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--host", dead, "--port", "5999"])
+        #expect(out.status == 69)
+        #expect(out.stderr.contains("database unreachable at \(dead):5999"), "\(out.stderr)")
+        #expect(out.stderr.contains("is the server running?"))
+        #expect(out.stdout.isEmpty)
+        try root.expectUntouched("server down")
+        #expect(root.log.contains("PostgreSQL backup FAILED") && root.log.contains("unreachable"))
+    }
+
+    @Test("no such database: exit 78 naming the setting to fix")
+    func missingDatabase() throws {
+        let root = try Root()
+        defer { root.remove() }
+        let out = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", "no_such_db_here"])
+        #expect(out.status == 78)
+        #expect(out.stderr.contains("no_such_db_here") && out.stderr.contains("--dbname, PGDATABASE or POSTGRES_DB"), "\(out.stderr)")
+        try root.expectUntouched("missing database")
+    }
+
+    @Test("bad password: exit 78, and the password appears in no output, log or dump; .env supplies it")
+    func credentials() throws {
+        let secret = "Pw-\(UUID().uuidString.prefix(6))-s3cr3t"
+        let wrong = "Wrong-\(UUID().uuidString.prefix(6))-pw"
+        try PasswordRole.ensure(password: secret)
+        let source = try PG.tradingDatabase()
+        let root = try Root()
+        let repo = try Harness.temporaryDirectory("repo")
+        defer { PG.dropDatabase(source); root.remove(); Harness.remove(repo) }
+
+        let bad = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", source, "--username", PasswordRole.name],
+                                  environment: ["PGPASSWORD": wrong])
+        #expect(bad.status == 78, "\(bad.stderr)")
+        #expect(bad.stderr.contains("password"), "should say what failed: \(bad.stderr)")
+        #expect(!bad.stderr.contains(wrong) && !bad.stdout.contains(wrong))
+        try root.expectUntouched("bad password")
+        #expect(!root.log.contains(wrong))
+
+        // The repository's .env supplies user and password; PGPASSWORD is unset.
+        try FileManager.default.createDirectory(atPath: repo + "/.git", withIntermediateDirectories: true)
+        try "POSTGRES_USER=\(PasswordRole.name)\nPOSTGRES_PASSWORD='\(secret)'\nPOSTGRES_DB=\(source)\n"
+            .write(toFile: repo + "/.env", atomically: true, encoding: .utf8)
+        let good = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--json"],
+                                   environment: ["PGPASSWORD": nil, "PGUSER": nil, "PGDATABASE": nil], directory: repo)
+        #expect(good.status == 0, "\(good.stderr)")
+        #expect(good.stdout.contains("\"ok\":true"))
+        for file in Harness.files(in: root.folder) {
+            let text = (try? String(contentsOfFile: root.folder + "/" + file, encoding: .utf8)) ?? ""
+            #expect(!text.contains(secret), "\(file) holds the password")
+        }
+        #expect(!good.stderr.contains(secret) && !good.stdout.contains(secret))
+
+        // A URI with the password in it is redacted from messages, too.
+        let uri = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname",
+                                                  "postgresql://\(PasswordRole.name):\(wrong)@localhost:1/\(source)"])
+        #expect(uri.status == 69 || uri.status == 78)
+        #expect(!uri.stderr.contains(wrong), "\(uri.stderr)")
+    }
+
+    @Test("unsupported objects: exit 65 listing each; --allow-unsupported dumps the rest and names them")
+    func unsupported() throws {
+        let source = try PG.tradingDatabase()
+        let root = try Root()
+        defer { PG.dropDatabase(source); root.remove() }
+        _ = try PG.psql(source, """
+            CREATE RULE no_delete AS ON DELETE TO public.positions DO INSTEAD NOTHING;
+            CREATE AGGREGATE public.my_sum(integer) (sfunc = int4pl, stype = integer);
+            SELECT lo_create(4242);
+            """)
+        let refused = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", source])
+        #expect(refused.status == 65)
+        for needle in ["rule no_delete on public.positions", "aggregate public.my_sum(integer)", "large object 4242", "--allow-unsupported"] {
+            #expect(refused.stderr.contains(needle), "missing \(needle) in: \(refused.stderr)")
+        }
+        try root.expectUntouched("unsupported")
+        let allowed = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", source, "--allow-unsupported"])
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        #expect(allowed.stderr.contains("skipped (--allow-unsupported): rule no_delete on public.positions"))
+        let text = try String(contentsOfFile: allowed.stdout.trimmingCharacters(in: .whitespacesAndNewlines), encoding: .utf8)
+        #expect(text.contains("-- Skipped (--allow-unsupported): aggregate public.my_sum(integer)"))
+    }
+
+    @Test("a required table missing: the dump is kept, stderr and the log name the table, exit 65")
+    func missingRequiredTable() throws {
+        let source = try PG.tradingDatabase()
+        let root = try Root()
+        defer { PG.dropDatabase(source); root.remove() }
+        _ = try PG.psql(source, "DROP TABLE public.positions")
+        let out = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", source])
+        #expect(out.status == 65)
+        #expect(out.stderr.contains("required table(s) missing from the database: positions"), "\(out.stderr)")
+        let kept = out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(FileManager.default.fileExists(atPath: kept), "the dump should be kept and named on stdout")
+        #expect(root.log.contains("Tables: 4 / 5") && root.log.contains("Missing: positions"))
+        // CDB_REQUIRED_TABLES changes what is required.
+        let relaxed = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", source],
+                                      environment: ["CDB_REQUIRED_TABLES": "signals, orders"])
+        #expect(relaxed.status == 0, "\(relaxed.stderr)")
+        #expect(relaxed.stderr.contains("tables 2/2"))
+    }
+
+    @Test("disk full: exit 74, the temporary file removed, older backups intact")
+    func diskFull() throws {
+        let source = try PG.tradingDatabase()
+        let root = try Root()
+        defer { PG.dropDatabase(source); root.remove() }
+        // A small tmpfs when this process may mount one; else a file size limit (EFBIG).
+        let mounted = try Harness.run("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", root.folder]).status == 0
+        defer { if mounted { _ = try? Harness.run("umount", [root.folder]) } }
+        if mounted {
+            try "-- an older backup\n".write(toFile: root.older, atomically: true, encoding: .utf8)
+            try "whatever  cdb_backup_2020-01-01_0000.sql\n".write(toFile: root.older + ".sha256", atomically: true, encoding: .utf8)
+        }
+        let command = mounted
+            ? "exec '\(Harness.binDir)/cdb-pg-dump' --backup-root '\(root.path)' --dbname \(source)"
+            : "ulimit -f 64; exec '\(Harness.binDir)/cdb-pg-dump' --backup-root '\(root.path)' --dbname \(source)"
+        print("disk full test uses \(mounted ? "a 64 KiB tmpfs" : "RLIMIT_FSIZE (ulimit -f 64)")")
+        let out = try Harness.run("bash", ["-c", command])
+        #expect(out.status == 74, "\(out.stderr)")
+        #expect(out.stderr.contains("writing") && (out.stderr.contains("space") || out.stderr.contains("too large")), "\(out.stderr)")
+        try root.expectUntouched("disk full")
+    }
+
+    @Test("connection lost mid-dump: non-zero exit, a clear message, no final file")
+    func connectionLost() throws {
+        let source = try PG.tradingDatabase()
+        let root = try Root()
+        defer { PG.dropDatabase(source); root.remove() }
+        // Hold a lock the dump must wait for, then end the dump's backend while it waits.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        holder.arguments = ["psql", "-X", "-q", "-d", source, "-c",
+                            "BEGIN; LOCK TABLE public.trades IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(20); COMMIT;"]
+        holder.standardOutput = FileHandle.nullDevice
+        holder.standardError = FileHandle.nullDevice
+        try holder.run()
+        defer { holder.terminate(); holder.waitUntilExit() }
+        try waitFor { try PG.psql(source, "SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = 'public.trades'::regclass") == "1" }
+
+        let killer = DispatchQueue(label: "killer")
+        killer.async {
+            try? waitFor {
+                try PG.psql("postgres", """
+                    SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                     WHERE application_name = 'cdb-pg-dump' AND datname = '\(source)' AND wait_event_type = 'Lock'
+                    """) == "1"
+            }
+        }
+        let out = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", source, "--lock-wait", "30"])
+        killer.sync {}
+        #expect(out.status != 0)
+        #expect(out.stderr.contains("connection to the database lost") || out.stderr.contains("terminat"), "\(out.stderr)")
+        #expect(out.stdout.isEmpty)
+        try root.expectUntouched("connection lost")
+    }
+
+    @Test("a table lock held past --lock-wait: exit 75 saying so")
+    func lockTimeout() throws {
+        let source = try PG.tradingDatabase()
+        let root = try Root()
+        defer { PG.dropDatabase(source); root.remove() }
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        holder.arguments = ["psql", "-X", "-q", "-d", source, "-c",
+                            "BEGIN; LOCK TABLE public.orders IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(10); COMMIT;"]
+        holder.standardOutput = FileHandle.nullDevice
+        holder.standardError = FileHandle.nullDevice
+        try holder.run()
+        defer { holder.terminate(); holder.waitUntilExit() }
+        try waitFor { try PG.psql(source, "SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = 'public.orders'::regclass") == "1" }
+        let out = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", source, "--lock-wait", "1"])
+        #expect(out.status == 75, "\(out.stderr)")
+        #expect(out.stderr.contains("exclusive lock"), "\(out.stderr)")
+        try root.expectUntouched("lock timeout")
+    }
+
+    @Test("two dumps in one minute get two names; neither overwrites the other")
+    func nameCollision() throws {
+        let source = try PG.tradingDatabase()
+        let root = try Root()
+        defer { PG.dropDatabase(source); root.remove() }
+        let first = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", source])
+        let second = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", source])
+        #expect(first.status == 0 && second.status == 0)
+        let a = first.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let b = second.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(a != b)
+        #expect(FileManager.default.fileExists(atPath: a) && FileManager.default.fileExists(atPath: b))
+        let check = try Harness.run("sha256sum", ["-c", (a as NSString).lastPathComponent + ".sha256", (b as NSString).lastPathComponent + ".sha256"],
+                                    directory: root.folder)
+        #expect(check.status == 0, "\(check.stdout)")
+    }
+
+    @Test("bad input: unknown flag 64, bad --compress 64, backup root that is a file 73")
+    func badInput() throws {
+        let unknown = try Harness.cdb("cdb-pg-dump", ["--password", "x"])
+        #expect(unknown.status == 64)
+        #expect(unknown.stderr.contains("Unknown option"), "\(unknown.stderr)")
+        let compress = try Harness.cdb("cdb-pg-dump", ["--compress", "rar"])
+        #expect(compress.status == 64)
+        let dir = try Harness.temporaryDirectory()
+        defer { Harness.remove(dir) }
+        try "not a folder".write(toFile: dir + "/rootfile", atomically: true, encoding: .utf8)
+        let file = try Harness.cdb("cdb-pg-dump", ["--backup-root", dir + "/rootfile"])
+        #expect(file.status == 73, "\(file.stderr)")
+        #expect(file.stderr.contains("not a directory"))
+        #expect(try String(contentsOfFile: dir + "/rootfile", encoding: .utf8) == "not a folder")
+    }
+}
+
+/// A login role that must authenticate with a password (scram), for the credential tests.
+enum PasswordRole {
+    static let name = "cdb_pw_user"
+
+    static func ensure(password: String) throws {
+        let escaped = password.replacingOccurrences(of: "'", with: "''")
+        _ = try PG.psql("postgres", """
+            DO $$ BEGIN
+              IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '\(name)') THEN CREATE ROLE \(name) LOGIN SUPERUSER; END IF;
+            END $$;
+            ALTER ROLE \(name) PASSWORD '\(escaped)';
+            """)
+        guard let data = Harness.environment["CDB_TEST_PGDATA"] else { throw Failure("CDB_TEST_PGDATA is not set (run under scripts/with-postgres.sh)") }
+        let hba = data + "/pg_hba.conf"
+        let current = try String(contentsOfFile: hba, encoding: .utf8)
+        let line = "local all \(name) scram-sha-256\nhost all \(name) 127.0.0.1/32 scram-sha-256\n"
+        if !current.hasPrefix(line) {
+            try (line + current).write(toFile: hba, atomically: false, encoding: .utf8)
+            _ = try PG.psql("postgres", "SELECT pg_reload_conf()")
+            usleep(300_000)
+        }
+    }
+}
+
+/// Polls `condition` every 50 ms for up to `seconds`.
+func waitFor(seconds: Double = 15, _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return }
+        usleep(50_000)
+    }
+    throw Failure("timed out waiting")
+}
