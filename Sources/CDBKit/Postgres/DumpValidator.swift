@@ -44,6 +44,10 @@ public final class DumpValidator {
         var position = 0
         let count = bytes.count
         while position < count {
+            if inCopy != nil {
+                position = consumeCopyData(base, position, count)
+                continue
+            }
             let remaining = count - position
             guard let found = memchr(base + position, 0x0A, remaining) else {
                 append(base + position, remaining)
@@ -54,6 +58,43 @@ public final class DumpValidator {
             endLine()
             position = end + 1
         }
+    }
+
+    /// The hot path: COPY data, one row per line. Counts rows and looks for the `\.` line
+    /// without copying bytes; returns where it stopped (after the terminator, or at `count`).
+    private func consumeCopyData(_ base: UnsafePointer<UInt8>, _ start: Int, _ count: Int) -> Int {
+        var position = start
+        while position < count {
+            guard let found = memchr(base + position, 0x0A, count - position) else {
+                append(base + position, count - position)
+                return count
+            }
+            let end = UnsafeRawPointer(found).assumingMemoryBound(to: UInt8.self) - base
+            if lineLength == 0 {
+                // The whole line is in this chunk.
+                let length = end - position
+                lineNumber += 1
+                if length == 2 && base[position] == 0x5C && base[position + 1] == 0x2E {
+                    endCopy()
+                    return end + 1
+                }
+                copyRows += 1
+            } else {
+                append(base + position, end - position)
+                let wasCopy = inCopy
+                endLine()
+                if wasCopy != nil && inCopy == nil { return end + 1 }
+            }
+            position = end + 1
+        }
+        return position
+    }
+
+    private func endCopy() {
+        guard let table = inCopy else { return }
+        report.copiedRows[table, default: 0] += copyRows
+        lastCopy = (table, copyRows)
+        inCopy = nil
     }
 
     private func append(_ start: UnsafePointer<UInt8>, _ n: Int) {
@@ -70,11 +111,9 @@ public final class DumpValidator {
     private func endLine() {
         lineNumber += 1
         defer { line.removeAll(keepingCapacity: true); lineLength = 0 }
-        if let table = inCopy {
+        if inCopy != nil {
             if lineLength == 2 && line[0] == 0x5C && line[1] == 0x2E {  // "\."
-                report.copiedRows[table, default: 0] += copyRows
-                lastCopy = (table, copyRows)
-                inCopy = nil
+                endCopy()
             } else {
                 copyRows += 1
             }

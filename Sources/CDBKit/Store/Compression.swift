@@ -45,7 +45,11 @@ final class ZstdSink: ByteSink {
         ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
         ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1)
         let cores = Int32(ProcessInfo.processInfo.activeProcessorCount)
-        if cores > 1 { ZSTD_CCtx_setParameter(context, ZSTD_c_nbWorkers, cores) }
+        if cores > 1 {
+            ZSTD_CCtx_setParameter(context, ZSTD_c_nbWorkers, cores)
+            // 2 MiB jobs instead of the default 4 windows keep memory near 40 MiB on 2 cores.
+            ZSTD_CCtx_setParameter(context, ZSTD_c_jobSize, 2 << 20)
+        }
         output = .allocate(byteCount: ZSTD_CStreamOutSize() * 4, alignment: 16)
     }
 

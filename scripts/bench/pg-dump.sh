@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Benchmark (run on demand, not a test): cdb-pg-dump against pg_dump and against the server's
+# own COPY rate, in one run, on a `pgbench -i -s 20` database and on the trading fixture at
+# scale 1000. Prints wall time (median of RUNS), peak memory, sizes and ratios.
+#
+#   scripts/bench/pg-dump.sh [RUNS]        (default 3; needs a release build, made if missing)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+runs=${1:-3}
+scale=${CDB_BENCH_TRADING_SCALE:-1000}
+
+if [ -z "${PGHOST:-}" ] || [ -z "${CDB_BENCH_INSIDE:-}" ]; then
+  scripts/install-deps.sh
+  swift build -c release --product cdb-pg-dump >/dev/null
+  export CDB_BENCH_INSIDE=1
+  exec scripts/with-postgres.sh "$0" "$@"
+fi
+
+bin=$(swift build -c release --show-bin-path)/cdb-pg-dump
+out=$(mktemp -d "${TMPDIR:-/tmp}/cdb-bench.XXXXXX")
+trap 'rm -rf "$out"' EXIT
+
+echo "preparing: pgbench -i -s 20, trading fixture at scale $scale …" >&2
+createdb bench_pgbench
+"$CDB_TEST_PGBIN/pgbench" -q -i -s 20 bench_pgbench >/dev/null 2>&1
+createdb bench_trading
+psql -X -q -v ON_ERROR_STOP=1 -d bench_trading -f fixtures/trading_schema.sql >/dev/null
+psql -X -q -v ON_ERROR_STOP=1 -v scale="$scale" -d bench_trading -f fixtures/trading_data.sql >/dev/null
+psql -X -q -d bench_pgbench -c 'VACUUM ANALYZE' -d bench_trading -c 'VACUUM ANALYZE' >/dev/null
+
+# measure LABEL OUTFILE CMD... : runs CMD $runs times; prints median seconds, max RSS KiB, output size.
+measure() {
+  local label=$1 file=$2; shift 2
+  local times=() rss=0
+  for _ in $(seq "$runs"); do
+    rm -f "$file"
+    /usr/bin/time -f '%e %M' -o "$out/time" "$@" >/dev/null 2>"$out/err" || { cat "$out/err" >&2; return 1; }
+    read -r t m <"$out/time"
+    times+=("$t"); [ "$m" -gt "$rss" ] && rss=$m
+  done
+  local median
+  median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  local size=0
+  [ -f "$file" ] && size=$(stat -c %s "$file")
+  printf '%s %s %s %s\n' "$label" "$median" "$rss" "$size"
+}
+
+copy_all() {  # the server's emission rate: COPY every table to /dev/null
+  local db=$1
+  for t in $(psql -X -At -d "$db" -c "SELECT quote_ident(schemaname)||'.'||quote_ident(tablename) FROM pg_tables WHERE schemaname='public'"); do
+    psql -X -q -d "$db" -c "COPY $t TO STDOUT" >/dev/null
+  done
+}
+export -f copy_all
+
+for db in bench_pgbench bench_trading; do
+  echo >&2
+  echo "== $db ($(psql -X -At -d "$db" -c "SELECT pg_size_pretty(pg_database_size(current_database()))"))" >&2
+  results=$(
+    measure copy "$out/none" bash -c "copy_all $db"
+    measure pg_dump "$out/p.sql" pg_dump -Fp -f "$out/p.sql" "$db"
+    measure cdb "$out/c.sql" "$bin" --quiet --dbname "$db" -o "$out/c.sql" --require-table public.$( [ $db = bench_pgbench ] && echo pgbench_accounts || echo orders )
+    measure pg_dump_Fc "$out/p.dump" pg_dump -Fc -f "$out/p.dump" "$db"
+    measure cdb_zstd "$out/c.sql.zst" "$bin" --quiet --dbname "$db" --compress zstd -o "$out/c.sql.zst" --require-table public.$( [ $db = bench_pgbench ] && echo pgbench_accounts || echo orders )
+  )
+  echo "$results" | awk '
+    { t[$1]=$2; m[$1]=$3; s[$1]=$4 }
+    END {
+      printf "%-12s %9s %10s %12s\n", "command", "median s", "peak MiB", "size MiB"
+      split("copy pg_dump cdb pg_dump_Fc cdb_zstd", order, " ")
+      for (i = 1; i <= 5; i++) { k = order[i]; printf "%-12s %9.2f %10.1f %12.1f\n", k, t[k], m[k]/1024, s[k]/1048576 }
+      printf "ratios: cdb/pg_dump time %.2f (target <= 1.05), cdb/COPY time %.2f\n", t["cdb"]/t["pg_dump"], t["cdb"]/t["copy"]
+      printf "        cdb zstd/pg_dump -Fc time %.2f (target <= 0.5), size %.2f (target <= 1.1)\n", t["cdb_zstd"]/t["pg_dump_Fc"], s["cdb_zstd"]/s["pg_dump_Fc"]
+      printf "        peak memory cdb %.1f MiB, cdb zstd %.1f MiB (target <= 64)\n", m["cdb"]/1024, m["cdb_zstd"]/1024
+    }'
+done
