@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// cdb: backups of the Claire de Binare trading stack. Small programs over one library (CDBKit).
-let programs = ["cdb-pg-dump"]
+let programs = ["cdb-pg-dump", "cdb-prune"]
 
 let package = Package(
     name: "cdb",
@@ -26,6 +26,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .target(
+            name: "CDBCommandLine",
+            dependencies: ["CDBKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .testTarget(name: "CDBKitTests", dependencies: ["CDBKit"]),
         .testTarget(
             name: "EndToEndTests",
@@ -34,7 +38,7 @@ let package = Package(
     ] + programs.map {
         .executableTarget(
             name: $0,
-            dependencies: ["CDBKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["CDBKit", "CDBCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         )
     },
     swiftLanguageModes: [.v5]

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CDBCommandLine
 import CDBKit
 import Foundation
 
@@ -33,10 +34,6 @@ struct PGDump: ParsableCommand {
     @Option(name: .long, help: "Database user.")
     var username: String?
 
-    @Option(name: .long, help: ArgumentHelp("Backup root (default ~/Claire_Backups, CDB_BACKUP_ROOT).", valueName: "dir"),
-            completion: .directory)
-    var backupRoot: String?
-
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Write to FILE instead, or '-' for standard output.", valueName: "file"),
             completion: .file(extensions: ["sql", "gz", "zst"]))
     var output: String?
@@ -59,30 +56,23 @@ struct PGDump: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds to wait for table locks and the backup root's lock.", valueName: "seconds"))
     var lockWait: Int = 30
 
-    @Flag(name: .long, help: "Print one JSON object for the result on standard output.")
-    var json = false
-
-    @Flag(name: .shortAndLong, help: "Only errors on standard error.")
-    var quiet = false
-
-    @Flag(name: .shortAndLong, help: "More detail on standard error.")
-    var verbose = false
+    @OptionGroup var common: CommonOptions
 
     func validate() throws {
         if lockWait < 0 { throw ValidationError("--lock-wait must be 0 or more seconds") }
-        if json && output == "-" { throw ValidationError("--json and -o - both use standard output; choose one") }
+        if common.json && output == "-" { throw ValidationError("--json and -o - both use standard output; choose one") }
     }
 
     func run() throws {
-        let reporter = Reporter(level: quiet ? .quiet : (verbose ? .verbose : .normal))
-        var flags = Settings.Flags()
-        flags.backupRoot = backupRoot
-        flags.requiredTables = requireTable
-        flags.dbname = dbname
-        flags.host = host
-        flags.port = port
-        flags.username = username
-        do {
+        let reporter = common.reporter()
+        try runReportingErrors(reporter) {
+            var flags = Settings.Flags()
+            flags.backupRoot = common.backupRoot
+            flags.requiredTables = requireTable
+            flags.dbname = dbname
+            flags.host = host
+            flags.port = port
+            flags.username = username
             let settings = try Settings.resolve(flags: flags)
             settings.warnings.forEach(reporter.warning)
             var request = PostgresBackup.Request(settings: settings)
@@ -98,12 +88,8 @@ struct PGDump: ParsableCommand {
             case let path?: request.destination = .file(path)
             }
             let outcome = PostgresBackupCommand.run(request: request, reporter: reporter)
-            if json { print(outcome.json) } else if let path = outcome.result?.path { print(path) }
-            fflush(stdout)
-            if outcome.status != .success { throw ExitCode(outcome.status.rawValue) }
-        } catch let error as CDBError {
-            reporter.error(error.errorDescription ?? "\(error)")
-            throw ExitCode(error.exitStatus.rawValue)
+            if common.json { emit(outcome.json) } else if let path = outcome.result?.path { emit(path) }
+            return outcome.status
         }
     }
 }

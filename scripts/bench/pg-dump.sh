@@ -28,21 +28,14 @@ psql -X -q -v ON_ERROR_STOP=1 -d bench_trading -f fixtures/trading_schema.sql >/
 psql -X -q -v ON_ERROR_STOP=1 -v scale="$scale" -d bench_trading -f fixtures/trading_data.sql >/dev/null
 psql -X -q -d bench_pgbench -c 'VACUUM ANALYZE' -d bench_trading -c 'VACUUM ANALYZE' >/dev/null
 
-# measure LABEL OUTFILE CMD... : runs CMD $runs times; prints median seconds, max RSS KiB, output size.
-measure() {
+# once LABEL OUTFILE CMD... : runs CMD once; appends "label seconds maxrss_kib size" to $out/results.
+once() {
   local label=$1 file=$2; shift 2
-  local times=() rss=0
-  for _ in $(seq "$runs"); do
-    rm -f "$file"
-    /usr/bin/time -f '%e %M' -o "$out/time" "$@" >/dev/null 2>"$out/err" || { cat "$out/err" >&2; return 1; }
-    read -r t m <"$out/time"
-    times+=("$t"); [ "$m" -gt "$rss" ] && rss=$m
-  done
-  local median
-  median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  rm -f "$file"
+  /usr/bin/time -f '%e %M' -o "$out/time" "$@" >/dev/null 2>"$out/err" || { cat "$out/err" >&2; return 1; }
   local size=0
   [ -f "$file" ] && size=$(stat -c %s "$file")
-  printf '%s %s %s %s\n' "$label" "$median" "$rss" "$size"
+  echo "$label $(cat "$out/time") $size" >>"$out/results"
 }
 
 copy_all() {  # the server's emission rate: COPY every table to /dev/null
@@ -56,20 +49,29 @@ export -f copy_all
 for db in bench_pgbench bench_trading; do
   echo >&2
   echo "== $db ($(psql -X -At -d "$db" -c "SELECT pg_size_pretty(pg_database_size(current_database()))"))" >&2
-  results=$(
-    measure copy "$out/none" bash -c "copy_all $db"
-    measure pg_dump "$out/p.sql" pg_dump -Fp -f "$out/p.sql" "$db"
-    measure cdb "$out/c.sql" "$bin" --quiet --dbname "$db" -o "$out/c.sql" --require-table public.$( [ $db = bench_pgbench ] && echo pgbench_accounts || echo orders )
-    measure pg_dump_Fc "$out/p.dump" pg_dump -Fc -f "$out/p.dump" "$db"
-    measure cdb_zstd "$out/c.sql.zst" "$bin" --quiet --dbname "$db" --compress zstd -o "$out/c.sql.zst" --require-table public.$( [ $db = bench_pgbench ] && echo pgbench_accounts || echo orders )
-  )
+  table=public.$( [ "$db" = bench_pgbench ] && echo pgbench_accounts || echo orders )
+  : >"$out/results"
+  # Rounds interleave the commands, so that cache state and machine noise hit all alike.
+  for _ in $(seq "$runs"); do
+    once copy "$out/none" bash -c "copy_all $db"
+    once pg_dump "$out/p.sql" pg_dump -Fp -f "$out/p.sql" "$db"
+    # cdb fsyncs before the rename (a backup must survive a crash); pg_dump -Fp never syncs.
+    once pg_dump_sync "$out/q.sql" sh -c "pg_dump -Fp -f '$out/q.sql' $db && sync '$out/q.sql'"
+    once cdb "$out/c.sql" "$bin" --quiet --dbname "$db" -o "$out/c.sql" --require-table "$table"
+    once pg_dump_Fc "$out/p.dump" pg_dump -Fc -f "$out/p.dump" "$db"
+    once cdb_zstd "$out/c.sql.zst" "$bin" --quiet --dbname "$db" --compress zstd -o "$out/c.sql.zst" --require-table "$table"
+  done
+  # Median time, maximum RSS and last size per command.
+  results=$(sort -k1,1 -k2,2n "$out/results" | awk '
+    { n[$1]++; t[$1, n[$1]] = $2; if ($3 > m[$1]) m[$1] = $3; s[$1] = $4 }
+    END { for (k in n) print k, t[k, int((n[k] + 1) / 2)], m[k], s[k] }')
   echo "$results" | awk '
     { t[$1]=$2; m[$1]=$3; s[$1]=$4 }
     END {
       printf "%-12s %9s %10s %12s\n", "command", "median s", "peak MiB", "size MiB"
-      split("copy pg_dump cdb pg_dump_Fc cdb_zstd", order, " ")
-      for (i = 1; i <= 5; i++) { k = order[i]; printf "%-12s %9.2f %10.1f %12.1f\n", k, t[k], m[k]/1024, s[k]/1048576 }
-      printf "ratios: cdb/pg_dump time %.2f (target <= 1.05), cdb/COPY time %.2f\n", t["cdb"]/t["pg_dump"], t["cdb"]/t["copy"]
+      split("copy pg_dump pg_dump_sync cdb pg_dump_Fc cdb_zstd", order, " ")
+      for (i = 1; i <= 6; i++) { k = order[i]; printf "%-12s %9.2f %10.1f %12.1f\n", k, t[k], m[k]/1024, s[k]/1048576 }
+      printf "ratios: cdb/pg_dump time %.2f (target <= 1.05), cdb/(pg_dump + sync) %.2f, cdb/COPY time %.2f\n", t["cdb"]/t["pg_dump"], t["cdb"]/t["pg_dump_sync"], t["cdb"]/t["copy"]
       printf "        cdb zstd/pg_dump -Fc time %.2f (target <= 0.5), size %.2f (target <= 1.1)\n", t["cdb_zstd"]/t["pg_dump_Fc"], s["cdb_zstd"]/s["pg_dump_Fc"]
       printf "        peak memory cdb %.1f MiB, cdb zstd %.1f MiB (target <= 64)\n", m["cdb"]/1024, m["cdb_zstd"]/1024
     }'

@@ -1,0 +1,49 @@
+import ArgumentParser
+import CDBKit
+import Foundation
+
+/// Flags every cdb program shares: where the backups live and how much to say.
+public struct CommonOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Backup root (default ~/Claire_Backups, CDB_BACKUP_ROOT).", valueName: "dir"),
+            completion: .directory)
+    public var backupRoot: String?
+
+    @Flag(name: .long, help: "One JSON object per result on standard output.")
+    public var json = false
+
+    @Flag(name: .shortAndLong, help: "Only errors on standard error.")
+    public var quiet = false
+
+    @Flag(name: .shortAndLong, help: "More detail on standard error.")
+    public var verbose = false
+
+    public init() {}
+
+    public func reporter() -> Reporter {
+        Reporter(level: quiet ? .quiet : (verbose ? .verbose : .normal))
+    }
+}
+
+/// Runs a program body: a `CDBError` becomes its message on stderr and its exit code.
+public func runReportingErrors(_ reporter: Reporter, redact: (String) -> String = { $0 }, _ body: () throws -> ExitStatus) throws {
+    let status: ExitStatus
+    do {
+        status = try body()
+    } catch let error as CDBError {
+        reporter.error(redact(error.errorDescription ?? "\(error)"))
+        status = error.exitStatus
+    }
+    fflush(stdout)
+    if status != .success { throw ExitCode(status.rawValue) }
+}
+
+/// Prints a line on standard output (data only).
+public func emit(_ line: String) {
+    print(line)
+}
+
+/// JSON text of an object, keys sorted, slashes unescaped.
+public func jsonLine(_ object: [String: Any]) -> String {
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+    return String(decoding: data, as: UTF8.self)
+}

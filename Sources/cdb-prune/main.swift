@@ -1,0 +1,83 @@
+import ArgumentParser
+import CDBCommandLine
+import CDBKit
+import Foundation
+
+struct Prune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cdb-prune",
+        abstract: "Apply the retention policy to the backup folders.",
+        discussion: """
+            Deletes backups older than --retention-days, but always keeps the newest --keep-last of each kind \
+            (database dumps, repository snapshots); --keep-daily/--keep-weekly/--keep-monthly N also keep the newest \
+            backup of each of the last N days, ISO weeks or months that have one. A backup is kept if any rule keeps it. \
+            Age comes from the time in the file name (local time).
+
+            Touches only cdb's own names and their .sha256 sidecars (deleted together), orphan sidecars, and \
+            cdb's temporary files older than a day. Anything else is left alone; symbolic links are never followed \
+            or deleted. stdout: the deleted paths (with --dry-run, those that would be deleted).
+            """,
+        version: CDBVersion.string
+    )
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(name: .long, help: ArgumentHelp("Delete backups older than this many days (default 14, CDB_RETENTION_DAYS).", valueName: "days"))
+    var retentionDays: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Always keep the newest N of each kind (default 3, CDB_KEEP_LAST).", valueName: "n"))
+    var keepLast: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Keep the newest backup of each of the last N days that have one.", valueName: "n"))
+    var keepDaily: Int = 0
+
+    @Option(name: .long, help: ArgumentHelp("Keep the newest backup of each of the last N ISO weeks that have one.", valueName: "n"))
+    var keepWeekly: Int = 0
+
+    @Option(name: .long, help: ArgumentHelp("Keep the newest backup of each of the last N months that have one.", valueName: "n"))
+    var keepMonthly: Int = 0
+
+    @Flag(name: .long, help: "Change nothing; print what would be deleted.")
+    var dryRun = false
+
+    @Option(name: .long, help: ArgumentHelp("Seconds to wait for the backup root's lock.", valueName: "seconds"))
+    var lockWait: Int = 30
+
+    @Option(name: .long, help: .hidden)
+    var now: String?
+
+    @Argument(help: ArgumentHelp("Backup folders to prune (default: the root's PostgreSQL and Repository).", valueName: "folder"),
+              completion: .directory)
+    var folders: [String] = []
+
+    func run() throws {
+        let reporter = common.reporter()
+        try runReportingErrors(reporter) {
+            var flags = Settings.Flags()
+            flags.backupRoot = common.backupRoot
+            flags.retentionDays = retentionDays
+            flags.keepLast = keepLast
+            let settings = try Settings.resolve(flags: flags)
+            settings.warnings.forEach(reporter.warning)
+            var request = Pruner.Request(root: settings.backupRoot, policy: RetentionPolicy(
+                retentionDays: settings.retentionDays, keepLast: settings.keepLast,
+                keepDaily: keepDaily, keepWeekly: keepWeekly, keepMonthly: keepMonthly))
+            request.folders = folders
+            request.dryRun = dryRun
+            request.lockWait = Double(max(0, lockWait))
+            if let now {
+                // "As of" another time, for tests and what-if runs: ISO 8601, e.g. 2025-11-25T12:00:00+01:00.
+                guard let date = ISO8601DateFormatter().date(from: now) else {
+                    throw CDBError.usage("--now takes an ISO 8601 time such as 2025-11-25T12:00:00+01:00")
+                }
+                request.now = date
+            }
+            let result = try Pruner(request: request).run()
+            PruneReport.print(result, dryRun: dryRun, json: common.json, reporter: reporter)
+            return .success
+        }
+    }
+}
+
+ProcessSetup.prepare()
+Prune.main()
