@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A file name of ours in a backup folder, parsed without touching the file.
 public struct BackupName: Sendable, Equatable {
     public enum Kind: String, Sendable, Codable { case postgres, repository }
@@ -69,10 +73,16 @@ public struct BackupName: Sendable, Equatable {
                 guard (4...40).contains(hash.count), hash.allSatisfy({ $0.isHexDigit }) else { return nil }
             }
         }
-        var parts = DateComponents()
-        (parts.year, parts.month, parts.day, parts.hour, parts.minute, parts.second) = (year, month, day, hour, minute, second)
         let valid = (1...12).contains(month) && (1...31).contains(day) && hour < 24 && minute < 60 && second < 60
-        let stamp = valid ? Calendar.current.date(from: parts) : nil
+        var stamp: Date?
+        if valid {
+            // Local time, as the name was written; mktime is far cheaper than Calendar here.
+            var parts = tm()
+            parts.tm_year = Int32(year - 1900); parts.tm_mon = Int32(month - 1); parts.tm_mday = Int32(day)
+            parts.tm_hour = Int32(hour); parts.tm_min = Int32(minute); parts.tm_sec = Int32(second); parts.tm_isdst = -1
+            let t = mktime(&parts)
+            if t != -1, parts.tm_mday == Int32(day) { stamp = Date(timeIntervalSince1970: TimeInterval(t)) }
+        }
         return BackupName(name: name, kind: kind, stamp: stamp, order: second * 100_000 + counter)
     }
 

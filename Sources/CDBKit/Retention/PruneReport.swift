@@ -7,8 +7,9 @@ public enum PruneReport {
         for entry in result.entries {
             if json {
                 guard entry.kind != "sidecar" || entry.action == .deleted else { continue }
-                var object: [String: Any] = ["path": entry.path, "kind": entry.kind, "rule": entry.rule, "bytes": entry.bytes,
+                var object: [String: Any] = ["path": entry.path, "kind": entry.kind, "rule": entry.rule,
                                              "action": dryRun && entry.action == .deleted ? "would-delete" : entry.action.rawValue]
+                if entry.bytes >= 0 { object["bytes"] = entry.bytes }
                 if let date = entry.date { object["date"] = ISO8601DateFormatter().string(from: date) }
                 let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
                 out += String(decoding: data, as: UTF8.self) + "\n"
@@ -20,8 +21,10 @@ public enum PruneReport {
         }
         FileHandle.standardOutput.write(Data(out.utf8))
         let verb = dryRun ? "would delete" : "deleted"
-        var summary = "kept \(result.kept), \(verb) \(result.backupsDeleted), \(dryRun ? "would free" : "freed") \(ByteSize.format(result.freed))"
-        let extra = result.deleted.count - result.backupsDeleted
+        let deleted = result.deleted
+        let backupsDeleted = result.backupsDeleted
+        var summary = "kept \(result.kept), \(verb) \(backupsDeleted), \(dryRun ? "would free" : "freed") \(ByteSize.format(result.freed))"
+        let extra = deleted.count - backupsDeleted
         if extra > 0 { summary += " (\(extra) sidecar or temporary file\(extra == 1 ? "" : "s") too)" }
         if dryRun { summary += " — dry run, nothing was deleted" }
         reporter.info(summary)

@@ -29,6 +29,7 @@ public struct Pruner {
         public let kind: String
         public let action: Action
         public let rule: String
+        /// The file's size; -1 when not measured (kept files are not looked at).
         public let bytes: Int64
         public let date: Date?
     }
@@ -55,7 +56,7 @@ public struct Pruner {
         }
     }
 
-    public func run(home: String = NSHomeDirectory()) throws -> Result {
+    public func run(home: String = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()) throws -> Result {
         try request.policy.validate()
         try Self.checkRoot(request.root, home: home)
         let folders = request.folders.isEmpty
@@ -114,24 +115,34 @@ public struct Pruner {
             if name == "." || name == ".." { continue }
             names.append((name, entry.pointee.d_type))
         }
-        closedir(dir)
+        // lstat relative to the open folder: no path walk per file.
+        let dirFD = dirfd(dir)
+        defer { closedir(dir) }
 
         var entries: [Entry] = []
         var backups: [(BackupName, Date)] = []
-        var sizes: [String: Int64] = [:]
-        var sidecars: [String] = []
-        let present = Set(names.map { $0.0 })
-        func path(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
+        var sidecars: Set<String> = []       // regular-file sidecars of our names
+        var backupNames: Set<String> = []    // regular-file backups
+        let prefix = folder.hasSuffix("/") ? folder : folder + "/"
+        func path(_ name: String) -> String { prefix + name }
         func lstatOf(_ name: String) -> stat? {
             var info = stat()
-            return lstat(path(name), &info) == 0 ? info : nil
+            return fstatat(dirFD, name, &info, AT_SYMLINK_NOFOLLOW) == 0 ? info : nil
+        }
+        /// A regular file, never a link: from readdir's type when the file system gives one.
+        func isRegular(_ name: String, _ type: UInt8) -> Bool {
+            if type == UInt8(DT_REG) { return true }
+            if type != UInt8(DT_UNKNOWN) { return false }
+            guard let info = lstatOf(name) else { return false }
+            return (info.st_mode & S_IFMT) == S_IFREG
         }
         for (name, type) in names {
-            let isLinkOrOther = type == UInt8(DT_LNK) || (type != UInt8(DT_REG) && type != UInt8(DT_UNKNOWN))
             if name.hasPrefix(AtomicFile.temporaryPrefix) {
-                guard !isLinkOrOther, let info = lstatOf(name), (info.st_mode & S_IFMT) == S_IFREG else { continue }
+                guard isRegular(name, type), let info = lstatOf(name) else { continue }
                 let mtime = Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec))
-                if request.now.timeIntervalSince(mtime) > 86_400 {
+                // Leftovers are judged by the real clock, whatever time the policy is run "as of".
+                if Date().timeIntervalSince(mtime) > 86_400 {
+                    try delete(name)
                     entries.append(Entry(path: path(name), kind: "temporary", action: .deleted, rule: "leftover of a crashed run",
                                          bytes: Int64(info.st_size), date: mtime))
                 } else {
@@ -140,71 +151,63 @@ public struct Pruner {
                 continue
             }
             if let target = BackupName.sidecarTarget(name), BackupName.parse(target) != nil {
-                guard !isLinkOrOther, let info = lstatOf(name), (info.st_mode & S_IFMT) == S_IFREG else {
+                if isRegular(name, type) {
+                    sidecars.insert(name)
+                } else {
                     entries.append(Entry(path: path(name), kind: "sidecar", action: .ignored, rule: "not a regular file", bytes: 0, date: nil))
-                    continue
                 }
-                sizes[name] = Int64(info.st_size)
-                sidecars.append(name)
                 continue
             }
             guard let parsed = BackupName.parse(name) else {
                 entries.append(Entry(path: path(name), kind: "foreign", action: .ignored, rule: "not a backup name of ours", bytes: 0, date: nil))
                 continue
             }
-            guard !isLinkOrOther, let info = lstatOf(name), (info.st_mode & S_IFMT) == S_IFREG else {
+            guard isRegular(name, type) else {
                 entries.append(Entry(path: path(name), kind: parsed.kind.rawValue, action: .ignored, rule: "a symbolic link or not a regular file", bytes: 0, date: nil))
                 continue
             }
-            sizes[name] = Int64(info.st_size)
-            let date = parsed.stamp ?? Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec))
-            backups.append((parsed, date))
+            backupNames.insert(name)
+            if let stamp = parsed.stamp {
+                backups.append((parsed, stamp))
+            } else if let info = lstatOf(name) {
+                backups.append((parsed, Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec))))
+            }
         }
 
         let decisions = request.policy.plan(backups, now: request.now)
-        var deletedNames = Set<String>()
         for decision in decisions {
             let name = decision.backup.name
             let sidecar = name + ".sha256"
-            let hasSidecar = present.contains(sidecar) && sizes[sidecar] != nil
+            let hasSidecar = sidecars.contains(sidecar)
+            let rule = decision.rule.rawValue
             if decision.keep {
-                entries.append(Entry(path: path(name), kind: decision.backup.kind.rawValue, action: .kept, rule: decision.rule.rawValue,
-                                     bytes: sizes[name] ?? 0, date: decision.date))
-                if hasSidecar {
-                    entries.append(Entry(path: path(sidecar), kind: "sidecar", action: .kept, rule: decision.rule.rawValue, bytes: sizes[sidecar] ?? 0, date: nil))
-                }
+                entries.append(Entry(path: path(name), kind: decision.backup.kind.rawValue, action: .kept, rule: rule, bytes: -1, date: decision.date))
+                if hasSidecar { entries.append(Entry(path: path(sidecar), kind: "sidecar", action: .kept, rule: rule, bytes: -1, date: nil)) }
             } else {
-                try delete(name)
-                deletedNames.insert(name)
-                entries.append(Entry(path: path(name), kind: decision.backup.kind.rawValue, action: .deleted, rule: decision.rule.rawValue,
-                                     bytes: sizes[name] ?? 0, date: decision.date))
+                let bytes = try delete(name)
+                entries.append(Entry(path: path(name), kind: decision.backup.kind.rawValue, action: .deleted, rule: rule, bytes: bytes, date: decision.date))
                 if hasSidecar {
-                    try delete(sidecar)
-                    entries.append(Entry(path: path(sidecar), kind: "sidecar", action: .deleted, rule: decision.rule.rawValue, bytes: sizes[sidecar] ?? 0, date: nil))
+                    let sidecarBytes = try delete(sidecar)
+                    entries.append(Entry(path: path(sidecar), kind: "sidecar", action: .deleted, rule: rule, bytes: sidecarBytes, date: nil))
                 }
             }
         }
-        // Sidecars whose backup is gone (and was not just deleted with them).
-        for sidecar in sidecars {
-            let target = String(sidecar.dropLast(7))
-            if present.contains(target) { continue }
-            try delete(sidecar)
-            entries.append(Entry(path: path(sidecar), kind: "sidecar", action: .deleted, rule: "orphan sidecar", bytes: sizes[sidecar] ?? 0, date: nil))
-        }
-        for entry in entries where entry.action == .deleted && entry.kind == "temporary" {
-            try delete((entry.path as NSString).lastPathComponent)
+        // Sidecars whose backup is not there.
+        for sidecar in sidecars.sorted() where !backupNames.contains(String(sidecar.dropLast(7))) {
+            let bytes = try delete(sidecar)
+            entries.append(Entry(path: path(sidecar), kind: "sidecar", action: .deleted, rule: "orphan sidecar", bytes: bytes, date: nil))
         }
         return entries
 
-        func delete(_ name: String) throws {
-            guard !request.dryRun else { return }
-            // Re-check right before deleting: still a regular file, never a link.
-            var info = stat()
-            guard lstat(path(name), &info) == 0 else { return }
-            guard (info.st_mode & S_IFMT) == S_IFREG else { return }
-            if unlink(path(name)) != 0 && errno != ENOENT {
+        /// Deletes one of our files (unless a dry run) and returns its size. Checks right before
+        /// that it is still a regular file, never a link.
+        @discardableResult
+        func delete(_ name: String) throws -> Int64 {
+            guard let info = lstatOf(name), (info.st_mode & S_IFMT) == S_IFREG else { return 0 }
+            if !request.dryRun, unlinkat(dirFD, name, 0) != 0, errno != ENOENT {
                 throw CDBError.io(path: path(name), reason: "cannot delete: \(String(cString: strerror(errno)))")
             }
+            return Int64(info.st_size)
         }
     }
 }

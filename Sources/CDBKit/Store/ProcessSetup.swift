@@ -12,6 +12,9 @@ public enum ProcessSetup {
     /// Write errors instead of deadly signals (a full file size limit gives EFBIG, a closed
     /// pipe EPIPE), and Ctrl-C / SIGTERM remove our temporary files before the process ends.
     public static func prepare() {
+        // With TZ unset glibc stats /etc/localtime on every local-time conversion; naming the
+        // file once makes it read it once (same zone, same answers).
+        if getenv("TZ") == nil, access("/etc/localtime", R_OK) == 0 { setenv("TZ", ":/etc/localtime", 0) }
         signal(SIGXFSZ, SIG_IGN)
         signal(SIGPIPE, SIG_IGN)
         for sig in [SIGINT, SIGTERM, SIGHUP] {
