@@ -196,4 +196,22 @@ struct PruneTests {
         #expect(envNegative.status == 64, "\(envNegative.stderr)")
         #expect(try fixture.snapshot() == before)
     }
+
+    @Test("waits for the backup root's lock, then exits 75 naming the holder, deleting nothing")
+    func lockHeld() throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        let before = try fixture.snapshot()
+        // A writer (cdb-pg-dump takes the lock shared) holds the root while prune wants it alone.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+        holder.arguments = ["--shared", fixture.root + "/.lock", "sleep", "2"]
+        try holder.run()
+        defer { holder.terminate(); holder.waitUntilExit() }
+        usleep(300_000)
+        let out = try prune(fixture, ["--lock-wait", "1"])
+        #expect(out.status == 75, "\(out.stderr)")
+        #expect(out.stderr.contains("another cdb run holds"), "\(out.stderr)")
+        #expect(try fixture.snapshot() == before)
+    }
 }
