@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// cdb: backups of the Claire de Binare trading stack. Small programs over one library (CDBKit).
-let programs = ["cdb-pg-dump", "cdb-prune"]
+let programs = ["cdb-pg-dump", "cdb-repo-snap", "cdb-prune"]
 
 let package = Package(
     name: "cdb",
@@ -19,10 +19,11 @@ let package = Package(
         .systemLibrary(name: "CLibGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .target(
             name: "CDBKit",
             dependencies: [
-                "CLibPQ", "CZstd", "CZlib",
+                "CLibPQ", "CLibGit2", "CZstd", "CZlib", "CDeflate",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -3,7 +3,7 @@
 # Runs apt-get update once, and only when something has to be installed. Uses sudo when not root.
 set -euo pipefail
 
-packages=(libpq-dev libgit2-dev libzstd-dev zlib1g-dev pkg-config postgresql postgresql-contrib
+packages=(libpq-dev libgit2-dev libzstd-dev zlib1g-dev libdeflate-dev pkg-config postgresql postgresql-contrib
           postgresql-client unzip zip zstd gzip git ca-certificates)
 if [ "${1:-}" = "--with-shells" ]; then packages+=(zsh fish tmux bash-completion); fi
 

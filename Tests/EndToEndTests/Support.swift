@@ -90,7 +90,8 @@ enum Harness {
     }
 
     static func sha256(_ path: String) throws -> String {
-        let out = try run("sha256sum", [path])
+        // Through stdin: sha256sum escapes names with newlines in its output.
+        let out = try run("sh", ["-c", "sha256sum < \"$1\"", "sh", path])
         return String(out.stdout.prefix(64))
     }
 }

@@ -19,6 +19,8 @@ public final class DescriptorSink: ByteSink {
     private let ownsDescriptor: Bool
     private(set) var hasher = SHA256()
     public private(set) var bytesWritten: Int64 = 0
+    /// Off when the writer will patch bytes already written; then `rehash` reads the file back.
+    public var hashing = true
 
     init(fd: Int32, path: String, ownsDescriptor: Bool) {
         self.fd = fd
@@ -30,7 +32,7 @@ public final class DescriptorSink: ByteSink {
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        hasher.update(bufferPointer: bytes)
+        if hashing { hasher.update(bufferPointer: bytes) }
         var offset = 0
         while offset < bytes.count {
             let n = Glibc.write(fd, base + offset, bytes.count - offset)
@@ -44,6 +46,27 @@ public final class DescriptorSink: ByteSink {
     }
 
     public func finish() throws {}
+
+    /// Rewrites bytes already written (a zip header whose sizes are known only afterwards).
+    public func patch(at offset: Int64, _ bytes: [UInt8]) throws {
+        let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
+        if n != bytes.count { throw CDBError.fromWrite(errno: errno, path: path) }
+    }
+
+    /// Hashes the file as it is now on disk, from the start.
+    public func rehash() throws {
+        hasher = SHA256()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        var offset: off_t = 0
+        while true {
+            let n = pread(fd, buffer.baseAddress, buffer.count, offset)
+            if n < 0 { throw CDBError.io(path: path, reason: String(cString: strerror(errno))) }
+            if n == 0 { break }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            offset += off_t(n)
+        }
+    }
 
     /// The hex SHA-256 of everything written.
     public func digest() -> String {
@@ -68,7 +91,7 @@ public final class AtomicFile {
         self.directory = directory
         let random = String(UInt64.random(in: 0...UInt64.max), radix: 36)
         temporaryPath = (directory as NSString).appendingPathComponent("\(Self.temporaryPrefix)\(getpid())-\(random)-\(stem)")
-        let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        let fd = open(temporaryPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         if fd < 0 {
             let code = errno
             if code == ENOSPC || code == EDQUOT { throw CDBError.fromWrite(errno: code, path: temporaryPath) }

@@ -1,0 +1,136 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads a zip's central directory (ZIP64 included) from a file or from bytes.
+public struct ZipReader {
+    public struct Entry: Sendable {
+        public let name: String
+        public let method: UInt16
+        public let flags: UInt16
+        public let crc: UInt32
+        public let compressedSize: UInt64
+        public let size: UInt64
+        public let localHeaderOffset: UInt64
+        public let mode: UInt32
+        public var isDirectory: Bool { name.hasSuffix("/") }
+        public var isSymlink: Bool { mode & 0o170000 == 0o120000 }
+    }
+
+    public let entries: [Entry]
+    /// Reads `count` bytes at `offset` of the archive.
+    let read: (UInt64, Int) throws -> [UInt8]
+    public let length: UInt64
+
+    public init(path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw CDBError.inputMissing(path: path, reason: String(cString: strerror(errno))) }
+        var info = stat()
+        fstat(fd, &info)
+        let handle = FileDescriptorBox(fd: fd)
+        try self.init(length: UInt64(info.st_size), name: path) { offset, count in
+            var bytes = [UInt8](repeating: 0, count: count)
+            let n = bytes.withUnsafeMutableBytes { pread(handle.fd, $0.baseAddress, count, off_t(offset)) }
+            guard n == count else { throw CDBError.validation(path: path, reason: "unexpected end of file") }
+            return bytes
+        }
+    }
+
+    public init(bytes: [UInt8], name: String) throws {
+        try self.init(length: UInt64(bytes.count), name: name) { offset, count in
+            guard offset + UInt64(count) <= UInt64(bytes.count) else { throw CDBError.validation(path: name, reason: "unexpected end of data") }
+            return Array(bytes[Int(offset)..<(Int(offset) + count)])
+        }
+    }
+
+    init(length: UInt64, name: String, read: @escaping (UInt64, Int) throws -> [UInt8]) throws {
+        self.read = read
+        self.length = length
+        func fail(_ reason: String) -> CDBError { .validation(path: name, reason: reason) }
+        guard length >= 22 else { throw fail("too short to be a zip") }
+        let tailLength = Int(min(length, 65_557))
+        let tail = try read(length - UInt64(tailLength), tailLength)
+        guard let eocd = stride(from: tail.count - 22, through: 0, by: -1).first(where: { tail.u32($0) == 0x06054B50 }) else {
+            throw fail("no end of central directory (truncated?)")
+        }
+        var count = UInt64(tail.u16(eocd + 10))
+        var cdSize = UInt64(tail.u32(eocd + 12))
+        var cdOffset = UInt64(tail.u32(eocd + 16))
+        if count == 0xFFFF || cdSize == 0xFFFF_FFFF || cdOffset == 0xFFFF_FFFF {
+            guard eocd >= 20, tail.u32(eocd - 20) == 0x07064B50 else { throw fail("ZIP64 locator missing") }
+            let z64 = tail.u64(eocd - 20 + 8)
+            let record = try read(z64, 56)
+            guard record.u32(0) == 0x06064B50 else { throw fail("ZIP64 end record missing") }
+            count = record.u64(32); cdSize = record.u64(40); cdOffset = record.u64(48)
+        }
+        guard cdOffset + cdSize <= length else { throw fail("central directory out of range") }
+        let cd = try read(cdOffset, Int(cdSize))
+        var entries: [Entry] = []
+        var p = 0
+        for _ in 0..<count {
+            guard p + 46 <= cd.count, cd.u32(p) == 0x02014B50 else { throw fail("bad central directory entry") }
+            let nameLength = Int(cd.u16(p + 28)), extraLength = Int(cd.u16(p + 30)), commentLength = Int(cd.u16(p + 32))
+            guard p + 46 + nameLength + extraLength + commentLength <= cd.count else { throw fail("central directory entry out of range") }
+            var compressed = UInt64(cd.u32(p + 20)), size = UInt64(cd.u32(p + 24)), offset = UInt64(cd.u32(p + 42))
+            var e = p + 46 + nameLength
+            let extraEnd = e + extraLength
+            while e + 4 <= extraEnd {
+                let id = cd.u16(e), len = Int(cd.u16(e + 2))
+                if id == 0x0001 {
+                    var q = e + 4
+                    if size == 0xFFFF_FFFF { size = cd.u64(q); q += 8 }
+                    if compressed == 0xFFFF_FFFF { compressed = cd.u64(q); q += 8 }
+                    if offset == 0xFFFF_FFFF { offset = cd.u64(q) }
+                }
+                e += 4 + len
+            }
+            let name = String(decoding: cd[(p + 46)..<(p + 46 + nameLength)], as: UTF8.self)
+            entries.append(Entry(name: name, method: cd.u16(p + 10), flags: cd.u16(p + 8), crc: cd.u32(p + 16),
+                                 compressedSize: compressed, size: size, localHeaderOffset: offset, mode: cd.u32(p + 38) >> 16))
+            p += 46 + nameLength + extraLength + commentLength
+        }
+        self.entries = entries
+    }
+
+    /// Where an entry's data starts (after its local header), checking the header.
+    public func dataOffset(of entry: Entry) throws -> UInt64 {
+        let header = try read(entry.localHeaderOffset, 30)
+        guard header.u32(0) == 0x04034B50 else {
+            throw CDBError.validation(path: entry.name, reason: "local header missing at \(entry.localHeaderOffset)")
+        }
+        return entry.localHeaderOffset + 30 + UInt64(header.u16(26)) + UInt64(header.u16(28))
+    }
+}
+
+final class FileDescriptorBox: @unchecked Sendable {
+    let fd: Int32
+    init(fd: Int32) { self.fd = fd }
+    deinit { close(fd) }
+}
+
+extension Array where Element == UInt8 {
+    func u16(_ i: Int) -> UInt16 { UInt16(self[i]) | UInt16(self[i + 1]) << 8 }
+    func u32(_ i: Int) -> UInt32 { UInt32(u16(i)) | UInt32(u16(i + 2)) << 16 }
+    func u64(_ i: Int) -> UInt64 { UInt64(u32(i)) | UInt64(u32(i + 4)) << 32 }
+}
+
+/// The structural check a snapshot passes before it gets its final name.
+enum ZipCheck {
+    static func verify(path: String) throws {
+        let outer = try ZipReader(path: path)
+        for entry in outer.entries { _ = try outer.dataOffset(of: entry) }
+        guard outer.entries.contains(where: { $0.name == "git_metadata.txt" }) else {
+            throw CDBError.validation(path: path, reason: "git_metadata.txt is missing")
+        }
+        guard let inner = outer.entries.first(where: { $0.name == "repository.zip" }), inner.method == 0 else {
+            throw CDBError.validation(path: path, reason: "repository.zip is missing")
+        }
+        let start = try outer.dataOffset(of: inner)
+        let innerZip = try ZipReader(length: inner.size, name: "repository.zip") { offset, count in
+            try outer.read(start + offset, count)
+        }
+        for entry in innerZip.entries { _ = try innerZip.dataOffset(of: entry) }
+    }
+}

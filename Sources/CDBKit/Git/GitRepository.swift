@@ -1,0 +1,312 @@
+import CLibGit2
+import Foundation
+
+/// libgit2 is initialised once per process.
+enum LibGit2 {
+    static let initialised: Bool = {
+        git_libgit2_init()
+        return true
+    }()
+
+    /// The last libgit2 error of this thread (it may be NULL).
+    static func lastError(_ code: Int32) -> String {
+        if let error = git_error_last(), let message = error.pointee.message {
+            return String(cString: message)
+        }
+        return "libgit2 error \(code)"
+    }
+}
+
+/// A git repository opened through libgit2; owns its handle.
+public final class GitRepository {
+    let handle: OpaquePointer
+    /// The work tree ("" for a bare repository) and the git folder.
+    public let workdir: String
+    public let gitDir: String
+    public let isBare: Bool
+
+    /// Opens the repository containing `path` (searching upward), honouring GIT_DIR and
+    /// GIT_WORK_TREE when they are set.
+    public init(discoveringFrom path: String) throws {
+        _ = LibGit2.initialised
+        var repo: OpaquePointer?
+        let env = ProcessInfo.processInfo.environment
+        let code: Int32
+        if env["GIT_DIR"] != nil {
+            code = git_repository_open_ext(&repo, nil, GIT_REPOSITORY_OPEN_FROM_ENV.rawValue, nil)
+        } else {
+            code = git_repository_open_ext(&repo, path, 0, nil)
+        }
+        guard code == 0, let repo else {
+            if code == GIT_ENOTFOUND.rawValue {
+                throw CDBError.inputMissing(path: path, reason: "not a git repository (or any parent up to /) — run inside the trading repository or pass --repo")
+            }
+            throw CDBError.inputMissing(path: path, reason: "cannot open the repository: \(LibGit2.lastError(code))")
+        }
+        self.handle = repo
+        isBare = git_repository_is_bare(repo) == 1
+        workdir = git_repository_workdir(repo).map { String(cString: $0) } ?? ""
+        gitDir = String(cString: git_repository_path(repo))
+    }
+
+    /// Opens exactly this repository (for worker threads: one handle each).
+    init(exactly gitDir: String) throws {
+        _ = LibGit2.initialised
+        var repo: OpaquePointer?
+        let code = git_repository_open_ext(&repo, gitDir, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil)
+        guard code == 0, let repo else { throw CDBError.inputMissing(path: gitDir, reason: LibGit2.lastError(code)) }
+        handle = repo
+        isBare = git_repository_is_bare(repo) == 1
+        workdir = git_repository_workdir(repo).map { String(cString: $0) } ?? ""
+        self.gitDir = gitDir
+    }
+
+    deinit { git_repository_free(handle) }
+
+    public var isShallow: Bool { git_repository_is_shallow(handle) == 1 }
+    /// The folder shared by all worktrees (the main .git).
+    public var commonDir: String { String(cString: git_repository_commondir(handle)) }
+
+    /// A path-valued config setting (`~` expanded), or nil.
+    public func configPath(_ name: String) -> String? {
+        var config: OpaquePointer?
+        guard git_repository_config_snapshot(&config, handle) == 0 else { return nil }
+        defer { git_config_free(config) }
+        var buffer = git_buf()
+        guard git_config_get_path(&buffer, config, name) == 0, let ptr = buffer.ptr else { return nil }
+        defer { git_buf_dispose(&buffer) }
+        return String(cString: ptr)
+    }
+    public var isWorktree: Bool { git_repository_is_worktree(handle) == 1 }
+
+    func check(_ code: Int32, _ what: String) throws {
+        if code < 0 { throw CDBError.inputMissing(path: workdir.isEmpty ? gitDir : workdir, reason: "\(what): \(LibGit2.lastError(code))") }
+    }
+
+    /// HEAD's commit; throws "nothing committed yet" for an empty repository or unborn branch.
+    public func headCommit() throws -> GitCommit {
+        var ref: OpaquePointer?
+        let code = git_repository_head(&ref, handle)
+        if code == GIT_EUNBORNBRANCH.rawValue || code == GIT_ENOTFOUND.rawValue {
+            throw CDBError.inputMissing(path: workdir.isEmpty ? gitDir : workdir, reason: "nothing committed yet — make a first commit, then snapshot")
+        }
+        try check(code, "reading HEAD")
+        defer { git_reference_free(ref) }
+        var object: OpaquePointer?
+        try check(git_reference_peel(&object, ref, GIT_OBJECT_COMMIT), "resolving HEAD to a commit")
+        return GitCommit(handle: object!)
+    }
+
+    /// The branch HEAD points at, or nil when detached.
+    public func branchName() -> String? {
+        guard git_repository_head_detached(handle) != 1 else { return nil }
+        var ref: OpaquePointer?
+        guard git_repository_head(&ref, handle) == 0 else { return nil }
+        defer { git_reference_free(ref) }
+        return git_reference_shorthand(ref).map { String(cString: $0) }
+    }
+
+    /// Every remote's name and URL (credentials not yet removed).
+    public func remotes() -> [(name: String, url: String)] {
+        var list = git_strarray()
+        guard git_remote_list(&list, handle) == 0 else { return [] }
+        defer { git_strarray_dispose(&list) }
+        var result: [(String, String)] = []
+        for i in 0..<list.count {
+            guard let cName = list.strings[i] else { continue }
+            var remote: OpaquePointer?
+            guard git_remote_lookup(&remote, handle, cName) == 0 else { continue }
+            defer { git_remote_free(remote) }
+            let url = git_remote_url(remote).map { String(cString: $0) } ?? ""
+            result.append((String(cString: cName), url))
+        }
+        return result.sorted { $0.0 < $1.0 }
+    }
+
+    /// The number of commits reachable from `commit`. In a shallow clone the walk stops at the
+    /// commits listed in the `shallow` file (libgit2 1.5's revwalk cannot pass them).
+    public func commitCount(from commit: GitCommit) throws -> Int {
+        if isShallow { return try shallowCommitCount(from: commit) }
+        var walk: OpaquePointer?
+        try check(git_revwalk_new(&walk, handle), "walking history")
+        defer { git_revwalk_free(walk) }
+        var oid = commit.oid
+        try check(git_revwalk_push(walk, &oid), "walking history")
+        var count = 0
+        var next = git_oid()
+        while true {
+            let code = git_revwalk_next(&next, walk)
+            if code == GIT_ITEROVER.rawValue { break }
+            try check(code, "walking history")
+            count += 1
+        }
+        return count
+    }
+
+    private func shallowCommitCount(from commit: GitCommit) throws -> Int {
+        let shallowFile = (commonDir as NSString).appendingPathComponent("shallow")
+        let boundary = Set(((try? String(contentsOfFile: shallowFile, encoding: .utf8)) ?? "")
+            .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) })
+        var seen: Set<String> = [commit.hash]
+        var queue = [commit.oid]
+        while let oid = queue.popLast() {
+            var id = oid
+            var object: OpaquePointer?
+            guard git_commit_lookup(&object, handle, &id) == 0 else { continue }
+            let current = GitCommit(handle: object!)
+            if boundary.contains(current.hash) { continue }
+            for i in 0..<git_commit_parentcount(object) {
+                guard let parent = git_commit_parent_id(object, i)?.pointee else { continue }
+                if seen.insert(parent.hex).inserted { queue.append(parent) }
+            }
+        }
+        return seen.count
+    }
+
+    /// What `git status --porcelain` lists: staged and unstaged changes and untracked files
+    /// (untracked folders counted once), ignoring ignored files.
+    public func uncommittedCount() throws -> Int {
+        guard !isBare else { return 0 }
+        var options = git_status_options()
+        git_status_options_init(&options, UInt32(GIT_STATUS_OPTIONS_VERSION))
+        options.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR
+        options.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED.rawValue | GIT_STATUS_OPT_RENAMES_HEAD_TO_INDEX.rawValue
+        var list: OpaquePointer?
+        try check(git_status_list_new(&list, handle, &options), "reading the status")
+        defer { git_status_list_free(list) }
+        return git_status_list_entrycount(list)
+    }
+
+    /// A binary-safe patch from HEAD to the work tree (staged and unstaged), which `git apply`
+    /// replays on a clean checkout; with `untracked`, untracked files are added as new files.
+    public func uncommittedPatch(head: GitCommit, untracked: Bool) throws -> [UInt8] {
+        guard !isBare else { return [] }
+        let tree = try head.tree()
+        var options = git_diff_options()
+        git_diff_options_init(&options, UInt32(GIT_DIFF_OPTIONS_VERSION))
+        var flags = GIT_DIFF_SHOW_BINARY.rawValue | GIT_DIFF_IGNORE_SUBMODULES.rawValue
+        if untracked {
+            flags |= GIT_DIFF_INCLUDE_UNTRACKED.rawValue | GIT_DIFF_RECURSE_UNTRACKED_DIRS.rawValue | GIT_DIFF_SHOW_UNTRACKED_CONTENT.rawValue
+        }
+        options.flags = flags
+        var diff: OpaquePointer?
+        try check(git_diff_tree_to_workdir_with_index(&diff, handle, tree.handle, &options), "comparing the work tree with HEAD")
+        defer { git_diff_free(diff) }
+        var buffer = git_buf()
+        try check(git_diff_to_buf(&buffer, diff, GIT_DIFF_FORMAT_PATCH), "writing the patch")
+        defer { git_buf_dispose(&buffer) }
+        guard let ptr = buffer.ptr else { return [] }
+        return Array(UnsafeRawBufferPointer(start: ptr, count: buffer.size))
+    }
+
+    /// Submodules recorded in `tree` (path and commit), without descending into them.
+    public func lookupBlob(_ oid: git_oid) throws -> GitBlob {
+        var oid = oid
+        var blob: OpaquePointer?
+        try check(git_blob_lookup(&blob, handle, &oid), "reading a file from the object database")
+        return GitBlob(handle: blob!)
+    }
+}
+
+/// A commit; freed in `deinit`.
+public final class GitCommit {
+    let handle: OpaquePointer
+    init(handle: OpaquePointer) { self.handle = handle }
+    deinit { git_commit_free(handle) }
+
+    public var oid: git_oid { git_commit_id(handle).pointee }
+    public var hash: String {
+        var id = oid
+        var text = [CChar](repeating: 0, count: 41)
+        git_oid_tostr(&text, 41, &id)
+        return String(cString: text)
+    }
+    public var summary: String { git_commit_summary(handle).map { String(cString: $0) } ?? "" }
+    public var authorName: String { git_commit_author(handle).pointee.name.map { String(cString: $0) } ?? "" }
+    public var authorEmail: String { git_commit_author(handle).pointee.email.map { String(cString: $0) } ?? "" }
+
+    /// The author date in ISO 8601 with the author's offset, as `git log --format=%aI`.
+    public var authorDate: String {
+        let when = git_commit_author(handle).pointee.when
+        let offset = Int(when.offset)  // minutes
+        let local = Int(when.time) + offset * 60
+        var t = time_t(local)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        let sign = offset < 0 ? "-" : "+"
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d%@%02d:%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                      parts.tm_hour, parts.tm_min, parts.tm_sec, sign, abs(offset) / 60, abs(offset) % 60)
+    }
+
+    public var time: Date { Date(timeIntervalSince1970: TimeInterval(git_commit_time(handle))) }
+
+    public func tree() throws -> GitTree {
+        var tree: OpaquePointer?
+        let code = git_commit_tree(&tree, handle)
+        if code < 0 { throw CDBError.inputMissing(path: hash, reason: "reading the commit's tree: \(LibGit2.lastError(code))") }
+        return GitTree(handle: tree!)
+    }
+}
+
+/// A tree; freed in `deinit`.
+public final class GitTree {
+    let handle: OpaquePointer
+    init(handle: OpaquePointer) { self.handle = handle }
+    deinit { git_tree_free(handle) }
+
+    /// One entry of the recursive walk.
+    public struct Entry {
+        public enum Kind { case file, executable, symlink, submodule, directory }
+        public let path: String
+        public let kind: Kind
+        public let oid: git_oid
+    }
+
+    /// Every entry below this tree, parents before children, in git's order.
+    public func walk() throws -> [Entry] {
+        final class Collector {
+            var entries: [Entry] = []
+        }
+        let collector = Collector()
+        let code = withUnsafeMutablePointer(to: &collector.entries) { pointer -> Int32 in
+            git_tree_walk(handle, GIT_TREEWALK_PRE, { root, entry, payload in
+                let entries = payload!.assumingMemoryBound(to: [GitTree.Entry].self)
+                let name = String(cString: git_tree_entry_name(entry))
+                let path = String(cString: root!) + name
+                let mode = git_tree_entry_filemode(entry)
+                let kind: GitTree.Entry.Kind
+                switch mode {
+                case GIT_FILEMODE_TREE: kind = .directory
+                case GIT_FILEMODE_BLOB_EXECUTABLE: kind = .executable
+                case GIT_FILEMODE_LINK: kind = .symlink
+                case GIT_FILEMODE_COMMIT: kind = .submodule
+                default: kind = .file
+                }
+                entries.pointee.append(GitTree.Entry(path: path, kind: kind, oid: git_tree_entry_id(entry).pointee))
+                return 0
+            }, pointer)
+        }
+        if code < 0 { throw CDBError.inputMissing(path: "HEAD", reason: "walking the tree: \(LibGit2.lastError(code))") }
+        return collector.entries
+    }
+}
+
+/// A blob's bytes, valid while the object lives.
+public final class GitBlob {
+    let handle: OpaquePointer
+    init(handle: OpaquePointer) { self.handle = handle }
+    deinit { git_blob_free(handle) }
+
+    public var bytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: git_blob_rawcontent(handle), count: Int(git_blob_rawsize(handle)))
+    }
+}
+
+extension git_oid {
+    var hex: String {
+        var id = self
+        var text = [CChar](repeating: 0, count: 41)
+        git_oid_tostr(&text, 41, &id)
+        return String(cString: text)
+    }
+}

@@ -1,0 +1,399 @@
+import CLibGit2
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The facts about a repository that a snapshot records (git_metadata.txt / .json).
+public struct GitMetadata: Sendable {
+    public var branch: String          // a branch name, or "detached at <short hash>"
+    public var detached: Bool
+    public var commit: String
+    public var subject: String
+    public var authorName: String
+    public var authorEmail: String
+    public var authorDate: String
+    public var remotes: [(name: String, url: String)]
+    public var commitCount: Int
+    public var uncommitted: Int
+    public var shallow: Bool
+    public var bare: Bool
+    public var worktree: Bool
+    public var submodules: [(path: String, commit: String)]
+    public var envIncluded: Bool
+    public var extras: [String]
+    public var captured: String
+
+    public var shortCommit: String { String(commit.prefix(7)) }
+
+    public var text: String {
+        var lines = [
+            "Branch: \(branch)",
+            "Commit: \(commit)",
+            "Message: \(subject)",
+            "Author: \(authorName) <\(authorEmail)>",
+            "Date: \(authorDate)",
+            "Remotes: \(remotes.count)",
+        ]
+        lines += remotes.map { "  \($0.name) \($0.url)" }
+        lines += [
+            "Commit count: \(commitCount)",
+            "Uncommitted changes: \(uncommitted)",
+            "Shallow: \(shallow ? "yes" : "no")",
+            "Bare: \(bare ? "yes" : "no")",
+            "Worktree: \(worktree ? "yes" : "no")",
+            "Submodules: \(submodules.count)",
+        ]
+        lines += submodules.map { "  \($0.path) \($0.commit)" }
+        lines += [
+            "Env included: \(envIncluded ? "yes" : "no")",
+            "Extras: \(extras.isEmpty ? "none" : extras.joined(separator: ", "))",
+            "Captured: \(captured)",
+            "Tool: cdb-repo-snap \(CDBVersion.string)",
+        ]
+        return lines.map { $0.replacingOccurrences(of: "\n", with: " ") }.joined(separator: "\n") + "\n"
+    }
+
+    public var json: [String: Any] {
+        [
+            "branch": branch, "detached": detached, "commit": commit, "subject": subject,
+            "author": ["name": authorName, "email": authorEmail], "date": authorDate,
+            "remotes": remotes.map { ["name": $0.name, "url": $0.url] },
+            "commit_count": commitCount, "uncommitted_changes": uncommitted,
+            "shallow": shallow, "bare": bare, "worktree": worktree,
+            "submodules": submodules.map { ["path": $0.path, "commit": $0.commit] },
+            "env_included": envIncluded, "extras": extras, "captured": captured,
+        ]
+    }
+}
+
+/// One repository snapshot run.
+public struct RepositorySnapshot {
+    public enum Destination: Sendable { case backupRoot, file(String), standardOutput }
+
+    public struct Request: Sendable {
+        public var settings: Settings
+        public var repository: String = FileManager.default.currentDirectoryPath
+        public var destination: Destination = .backupRoot
+        public var includeEnv = false
+        public var includeUntracked = false
+        public var includes: [String] = []
+        public var lockWait: Double = 30
+        public var level: Int32 = 6
+        public init(settings: Settings) { self.settings = settings }
+    }
+
+    public struct Result: Sendable {
+        public var path: String?
+        public var bytes: Int64 = 0
+        public var files = 0
+        public var metadata: GitMetadata
+        public var seconds: Double = 0
+        public var sha256: String?
+        public var patchBytes = 0
+    }
+
+    public let request: Request
+    public let reporter: Reporter
+
+    public init(request: Request, reporter: Reporter) {
+        self.request = request
+        self.reporter = reporter
+    }
+
+    /// Entries of one repository larger than this are deflated as a stream on the writer's
+    /// thread rather than held compressed in memory.
+    static let streamThreshold = 32 << 20
+
+    public func run() throws -> Result {
+        let started = Date()
+        let repo = try GitRepository(discoveringFrom: request.repository)
+        let head = try repo.headCommit()
+        let metadata = try collectMetadata(repo, head, started: started)
+        let root = BackupRoot(path: request.settings.backupRoot)
+        var lock: RootLock?
+        var folder: String?
+        do {
+            if case .backupRoot = request.destination {
+                lock = try RootLock(root: root.path, mode: .shared, wait: request.lockWait)
+                folder = try root.prepare(.repository)
+            }
+            defer { _ = lock }
+            var result = try write(repo, head, metadata, root: root, started: started)
+            result.seconds = Date().timeIntervalSince(started)
+            if let folder { log(folder: folder, result: result, failure: nil) }
+            return result
+        } catch let error as CDBError {
+            if let folder { log(folder: folder, result: nil, failure: error) }
+            throw error
+        }
+    }
+
+    func collectMetadata(_ repo: GitRepository, _ head: GitCommit, started: Date) throws -> GitMetadata {
+        let branch = repo.branchName()
+        let tree = try head.tree()
+        let submodules = try tree.walk().filter { $0.kind == .submodule }.map { ($0.path, $0.oid.hex) }
+        let envPath = repo.workdir.isEmpty ? nil : repo.workdir + ".env"
+        let envIncluded = request.includeEnv && envPath.map { FileManager.default.fileExists(atPath: $0) } == true
+        return GitMetadata(
+            branch: branch ?? "detached at \(head.hash.prefix(7))", detached: branch == nil,
+            commit: head.hash, subject: head.summary, authorName: head.authorName, authorEmail: head.authorEmail,
+            authorDate: head.authorDate,
+            remotes: repo.remotes().map { ($0.name, ConnectionString.redactURLs(in: $0.url)) },
+            commitCount: try repo.commitCount(from: head), uncommitted: try repo.uncommittedCount(),
+            shallow: repo.isShallow, bare: repo.isBare, worktree: repo.isWorktree, submodules: submodules,
+            envIncluded: envIncluded, extras: request.includes,
+            captured: ISO8601DateFormatter.string(from: started, timeZone: .current, formatOptions: [.withInternetDateTime])
+        )
+    }
+
+    private func write(_ repo: GitRepository, _ head: GitCommit, _ metadata: GitMetadata, root: BackupRoot, started: Date) throws -> Result {
+        let file: AtomicFile?
+        let base: DescriptorSink
+        switch request.destination {
+        case .standardOutput:
+            file = nil
+            base = DescriptorSink(fd: 1, path: "standard output", ownsDescriptor: false)
+        case .backupRoot:
+            file = try AtomicFile(directory: root.folder(.repository), stem: "claire_repo.zip")
+            base = file!.sink
+        case let .file(path):
+            let directory = (path as NSString).deletingLastPathComponent
+            file = try AtomicFile(directory: directory.isEmpty ? "." : directory, stem: (path as NSString).lastPathComponent)
+            base = file!.sink
+        }
+        // A file can have its zip headers patched afterwards, so it is hashed once finished;
+        // standard output cannot seek, so it gets data descriptors and is hashed as it goes.
+        let seekable = file != nil
+        base.hashing = !seekable
+        let outer = ZipWriter(output: ZipWriter.Output(
+            write: { try base.write($0) },
+            patch: seekable ? { offset, bytes in try base.patch(at: offset, bytes) } : nil
+        ), modified: started)
+
+        try outer.add(name: "git_metadata.txt", bytes: Array(metadata.text.utf8))
+        let json = try JSONSerialization.data(withJSONObject: metadata.json, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+        try outer.add(name: "git_metadata.json", bytes: Array(json) + [0x0A])
+
+        let inner = try outer.stream(name: "repository.zip", method: .stored)
+        let files = try writeTree(repo, head, into: inner, modified: head.time)
+        try inner.finish()
+
+        var patchBytes = 0
+        if metadata.uncommitted > 0 && !repo.isBare {
+            let patch = try repo.uncommittedPatch(head: head, untracked: request.includeUntracked)
+            patchBytes = patch.count
+            if !patch.isEmpty { try outer.add(name: "uncommitted.patch", bytes: patch) }
+        }
+        if metadata.envIncluded {
+            let env = try Data(contentsOf: URL(fileURLWithPath: repo.workdir + ".env"))
+            try outer.add(name: ".env.backup", mode: 0o100600, bytes: Array(env))
+        }
+        for include in request.includes {
+            try addExtra(include, to: outer)
+        }
+        try outer.finish()
+        if let file {
+            try file.sync()
+            try base.rehash()
+        }
+        var result = Result(path: nil, bytes: base.bytesWritten, files: files, metadata: metadata)
+        result.patchBytes = patchBytes
+        result.sha256 = base.digest()
+        if let file {
+            try ZipCheck.verify(path: file.temporaryPath)
+            switch request.destination {
+            case .backupRoot:
+                let names = BackupRoot.candidateNames(prefix: "claire_repo", stamp: .init(started), suffix: "_\(metadata.shortCommit).zip")
+                result.path = try file.commit(candidates: names)
+            case let .file(path):
+                try file.commit(replacing: path)
+                result.path = path
+            case .standardOutput:
+                break
+            }
+        }
+        if let path = result.path, let digest = result.sha256 {
+            try Checksum.writeSidecar(digest: digest, for: path)
+        }
+        return result
+    }
+
+    /// Writes HEAD's tree as a zip into `stream`, compressing entries on every core.
+    private func writeTree(_ repo: GitRepository, _ head: GitCommit, into stream: ZipWriter.Stream, modified: Date) throws -> Int {
+        let entries = try head.tree().walk().filter { $0.kind != .submodule }
+        let zip = ZipWriter(output: ZipWriter.Output(write: { try stream.write($0) }, patch: nil), modified: modified)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let gitDir = repo.gitDir
+        let level = request.level
+        enum Piece { case ready(ZipWriter.Method, UInt32, UInt64, [UInt8]), large, directory }
+        try orderedParallel(count: entries.count, workers: cores, window: cores * 8,
+                            makeContext: { _ in try GitRepository(exactly: gitDir) },
+                            produce: { context, index -> Piece in
+                                let entry = entries[index]
+                                if entry.kind == .directory { return .directory }
+                                let own = context as! GitRepository
+                                let blob = try own.lookupBlob(entry.oid)
+                                let bytes = blob.bytes
+                                if bytes.count > Self.streamThreshold { return .large }
+                                let packed = entry.kind == .symlink
+                                    ? Deflate.Packed(method: .stored, crc: Deflate.compress(bytes, level: 0).crc, data: Array(bytes))
+                                    : Deflate.compress(bytes, level: level)
+                                return .ready(packed.method, packed.crc, UInt64(bytes.count), packed.data)
+                            },
+                            consume: { index, piece in
+                                let entry = entries[index]
+                                let mode: UInt32 = switch entry.kind {
+                                case .executable: 0o100755
+                                case .symlink: 0o120777
+                                case .directory: 0o40755
+                                default: 0o100644
+                                }
+                                switch piece {
+                                case .directory:
+                                    try zip.addDirectory(name: entry.path + "/")
+                                case let .ready(method, crc, size, data):
+                                    try data.withUnsafeBytes {
+                                        try zip.add(name: entry.path, mode: mode, method: method, crc: crc, uncompressed: size, data: $0)
+                                    }
+                                case .large:
+                                    let blob = try repo.lookupBlob(entry.oid)
+                                    let out = try zip.stream(name: entry.path, mode: mode, method: .deflated, level: level)
+                                    let bytes = blob.bytes
+                                    var offset = 0
+                                    while offset < bytes.count {
+                                        let n = min(8 << 20, bytes.count - offset)
+                                        try out.write(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]))
+                                        offset += n
+                                    }
+                                    try out.finish()
+                                }
+                            })
+        try zip.finish()
+        return entries.filter { $0.kind != .directory }.count
+    }
+
+    /// Adds a file or folder under `extra/`, keeping links as links.
+    private func addExtra(_ path: String, to zip: ZipWriter) throws {
+        let fm = FileManager.default
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            throw CDBError.inputMissing(path: path, reason: "--include: no such file or folder")
+        }
+        let base = "extra/" + (path as NSString).lastPathComponent
+        func add(_ full: String, as name: String) throws {
+            var st = stat()
+            guard lstat(full, &st) == 0 else { return }
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR:
+                try zip.addDirectory(name: name + "/", mode: 0o40000 | UInt32(st.st_mode & 0o7777))
+                for child in (try fm.contentsOfDirectory(atPath: full)).sorted() {
+                    try add(full + "/" + child, as: name + "/" + child)
+                }
+            case S_IFLNK:
+                let target = try fm.destinationOfSymbolicLink(atPath: full)
+                try zip.add(name: name, mode: 0o120777, bytes: Array(target.utf8), level: 0)
+            case S_IFREG:
+                let out = try zip.stream(name: name, mode: 0o100000 | UInt32(st.st_mode & 0o7777), method: .deflated, level: request.level)
+                let fd = open(full, O_RDONLY | O_CLOEXEC)
+                guard fd >= 0 else { throw CDBError.inputMissing(path: full, reason: String(cString: strerror(errno))) }
+                defer { close(fd) }
+                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+                defer { buffer.deallocate() }
+                while true {
+                    let n = read(fd, buffer.baseAddress, buffer.count)
+                    if n < 0 { throw CDBError.io(path: full, reason: String(cString: strerror(errno))) }
+                    if n == 0 { break }
+                    try out.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                }
+                try out.finish()
+            default:
+                reporter.warning("--include: \(full) is not a file, folder or link; skipped")
+            }
+        }
+        try add(path, as: base)
+    }
+
+    private func log(folder: String, result: Result?, failure: CDBError?) {
+        var fields: [(String, String)] = []
+        let title: String
+        if let result {
+            title = "Repository backup OK"
+            fields.append(("File", result.path.map { ($0 as NSString).lastPathComponent } ?? "-"))
+            fields.append(("Size", ByteSize.format(result.bytes)))
+            fields.append(("Branch", result.metadata.branch))
+            fields.append(("Commit", result.metadata.commit))
+            fields.append(("Files", "\(result.files)"))
+            fields.append(("Uncommitted changes", "\(result.metadata.uncommitted)"))
+            fields.append((".env included", result.metadata.envIncluded ? "yes" : "no"))
+            fields.append(("Extras", result.metadata.extras.isEmpty ? "none" : result.metadata.extras.joined(separator: ", ")))
+            fields.append(("Duration", String(format: "%.2f s", result.seconds)))
+        } else {
+            title = "Repository backup FAILED"
+            fields.append(("Error", ConnectionString.redactURLs(in: failure?.errorDescription ?? "unknown")))
+        }
+        if let problem = BackupLog.append(folder: folder, title: title, fields: fields) {
+            reporter.warning("could not write the backup log: \(problem)")
+        }
+    }
+}
+
+extension ISO8601DateFormatter {
+    static func string(from date: Date, timeZone: TimeZone, formatOptions: ISO8601DateFormatter.Options) -> String {
+        let f = ISO8601DateFormatter()
+        f.timeZone = timeZone
+        f.formatOptions = formatOptions
+        return f.string(from: date)
+    }
+}
+
+/// cdb-repo-snap's whole job: run the snapshot, tell people on stderr, describe the result.
+public enum RepositorySnapshotCommand {
+    public struct Outcome: Sendable {
+        public var result: RepositorySnapshot.Result?
+        public var status: ExitStatus
+        public var error: String?
+
+        public var json: [String: Any] {
+            var object: [String: Any] = ["kind": "repository", "ok": status == .success, "exit": Int(status.rawValue)]
+            if let result {
+                object["path"] = result.path ?? NSNull()
+                object["bytes"] = result.bytes
+                object["files"] = result.files
+                object["seconds"] = (result.seconds * 1000).rounded() / 1000
+                object["sha256"] = result.sha256 ?? NSNull()
+                object["metadata"] = result.metadata.json
+            }
+            if let error { object["error"] = error }
+            return object
+        }
+    }
+
+    public static func run(request: RepositorySnapshot.Request, force: Bool, reporter: Reporter) -> Outcome {
+        do {
+            let result = try RepositorySnapshot(request: request, reporter: reporter).run()
+            let m = result.metadata
+            if m.uncommitted > 0 && !force {
+                let place = result.path.map { "uncommitted.patch in \($0)" } ?? "uncommitted.patch"
+                reporter.warning("\(m.uncommitted) uncommitted change\(m.uncommitted == 1 ? "" : "s") in the work tree, captured in \(place)")
+            }
+            if m.envIncluded {
+                reporter.warning("the snapshot holds the repository's .env (secrets) as .env.backup; it is readable by you only (0600)")
+            } else if request.includeEnv {
+                reporter.warning("--include-env: the repository has no .env; nothing was added")
+            }
+            if m.detached { reporter.detail("HEAD is detached at \(m.shortCommit)") }
+            if m.shallow { reporter.detail("shallow clone: commit count covers the fetched history only") }
+            reporter.info("Repository: \(String(format: "%.2f MB", Double(result.bytes) / 1_048_576)) | \(m.shortCommit)")
+            return Outcome(result: result, status: .success)
+        } catch let error as CDBError {
+            let message = ConnectionString.redactURLs(in: error.errorDescription ?? "\(error)")
+            reporter.error(message)
+            return Outcome(result: nil, status: error.exitStatus, error: message)
+        } catch {
+            reporter.error("\(error)")
+            return Outcome(result: nil, status: .failure, error: "\(error)")
+        }
+    }
+}

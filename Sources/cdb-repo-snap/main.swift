@@ -1,0 +1,108 @@
+import ArgumentParser
+import CDBCommandLine
+import CDBKit
+import Foundation
+
+struct RepoSnap: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cdb-repo-snap",
+        abstract: "Zip snapshot of a git repository's HEAD through libgit2, with its metadata.",
+        discussion: """
+            Writes Repository/claire_repo_YYYY-MM-DD_HHMM_<commit>.zip under the backup root (or -o FILE, or \
+            -o - for standard output) with a .sha256 sidecar, and prints the path. The zip holds \
+            git_metadata.txt and git_metadata.json, repository.zip (every file of HEAD's tree with its mode), \
+            uncommitted.patch when the work tree differs from HEAD, .env.backup with --include-env, and \
+            extra/ with --include. No git executable is needed.
+
+            Exit codes: 0 ok, 64 usage, 66 not a repository or nothing committed, 73 cannot create output, \
+            74 I/O error (disk full), 75 locked.
+            """,
+        version: CDBVersion.string
+    )
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(name: .long, help: ArgumentHelp("The repository (default: the one containing the current folder).", valueName: "dir"),
+            completion: .directory)
+    var repo: String?
+
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Write to FILE instead, or '-' for standard output.", valueName: "file"),
+            completion: .file(extensions: ["zip"]))
+    var output: String?
+
+    @Flag(name: .long, help: "Add the repository's .env as .env.backup (secrets: the zip is 0600).")
+    var includeEnv = false
+
+    @Flag(name: .long, help: "Add untracked, not ignored files to uncommitted.patch as new files.")
+    var includeUntracked = false
+
+    @Option(name: .long, help: ArgumentHelp("Add a file or folder under extra/ (repeatable).", valueName: "path"), completion: .file())
+    var include: [String] = []
+
+    @Flag(name: .long, help: "Do not warn about uncommitted changes.")
+    var force = false
+
+    @Option(name: .long, help: ArgumentHelp("Seconds to wait for the backup root's lock.", valueName: "seconds"))
+    var lockWait: Int = 30
+
+    @Flag(name: .long, help: "Install the post-commit hook into this repository (keeps a foreign hook and calls it).")
+    var installHook = false
+
+    @Flag(name: .long, help: "Remove the post-commit hook and put back the hook it replaced.")
+    var uninstallHook = false
+
+    func validate() throws {
+        if installHook && uninstallHook { throw ValidationError("choose one of --install-hook and --uninstall-hook") }
+        if common.json && output == "-" { throw ValidationError("--json and -o - both use standard output; choose one") }
+        if lockWait < 0 { throw ValidationError("--lock-wait must be 0 or more seconds") }
+    }
+
+    func run() throws {
+        let reporter = common.reporter()
+        try runReportingErrors(reporter) {
+            let directory = repo ?? FileManager.default.currentDirectoryPath
+            if installHook || uninstallHook {
+                let repository = try GitRepository(discoveringFrom: directory)
+                if installHook {
+                    let program = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+                    let (outcome, path) = try PostCommitHook.install(repository, program: program)
+                    switch outcome {
+                    case .alreadyInstalled: reporter.info("post-commit hook already installed at \(path)")
+                    case .installedKeepingLegacy: reporter.info("post-commit hook installed at \(path); the hook that was there runs first (post-commit.legacy)")
+                    default: reporter.info("post-commit hook installed at \(path)")
+                    }
+                    emit(path)
+                } else {
+                    let (outcome, path) = try PostCommitHook.uninstall(repository)
+                    switch outcome {
+                    case .notInstalled: reporter.info("no cdb post-commit hook at \(path); nothing to do")
+                    case .removedRestoringLegacy: reporter.info("post-commit hook removed; the earlier hook is back at \(path)")
+                    default: reporter.info("post-commit hook removed from \(path)")
+                    }
+                }
+                return .success
+            }
+            var flags = Settings.Flags()
+            flags.backupRoot = common.backupRoot
+            let settings = try Settings.resolve(flags: flags, directory: directory)
+            settings.warnings.forEach(reporter.warning)
+            var request = RepositorySnapshot.Request(settings: settings)
+            request.repository = directory
+            request.includeEnv = includeEnv
+            request.includeUntracked = includeUntracked
+            request.includes = include
+            request.lockWait = Double(lockWait)
+            switch output {
+            case nil: request.destination = .backupRoot
+            case "-": request.destination = .standardOutput
+            case let path?: request.destination = .file(path)
+            }
+            let outcome = RepositorySnapshotCommand.run(request: request, force: force, reporter: reporter)
+            if common.json { emit(jsonLine(outcome.json)) } else if let path = outcome.result?.path { emit(path) }
+            return outcome.status
+        }
+    }
+}
+
+ProcessSetup.prepare()
+RepoSnap.main()

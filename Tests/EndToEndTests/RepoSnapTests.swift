@@ -1,0 +1,399 @@
+import Foundation
+import Testing
+
+/// A real git repository in a temporary folder, driven by the git CLI.
+struct TestRepo {
+    let path: String
+
+    init(_ label: String = "repo") throws {
+        path = try Harness.temporaryDirectory(label)
+        try git("init", "-q", "-b", "main")
+        try git("config", "user.email", "trader@example.com")
+        try git("config", "user.name", "Trader Joe")
+        try git("config", "commit.gpgsign", "false")
+    }
+
+    init(existing path: String) { self.path = path }
+
+    @discardableResult
+    func git(_ args: String...) throws -> String { try gitArgs(args) }
+
+    @discardableResult
+    func gitArgs(_ args: [String], environment: [String: String?] = [:]) throws -> String {
+        let out = try Harness.run("git", ["-C", path] + args, environment: environment)
+        if out.status != 0 { throw Failure("git \(args.joined(separator: " ")) failed: \(out.stderr)") }
+        return out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func write(_ relative: String, _ text: String, mode: Int? = nil) throws {
+        let full = path + "/" + relative
+        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try text.write(toFile: full, atomically: false, encoding: .utf8)
+        if let mode { chmod(full, mode_t(mode)) }
+    }
+
+    func writeBytes(_ relative: String, _ bytes: [UInt8]) throws {
+        let full = path + "/" + relative
+        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data(bytes).write(to: URL(fileURLWithPath: full))
+    }
+
+    func link(_ relative: String, to target: String) throws {
+        try FileManager.default.createSymbolicLink(atPath: path + "/" + relative, withDestinationPath: target)
+    }
+
+    func commitAll(_ message: String) throws {
+        try git("add", "-A")
+        try git("commit", "-q", "-m", message)
+    }
+
+    /// Files with awkward names and kinds: spaces, unicode, leading dashes, newlines, an
+    /// executable, links, binary data with every byte value.
+    func populateAwkward() throws {
+        try write("README.md", "# trading\n")
+        try write("src/engine.py", "print('hi')\n")
+        try write("bin/run.sh", "#!/bin/sh\necho run\n", mode: 0o755)
+        try write("dir with space/file with space.txt", "spaces\n")
+        try write("ünïcødé/日本語.txt", "unicode\n")
+        try write("-leading-dash.txt", "dash\n")
+        try write("new\nline.txt", "newline in name\n")
+        try writeBytes("data/all-bytes.bin", (0..<4096).map { UInt8($0 % 256) })
+        try writeBytes("data/empty.bin", [])
+        try link("link-to-readme", to: "README.md")
+        try link("dir with space/link up", to: "../src/engine.py")
+        try link("dangling", to: "does/not/exist")
+    }
+
+    func remove() { Harness.remove(path) }
+}
+
+/// What a folder holds: for each path its kind, exec bit and bytes or link target.
+func treeFingerprint(_ root: String) throws -> [String: String] {
+    var result: [String: String] = [:]
+    let fm = FileManager.default
+    func visit(_ relative: String) throws {
+        let full = relative.isEmpty ? root : root + "/" + relative
+        for name in try fm.contentsOfDirectory(atPath: full) {
+            let rel = relative.isEmpty ? name : relative + "/" + name
+            if rel == ".git" { continue }
+            var info = stat()
+            lstat(root + "/" + rel, &info)
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR: try visit(rel)
+            case S_IFLNK: result[rel] = "link:" + (try fm.destinationOfSymbolicLink(atPath: root + "/" + rel))
+            default:
+                let exec = info.st_mode & 0o100 != 0 ? "x" : "-"
+                result[rel] = "file:\(exec):" + (try Harness.sha256(root + "/" + rel))
+            }
+        }
+    }
+    try visit("")
+    return result
+}
+
+@Suite("cdb-repo-snap saves HEAD exactly", .serialized)
+struct RepoSnapTests {
+    /// Snapshots `repo` into a fresh root; returns the zip path and the root.
+    func snapshot(_ repo: String, _ extra: [String] = [], directory: String? = nil, environment: [String: String?] = [:]) throws -> (zip: String, root: String, out: Harness.Output) {
+        let root = try Harness.temporaryDirectory("cdb-root")
+        let out = try Harness.cdb("cdb-repo-snap", ["--backup-root", root] + extra, environment: environment, directory: directory ?? repo)
+        #expect(out.status == 0, "cdb-repo-snap failed: \(out.stderr)")
+        return (out.stdout.trimmingCharacters(in: .whitespacesAndNewlines), root, out)
+    }
+
+    /// Unpacks the snapshot (outer and inner zip) with unzip; returns the folder.
+    func unpack(_ zip: String) throws -> String {
+        let dir = try Harness.temporaryDirectory("cdb-unpacked")
+        let outer = try Harness.run("unzip", ["-q", zip, "-d", dir + "/outer"])
+        #expect(outer.status == 0, "unzip failed: \(outer.stderr)")
+        let test = try Harness.run("unzip", ["-tq", dir + "/outer/repository.zip"])
+        #expect(test.status == 0, "unzip -t repository.zip: \(test.stdout) \(test.stderr)")
+        // -^ keeps control characters (a newline) in names, as git archive | tar does.
+        let inner = try Harness.run("unzip", ["-q", "-^", dir + "/outer/repository.zip", "-d", dir + "/tree"])
+        #expect(inner.status == 0 || inner.status == 1, "unzip of repository.zip failed: \(inner.stderr)")
+        try? FileManager.default.createDirectory(atPath: dir + "/tree", withIntermediateDirectories: true)
+        return dir
+    }
+
+    func gitArchive(_ repo: TestRepo, _ rev: String = "HEAD") throws -> String {
+        let dir = try Harness.temporaryDirectory("cdb-archive")
+        let out = try Harness.run("sh", ["-c", "git -C '\(repo.path)' archive \(rev) | tar -x -C '\(dir)'"])
+        #expect(out.status == 0, "\(out.stderr)")
+        return dir
+    }
+
+    func metadata(_ dir: String) throws -> [String: String] {
+        let text = try String(contentsOfFile: dir + "/outer/git_metadata.txt", encoding: .utf8)
+        var result: [String: String] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("  ") {
+            if let colon = line.firstIndex(of: ":") {
+                result[String(line[..<colon])] = String(line[line.index(colon, offsetBy: 2)...])
+            }
+        }
+        return result
+    }
+
+    @Test("repository.zip equals git archive of HEAD: files, bytes, modes and link targets, awkward names included")
+    func equalsGitArchive() throws {
+        let repo = try TestRepo()
+        defer { repo.remove() }
+        try repo.populateAwkward()
+        try repo.commitAll("awkward files")
+        let (zip, root, out) = try snapshot(repo.path)
+        defer { Harness.remove(root) }
+        let dir = try unpack(zip)
+        let archive = try gitArchive(repo)
+        defer { Harness.remove(dir); Harness.remove(archive) }
+        let ours = try treeFingerprint(dir + "/tree")
+        let theirs = try treeFingerprint(archive)
+        #expect(ours == theirs, "differs: only ours \(Set(ours.keys).subtracting(theirs.keys)), only git's \(Set(theirs.keys).subtracting(ours.keys))")
+        #expect(ours.count == 12)
+        let hash = try repo.git("rev-parse", "--short=7", "HEAD")
+        #expect(zip.hasSuffix("_\(hash).zip"))
+        #expect(out.stderr.contains("Repository: ") && out.stderr.contains("| \(hash)"))
+        let check = try Harness.run("sha256sum", ["-c", (zip as NSString).lastPathComponent + ".sha256"], directory: (zip as NSString).deletingLastPathComponent)
+        #expect(check.status == 0)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/outer/uncommitted.patch"), "a clean tree has no patch")
+    }
+
+    @Test("every tracked file is saved whatever .gitattributes says; submodules are named, not descended into")
+    func exportIgnoreAndSubmodules() throws {
+        let sub = try TestRepo("sub")
+        defer { sub.remove() }
+        try sub.write("inside.txt", "inside\n")
+        try sub.commitAll("sub")
+        let repo = try TestRepo()
+        defer { repo.remove() }
+        try repo.write(".gitattributes", "secret.txt export-ignore\n")
+        try repo.write("secret.txt", "kept anyway\n")
+        try repo.gitArgs(["-c", "protocol.file.allow=always", "submodule", "add", "-q", sub.path, "vendor/sub"])
+        try repo.commitAll("attributes and a submodule")
+        let (zip, root, _) = try snapshot(repo.path)
+        defer { Harness.remove(root) }
+        let dir = try unpack(zip)
+        defer { Harness.remove(dir) }
+        #expect(FileManager.default.fileExists(atPath: dir + "/tree/secret.txt"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/tree/vendor/sub/inside.txt"))
+        let text = try String(contentsOfFile: dir + "/outer/git_metadata.txt", encoding: .utf8)
+        let subCommit = try sub.git("rev-parse", "HEAD")
+        #expect(text.contains("Submodules: 1\n  vendor/sub \(subCommit)"), "\(text)")
+    }
+
+    @Test("metadata fields equal what the git CLI says; credentials in remote URLs never appear")
+    func metadataMatchesGit() throws {
+        let repo = try TestRepo()
+        defer { repo.remove() }
+        try repo.write("a.txt", "one\n")
+        try repo.commitAll("first")
+        try repo.write("a.txt", "two\n")
+        try repo.gitArgs(["commit", "-q", "-am", "second: with a subject line\n\nand a body"],
+                         environment: ["GIT_AUTHOR_DATE": "2025-03-30T01:30:00+05:30"])
+        try repo.git("remote", "add", "origin", "https://trader:gh-token-SECRET123@github.com/claire/trading.git")
+        try repo.git("remote", "add", "backup", "ssh://git@backup.example.com/trading.git")
+        try repo.write("a.txt", "three\n")        // modified
+        try repo.write("untracked.txt", "new\n")  // untracked
+        try repo.write("newdir/x.txt", "x\n")     // untracked folder, one porcelain line
+        let (zip, root, out) = try snapshot(repo.path)
+        defer { Harness.remove(root) }
+        let dir = try unpack(zip)
+        defer { Harness.remove(dir) }
+        let m = try metadata(dir)
+        #expect(m["Branch"] == (try repo.git("rev-parse", "--abbrev-ref", "HEAD")))
+        #expect(m["Commit"] == (try repo.git("rev-parse", "HEAD")))
+        #expect(m["Message"] == (try repo.git("log", "-1", "--format=%s")))
+        #expect(m["Author"] == (try repo.git("log", "-1", "--format=%an <%ae>")))
+        #expect(m["Date"] == (try repo.git("log", "-1", "--format=%aI")))
+        #expect(m["Commit count"] == (try repo.git("rev-list", "--count", "HEAD")))
+        let porcelain = try repo.git("status", "--porcelain").split(separator: "\n").count
+        #expect(m["Uncommitted changes"] == "\(porcelain)")
+        #expect(porcelain == 3)
+        let text = try String(contentsOfFile: dir + "/outer/git_metadata.txt", encoding: .utf8)
+        #expect(text.contains("  origin https://trader@github.com/claire/trading.git"))
+        #expect(text.contains("  backup ssh://git@backup.example.com/trading.git"))
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/outer/git_metadata.json"))) as! [String: Any]
+        #expect(json["commit"] as? String == m["Commit"])
+        #expect(json["uncommitted_changes"] as? Int == porcelain)
+        // The token appears in nothing written: zip (all members), sidecar, log, stdout, stderr.
+        for path in Harness.files(in: dir + "/outer").map({ dir + "/outer/" + $0 }) + [zip + ".sha256", root + "/Repository/backup_log.txt"] {
+            let bytes = (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data()
+            #expect(bytes.range(of: Data("gh-token-SECRET123".utf8)) == nil, "\(path) holds the token")
+        }
+        #expect(!out.stdout.contains("SECRET123") && !out.stderr.contains("SECRET123"))
+        #expect(out.stderr.contains("3 uncommitted changes in the work tree, captured in uncommitted.patch"))
+        let forced = try snapshot(repo.path, ["--force"])
+        defer { Harness.remove(forced.root) }
+        #expect(!forced.out.stderr.contains("uncommitted"))
+    }
+
+    @Test("uncommitted.patch applied with git apply to a clean checkout reproduces the work tree")
+    func patchReproducesWorkTree() throws {
+        let repo = try TestRepo()
+        defer { repo.remove() }
+        try repo.populateAwkward()
+        try repo.write("gone.txt", "to be deleted\n")
+        try repo.write("mode.sh", "#!/bin/sh\n")
+        try repo.write("staged.txt", "before\n")
+        try repo.commitAll("base")
+        // Every kind of change: edits (text and binary), deletion, mode change, staged and unstaged.
+        try repo.write("src/engine.py", "print('changed')\n")
+        try repo.writeBytes("data/all-bytes.bin", (0..<4096).map { UInt8(255 - $0 % 256) })
+        try FileManager.default.removeItem(atPath: repo.path + "/gone.txt")
+        chmod(repo.path + "/mode.sh", 0o755)
+        try repo.write("staged.txt", "after, staged\n")
+        try repo.git("add", "staged.txt")
+        try repo.write("staged.txt", "after, staged, then edited again\n")
+        try repo.write("ünïcødé/日本語.txt", "unicode changed\n")
+        try repo.write("brand new.txt", "untracked\n")
+        try repo.writeBytes("new.bin", [0, 1, 2, 255, 0, 10])
+        for untracked in [false, true] {
+            let (zip, root, _) = try snapshot(repo.path, untracked ? ["--include-untracked"] : [])
+            defer { Harness.remove(root) }
+            let dir = try unpack(zip)
+            defer { Harness.remove(dir) }
+            let clean = try Harness.temporaryDirectory("clean")
+            defer { Harness.remove(clean) }
+            try Harness.run("git", ["clone", "-q", repo.path, clean + "/c"])
+            let apply = try Harness.run("git", ["-C", clean + "/c", "apply", dir + "/outer/uncommitted.patch"])
+            #expect(apply.status == 0, "git apply failed: \(apply.stderr)")
+            var expected = try treeFingerprint(repo.path)
+            if !untracked {
+                expected["brand new.txt"] = nil
+                expected["new.bin"] = nil
+            }
+            let got = try treeFingerprint(clean + "/c")
+            #expect(got == expected, "untracked=\(untracked): only in copy \(Set(got.keys).subtracting(expected.keys)), only in work tree \(Set(expected.keys).subtracting(got.keys)), differing \(expected.keys.filter { got[$0] != nil && got[$0] != expected[$0] })")
+        }
+    }
+
+    @Test("not a repository and nothing committed yet: exit 66 with the reason, nothing written")
+    func notARepository() throws {
+        let plain = try Harness.temporaryDirectory("plain")
+        let root = try Harness.temporaryDirectory("cdb-root")
+        defer { Harness.remove(plain); Harness.remove(root) }
+        let out = try Harness.cdb("cdb-repo-snap", ["--backup-root", root], environment: ["GIT_CEILING_DIRECTORIES": NSTemporaryDirectory()], directory: plain)
+        #expect(out.status == 66)
+        #expect(out.stderr.contains("not a git repository"), "\(out.stderr)")
+        let empty = try TestRepo("empty")
+        defer { empty.remove() }
+        let unborn = try Harness.cdb("cdb-repo-snap", ["--backup-root", root], directory: empty.path)
+        #expect(unborn.status == 66)
+        #expect(unborn.stderr.contains("nothing committed yet"), "\(unborn.stderr)")
+        #expect(Harness.files(in: root + "/Repository").allSatisfy { $0 == "backup_log.txt" })
+    }
+
+    @Test("detached HEAD, shallow clone, linked worktree and bare repository each get a clear snapshot")
+    func repositoryShapes() throws {
+        let repo = try TestRepo()
+        defer { repo.remove() }
+        try repo.write("a.txt", "1\n")
+        try repo.commitAll("one")
+        try repo.write("a.txt", "2\n")
+        try repo.commitAll("two")
+        let first = try repo.git("rev-parse", "HEAD~1")
+
+        try repo.git("checkout", "-q", "--detach", "HEAD~1")
+        let detached = try snapshot(repo.path)
+        defer { Harness.remove(detached.root) }
+        let d = try unpack(detached.zip)
+        defer { Harness.remove(d) }
+        #expect(try metadata(d)["Branch"] == "detached at \(first.prefix(7))")
+        #expect(try metadata(d)["Commit"] == first)
+        try repo.git("checkout", "-q", "main")
+
+        let clones = try Harness.temporaryDirectory("clones")
+        defer { Harness.remove(clones) }
+        try Harness.run("git", ["clone", "-q", "--depth", "1", "file://" + repo.path, clones + "/shallow"])
+        let shallow = try snapshot(clones + "/shallow")
+        defer { Harness.remove(shallow.root) }
+        let s = try unpack(shallow.zip)
+        defer { Harness.remove(s) }
+        #expect(try metadata(s)["Shallow"] == "yes")
+        #expect(try metadata(s)["Commit count"] == "1")
+        #expect(try metadata(s)["Remotes"] == "1")
+
+        try repo.git("worktree", "add", "-q", "-b", "feature", clones + "/wt")
+        try TestRepo(existing: clones + "/wt").write("a.txt", "worktree edit\n")
+        let worktree = try snapshot(clones + "/wt")
+        defer { Harness.remove(worktree.root) }
+        let w = try unpack(worktree.zip)
+        defer { Harness.remove(w) }
+        #expect(try metadata(w)["Branch"] == "feature")
+        #expect(try metadata(w)["Worktree"] == "yes")
+        #expect(FileManager.default.fileExists(atPath: w + "/outer/uncommitted.patch"))
+
+        try Harness.run("git", ["clone", "-q", "--bare", repo.path, clones + "/bare.git"])
+        let bare = try snapshot(clones, ["--repo", clones + "/bare.git"])
+        defer { Harness.remove(bare.root) }
+        let b = try unpack(bare.zip)
+        defer { Harness.remove(b) }
+        #expect(try metadata(b)["Bare"] == "yes")
+        #expect(try metadata(b)["Uncommitted changes"] == "0")
+        #expect(!FileManager.default.fileExists(atPath: b + "/outer/uncommitted.patch"))
+        #expect(try String(contentsOfFile: b + "/tree/a.txt", encoding: .utf8) == "2\n")
+    }
+
+    @Test("--include-env adds .env.backup (the zip is 0600 and stderr warns); --include adds extra/; -o - streams")
+    func envExtrasAndStreaming() throws {
+        let repo = try TestRepo()
+        defer { repo.remove() }
+        try repo.write(".gitignore", ".env\n")
+        try repo.write("a.txt", "a\n")
+        try repo.commitAll("one")
+        try repo.write(".env", "POSTGRES_PASSWORD=hunter2\n")
+        let volume = try Harness.temporaryDirectory("volume")
+        defer { Harness.remove(volume) }
+        try "pgdata\n".write(toFile: volume + "/PG_VERSION", atomically: false, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: volume + "/base", withIntermediateDirectories: true)
+        try "x\n".write(toFile: volume + "/base/1", atomically: false, encoding: .utf8)
+        let (zip, root, out) = try snapshot(repo.path, ["--include-env", "--include", volume])
+        defer { Harness.remove(root) }
+        #expect(out.stderr.contains(".env") && out.stderr.contains("secrets"))
+        var info = stat()
+        stat(zip, &info)
+        #expect(info.st_mode & 0o777 == 0o600)
+        let dir = try unpack(zip)
+        defer { Harness.remove(dir) }
+        #expect(try String(contentsOfFile: dir + "/outer/.env.backup", encoding: .utf8) == "POSTGRES_PASSWORD=hunter2\n")
+        let name = (volume as NSString).lastPathComponent
+        #expect(try String(contentsOfFile: dir + "/outer/extra/\(name)/base/1", encoding: .utf8) == "x\n")
+        #expect(try metadata(dir)["Env included"] == "yes")
+        let log = try String(contentsOfFile: root + "/Repository/backup_log.txt", encoding: .utf8)
+        #expect(!log.contains("hunter2") && log.contains(".env included: yes"))
+
+        // Without the flag there is no .env.backup.
+        let plain = try snapshot(repo.path)
+        defer { Harness.remove(plain.root) }
+        let listing = try Harness.run("unzip", ["-Z1", plain.zip])
+        #expect(!listing.stdout.contains(".env.backup"))
+
+        // Streaming to stdout: data descriptors instead of patched headers; unzip still reads it.
+        let streamed = try Harness.cdb("cdb-repo-snap", ["-o", "-"], directory: repo.path)
+        #expect(streamed.status == 0, "\(streamed.stderr)")
+        let file = root + "/streamed.zip"
+        try streamed.stdoutData.write(to: URL(fileURLWithPath: file))
+        let test = try Harness.run("unzip", ["-tq", file])
+        #expect(test.status == 0, "\(test.stdout) \(test.stderr)")
+        let s = try unpack(file)
+        defer { Harness.remove(s) }
+        #expect(try String(contentsOfFile: s + "/tree/a.txt", encoding: .utf8) == "a\n")
+    }
+
+    @Test("a tree of more than 65,535 files round-trips through ZIP64")
+    func manyFiles() throws {
+        let repo = try TestRepo("many")
+        defer { repo.remove() }
+        // Written by a shell loop: faster than one process per file.
+        let make = try Harness.run("sh", ["-c", """
+            cd '\(repo.path)' && for d in $(seq 0 69); do mkdir -p d$d; (cd d$d && seq 0 999 | sed 's/.*/f&/' | xargs touch); done && echo hi > d0/f0
+            """])
+        #expect(make.status == 0)
+        try repo.commitAll("70,000 files")
+        let (zip, root, _) = try snapshot(repo.path)
+        defer { Harness.remove(root) }
+        let dir = try unpack(zip)
+        defer { Harness.remove(dir) }
+        let count = try Harness.run("sh", ["-c", "find '\(dir)/tree' -type f | wc -l"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(count == "70000")
+        #expect(try String(contentsOfFile: dir + "/tree/d0/f0", encoding: .utf8) == "hi\n")
+    }
+}
