@@ -51,6 +51,9 @@ struct RepoSnap: ParsableCommand {
     @Flag(name: .long, help: "Remove the post-commit hook and put back the hook it replaced.")
     var uninstallHook = false
 
+    @Flag(name: .long, help: .hidden)
+    var background = false
+
     func validate() throws {
         if installHook && uninstallHook { throw ValidationError("choose one of --install-hook and --uninstall-hook") }
         if common.json && output == "-" { throw ValidationError("--json and -o - both use standard output; choose one") }
@@ -58,6 +61,7 @@ struct RepoSnap: ParsableCommand {
     }
 
     func run() throws {
+        if background { ProcessSetup.closeInheritedDescriptors() }
         let reporter = common.reporter()
         try runReportingErrors(reporter) {
             let directory = repo ?? FileManager.default.currentDirectoryPath

@@ -27,12 +27,13 @@ root=${CDB_BACKUP_ROOT:-$HOME/Claire_Backups}
 mkdir -p "$root/Repository" 2>/dev/null || exit 0
 chmod 700 "$root" "$root/Repository" 2>/dev/null
 # Errors go to the backup log (the snapshot logs its own entry too); the path is not needed.
-("$snap" --quiet --force </dev/null >/dev/null 2>>"$root/Repository/backup_log.txt" &) >/dev/null 2>&1
+("$snap" --quiet --force --background </dev/null >/dev/null 2>>"$root/Repository/backup_log.txt" &) >/dev/null 2>&1
 exit 0
 """#
 
     public static func text(program: String) -> String {
-        template.replacingOccurrences(of: "@CDB_REPO_SNAP@", with: program)
+        // The literal drops the file's final newline; put it back.
+        (template + "\n").replacingOccurrences(of: "@CDB_REPO_SNAP@", with: program)
     }
 
     /// The hooks folder as git resolves it: core.hooksPath (relative to the work tree), else

@@ -31,6 +31,18 @@ public enum ProcessSetup {
     }
 }
 
+extension ProcessSetup {
+    /// Closes every descriptor above stderr that this process inherited. A job started in the
+    /// background by a hook calls it first, so that it holds none of its parent's pipes open
+    /// (a caller reading git's output would otherwise wait for the job to end).
+    public static func closeInheritedDescriptors() {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
+        for fd in entries.compactMap(Int32.init) where fd > 2 {
+            close(fd)
+        }
+    }
+}
+
 /// The temporary files this process has open, so that a signal can remove them.
 enum TemporaryFiles {
     private static let lock = NSLock()
