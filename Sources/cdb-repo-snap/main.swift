@@ -39,6 +39,9 @@ struct RepoSnap: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Add a file or folder under extra/ (repeatable).", valueName: "path"), completion: .file())
     var include: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp("Deflate level for repository.zip, 1 (fastest) to 12 (smallest).", valueName: "1-12"))
+    var compressionLevel: Int = 4
+
     @Flag(name: .long, help: "Do not warn about uncommitted changes.")
     var force = false
 
@@ -58,6 +61,7 @@ struct RepoSnap: ParsableCommand {
         if installHook && uninstallHook { throw ValidationError("choose one of --install-hook and --uninstall-hook") }
         if common.json && output == "-" { throw ValidationError("--json and -o - both use standard output; choose one") }
         if lockWait < 0 { throw ValidationError("--lock-wait must be 0 or more seconds") }
+        if !(1...12).contains(compressionLevel) { throw ValidationError("--compression-level takes 1 to 12") }
     }
 
     func run() throws {
@@ -96,6 +100,7 @@ struct RepoSnap: ParsableCommand {
             request.includeUntracked = includeUntracked
             request.includes = include
             request.lockWait = Double(lockWait)
+            request.level = Int32(compressionLevel)
             switch output {
             case nil: request.destination = .backupRoot
             case "-": request.destination = .standardOutput

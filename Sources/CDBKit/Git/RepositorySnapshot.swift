@@ -80,7 +80,8 @@ public struct RepositorySnapshot {
         public var includeUntracked = false
         public var includes: [String] = []
         public var lockWait: Double = 30
-        public var level: Int32 = 6
+        /// libdeflate level: 4 deflates within about 2 % of zlib level 6 (what git archive uses) at a third less CPU.
+        public var level: Int32 = 4
         public init(settings: Settings) { self.settings = settings }
     }
 
