@@ -10,30 +10,12 @@ public enum PostCommitHook {
     /// The line that marks the hook as ours.
     public static let marker = "cdb-managed-hook"
 
-    /// The hook's text (hooks/post-commit in the source tree; a test keeps the two equal), with
-    /// `@CDB_REPO_SNAP@` standing for the absolute path of cdb-repo-snap.
-    public static let template = #"""
-#!/bin/sh
-# cdb post-commit hook -- installed by `cdb-repo-snap --install-hook` (cdb-managed-hook)
-# Snapshots the repository in the background after each commit. It never delays or fails the
-# commit, always exits 0, and does nothing when CDB_HOOKS=0. A hook that was here before is
-# kept as post-commit.legacy and still runs first.
-hooks=$(dirname "$0")
-if [ -x "$hooks/post-commit.legacy" ]; then "$hooks/post-commit.legacy" "$@" || true; fi
-[ "${CDB_HOOKS:-1}" = "0" ] && exit 0
-snap="@CDB_REPO_SNAP@"
-[ -x "$snap" ] || snap=$(command -v cdb-repo-snap 2>/dev/null) || exit 0
-root=${CDB_BACKUP_ROOT:-$HOME/Claire_Backups}
-mkdir -p "$root/Repository" 2>/dev/null || exit 0
-chmod 700 "$root" "$root/Repository" 2>/dev/null
-# Errors go to the backup log (the snapshot logs its own entry too); the path is not needed.
-("$snap" --quiet --force --background </dev/null >/dev/null 2>>"$root/Repository/backup_log.txt" &) >/dev/null 2>&1
-exit 0
-"""#
+    /// The hook's text: hooks/post-commit, embedded by scripts/generate.sh (a test keeps the
+    /// two equal), with `@CDB_REPO_SNAP@` standing for the absolute path of cdb-repo-snap.
+    public static var template: String { EmbeddedFiles.postCommit }
 
     public static func text(program: String) -> String {
-        // The literal drops the file's final newline; put it back.
-        (template + "\n").replacingOccurrences(of: "@CDB_REPO_SNAP@", with: program)
+        template.replacingOccurrences(of: "@CDB_REPO_SNAP@", with: program)
     }
 
     /// The hooks folder as git resolves it: core.hooksPath (relative to the work tree), else

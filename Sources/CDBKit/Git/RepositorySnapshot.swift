@@ -80,6 +80,8 @@ public struct RepositorySnapshot {
         public var includeUntracked = false
         public var includes: [String] = []
         public var lockWait: Double = 30
+        /// The caller (cdb-pre-session) already holds the backup root's lock.
+        public var callerHoldsLock = false
         /// libdeflate level: 4 deflates within about 2 % of zlib level 6 (what git archive uses) at a third less CPU.
         public var level: Int32 = 4
         public init(settings: Settings) { self.settings = settings }
@@ -117,7 +119,7 @@ public struct RepositorySnapshot {
         var folder: String?
         do {
             if case .backupRoot = request.destination {
-                lock = try RootLock(root: root.path, mode: .shared, wait: request.lockWait)
+                if !request.callerHoldsLock { lock = try RootLock(root: root.path, mode: .shared, wait: request.lockWait) }
                 folder = try root.prepare(.repository)
             }
             defer { _ = lock }

@@ -51,8 +51,8 @@ public final class PGConnection {
         let text = String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines)
         // libpq prefixes "connection to server at … failed: "; keep the reason, the target is ours.
         let lines = text.split(separator: "\n").map { line -> String in
-            if let range = line.range(of: "failed: ") { return String(line[range.upperBound...]) }
-            return String(line)
+            let reason = line.range(of: "failed: ").map { line[$0.upperBound...] } ?? line[...]
+            return reason.trimmingCharacters(in: .whitespaces)
         }
         return lines.joined(separator: "; ")
     }

@@ -21,6 +21,8 @@ public struct PostgresBackup {
         public var compression: Compression = .none
         public var dump = DumpOptions()
         public var lockWait: Double = 30
+        /// The caller (cdb-pre-session) already holds the backup root's lock.
+        public var callerHoldsLock = false
         public init(settings: Settings) { self.settings = settings }
     }
 
@@ -53,7 +55,7 @@ public struct PostgresBackup {
         do {
             var lock: RootLock?
             if case .backupRoot = request.destination {
-                lock = try RootLock(root: root.path, mode: .shared, wait: request.lockWait)
+                if !request.callerHoldsLock { lock = try RootLock(root: root.path, mode: .shared, wait: request.lockWait) }
                 logFolder = try root.prepare(.postgres)
             }
             defer { _ = lock }

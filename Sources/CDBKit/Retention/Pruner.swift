@@ -16,6 +16,8 @@ public struct Pruner {
         public var dryRun = false
         public var lockWait: Double = 30
         public var now = Date()
+        /// The caller (cdb-pre-session) already holds the backup root's lock.
+        public var callerHoldsLock = false
         public init(root: String, policy: RetentionPolicy) {
             self.root = root
             self.policy = policy
@@ -70,7 +72,7 @@ public struct Pruner {
         guard (info.st_mode & S_IFMT) == S_IFDIR else {
             throw CDBError.configuration("\(request.root) is not a directory; set --backup-root to the backup folder")
         }
-        let lock = try RootLock(root: request.root, mode: .exclusive, wait: request.lockWait)
+        let lock = request.callerHoldsLock ? nil : try RootLock(root: request.root, mode: .exclusive, wait: request.lockWait)
         defer { withExtendedLifetime(lock) {} }
         var result = Result()
         for folder in folders {

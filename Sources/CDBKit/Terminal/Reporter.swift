@@ -14,8 +14,11 @@ public final class Reporter: @unchecked Sendable {
     private let lock = NSLock()
     private var progressShown = false
 
-    public init(level: Level = .normal, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    private let silent: Bool
+
+    public init(level: Level = .normal, environment: [String: String] = ProcessInfo.processInfo.environment, silent: Bool = false) {
         self.level = level
+        self.silent = silent
         isTerminal = isatty(2) == 1
         let noColor = environment["NO_COLOR"].map { !$0.isEmpty } ?? false
         fancy = isTerminal && !noColor && environment["TERM"] != "dumb"
@@ -43,13 +46,14 @@ public final class Reporter: @unchecked Sendable {
 
     /// A transient progress line (terminal only; replaced by the next line).
     public func progress(_ text: String) {
-        guard isTerminal, level != .quiet else { return }
+        guard isTerminal, level != .quiet, !silent else { return }
         lock.lock(); defer { lock.unlock() }
         FileHandle.standardError.write(Data("\r\u{1B}[2K\(text)".utf8))
         progressShown = true
     }
 
     private func emit(_ text: String) {
+        if silent { return }
         lock.lock(); defer { lock.unlock() }
         var line = text + "\n"
         if progressShown { line = "\r\u{1B}[2K" + line; progressShown = false }

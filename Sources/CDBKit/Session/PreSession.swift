@@ -1,0 +1,210 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Before a work session: dump the database, snapshot the repository, prune both folders, in
+/// one process under the backup root's lock, with the banner the original scripts printed.
+public struct PreSession {
+    public struct Request: Sendable {
+        public var settings: Settings
+        public var repository: String = FileManager.default.currentDirectoryPath
+        public var skipDatabase = false
+        public var skipRepository = false
+        public var lockWait: Double = 30
+        /// Minutes: skip when this repository's last successful run is younger. 0 = never skip.
+        public var minInterval = 0
+        public var compression: Compression = .none
+        public init(settings: Settings) { self.settings = settings }
+    }
+
+    /// One step's outcome.
+    public struct Step: Sendable {
+        public var name: String
+        public var status: ExitStatus = .success
+        public var path: String?
+        public var summary: String
+        public var warnings: [String] = []
+        public var json: [String: Any] { ["step": name, "ok": status == .success, "exit": Int(status.rawValue),
+                                          "path": path ?? NSNull(), "summary": summary, "warnings": warnings] }
+    }
+
+    public struct Outcome: Sendable {
+        public var steps: [Step] = []
+        public var skippedBecauseRecent: String?
+        public var seconds: Double = 0
+        public var status: ExitStatus { steps.map(\.status).max() ?? .success }
+        public var paths: [String] { steps.compactMap(\.path) }
+    }
+
+    public let request: Request
+    public let reporter: Reporter
+
+    public init(request: Request, reporter: Reporter) {
+        self.request = request
+        self.reporter = reporter
+    }
+
+    public func run() -> Outcome {
+        let started = Date()
+        var outcome = Outcome()
+        let root = request.settings.backupRoot
+        let marker = Self.markerPath(root: root, repository: request.repository)
+        if request.minInterval > 0, let age = Self.age(of: marker), age < Double(request.minInterval) * 60 {
+            outcome.skippedBecauseRecent = "last backup of this repository \(Int(age / 60)) min ago (less than \(request.minInterval) min); skipping"
+            reporter.info("cdb: " + outcome.skippedBecauseRecent!)
+            return outcome
+        }
+        let total = (request.skipDatabase ? 0 : 1) + (request.skipRepository ? 0 : 1)
+        banner("=== Pre-Session: Automatic Backups ===")
+        let lock: RootLock
+        do {
+            lock = try RootLock(root: root, mode: .exclusive, wait: request.lockWait)
+        } catch let error as CDBError {
+            let step = Step(name: "lock", status: error.exitStatus, summary: error.errorDescription ?? "")
+            line("      \(reporter.glyph(.fail)) \(step.summary)", failed: true)
+            outcome.steps.append(step)
+            return outcome
+        } catch {
+            return outcome
+        }
+        defer { withExtendedLifetime(lock) {} }
+        var number = 0
+        if !request.skipDatabase {
+            number += 1
+            banner("\n[\(number)/\(total)] PostgreSQL Backup...")
+            outcome.steps.append(databaseStep())
+            show(outcome.steps.last!, label: "PostgreSQL")
+        }
+        if !request.skipRepository {
+            number += 1
+            banner("\n[\(number)/\(total)] Repository Backup...")
+            outcome.steps.append(repositoryStep())
+            show(outcome.steps.last!, label: "Repository")
+        }
+        let prune = pruneStep()
+        if prune.status != .success || !prune.summary.isEmpty {
+            banner("")
+            if prune.status != .success {
+                line("\(reporter.glyph(.fail)) Retention: \(prune.summary)", failed: true)
+            } else {
+                banner("Retention: \(prune.summary)")
+            }
+        }
+        outcome.steps.append(prune)
+        outcome.seconds = Date().timeIntervalSince(started)
+        banner(outcome.status == .success ? "\n=== Backups Complete ===" : "\n=== Backups Finished With Errors ===")
+        banner("Saved: \(root.hasSuffix("/") ? root : root + "/")")
+        reporter.detail(String(format: "took %.2f s", outcome.seconds))
+        if outcome.status == .success { Self.touch(marker) }
+        return outcome
+    }
+
+    private func banner(_ text: String) { reporter.info(text) }
+
+    private func line(_ text: String, failed: Bool) {
+        if failed && reporter.level == .quiet { reporter.error(text.trimmingCharacters(in: .whitespaces)) } else { reporter.info(text) }
+    }
+
+    private func show(_ step: Step, label: String) {
+        if step.status == .success {
+            line("      \(reporter.glyph(.ok)) \(step.summary)", failed: false)
+        } else {
+            line("      \(reporter.glyph(.fail)) \(label): \(step.summary)", failed: true)
+        }
+        for warning in step.warnings { line("      \(reporter.glyph(.warn)) \(label): \(warning)", failed: false) }
+    }
+
+    private var quietReporter: Reporter { Reporter(level: .quiet) }
+
+    func databaseStep() -> Step {
+        var step = Step(name: "postgres", summary: "")
+        var dump = PostgresBackup.Request(settings: request.settings)
+        dump.callerHoldsLock = true
+        dump.compression = request.compression
+        dump.lockWait = request.lockWait
+        do {
+            let result = try PostgresBackup(request: dump, reporter: SilentReporter.shared).run()
+            step.path = result.path
+            step.summary = "PostgreSQL: \(ByteSize.format(result.bytes))"
+            if !result.missingTables.isEmpty {
+                step.status = .dataError
+                step.warnings.append("required table\(result.missingTables.count == 1 ? "" : "s") missing: \(result.missingTables.joined(separator: ", ")) (tables \(result.requiredFound)/\(result.requiredTotal))")
+            }
+            step.warnings += result.skipped.map { "skipped (--allow-unsupported): \($0)" }
+        } catch let error as CDBError {
+            step.status = error.exitStatus
+            step.summary = request.settings.database.redact(error.errorDescription ?? "\(error)")
+        } catch {
+            step.status = .failure
+            step.summary = "\(error)"
+        }
+        return step
+    }
+
+    func repositoryStep() -> Step {
+        var step = Step(name: "repository", summary: "")
+        var snap = RepositorySnapshot.Request(settings: request.settings)
+        snap.callerHoldsLock = true
+        snap.repository = request.repository
+        do {
+            let result = try RepositorySnapshot(request: snap, reporter: SilentReporter.shared).run()
+            step.path = result.path
+            step.summary = "Repository: \(String(format: "%.2f MB", Double(result.bytes) / 1_048_576)) | \(result.metadata.shortCommit)"
+            let n = result.metadata.uncommitted
+            if n > 0 { step.warnings.append("\(n) uncommitted change\(n == 1 ? "" : "s") captured in uncommitted.patch") }
+        } catch let error as CDBError {
+            step.status = error.exitStatus
+            step.summary = ConnectionString.redactURLs(in: error.errorDescription ?? "\(error)")
+        } catch {
+            step.status = .failure
+            step.summary = "\(error)"
+        }
+        return step
+    }
+
+    func pruneStep() -> Step {
+        var step = Step(name: "prune", summary: "")
+        var prune = Pruner.Request(root: request.settings.backupRoot,
+                                   policy: RetentionPolicy(retentionDays: request.settings.retentionDays, keepLast: request.settings.keepLast))
+        prune.callerHoldsLock = true
+        do {
+            let result = try Pruner(request: prune).run()
+            if result.backupsDeleted > 0 {
+                step.summary = "deleted \(result.backupsDeleted) old backup\(result.backupsDeleted == 1 ? "" : "s") (\(ByteSize.format(result.freed)))"
+            }
+        } catch let error as CDBError {
+            step.status = error.exitStatus
+            step.summary = error.errorDescription ?? "\(error)"
+        } catch {
+            step.status = .failure
+            step.summary = "\(error)"
+        }
+        return step
+    }
+
+    /// `<root>/.last-session-<hash of the repository path>`: touched after a fully successful run.
+    static func markerPath(root: String, repository: String) -> String {
+        let key = URL(fileURLWithPath: repository).standardizedFileURL.resolvingSymlinksInPath().path
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0100_0000_01b3 }
+        return (root as NSString).appendingPathComponent(".last-session-" + String(hash, radix: 16))
+    }
+
+    static func age(of path: String) -> Double? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Date().timeIntervalSince1970 - Double(info.st_mtim.tv_sec)
+    }
+
+    static func touch(_ path: String) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        if fd >= 0 { futimens(fd, nil); close(fd) }
+    }
+}
+
+/// A reporter that says nothing (the steps' own lines are replaced by the banner's).
+enum SilentReporter {
+    static let shared = Reporter(level: .quiet, environment: ["NO_COLOR": "1"], silent: true)
+}
