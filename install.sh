@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Installs cdb: the Debian/Ubuntu packages it needs, a release build, the programs into
+# PREFIX/bin, the shell hooks into PREFIX/share/cdb/hooks and the completions where each shell
+# finds them. Idempotent. --uninstall removes exactly what an install wrote (its manifest).
+#
+#   ./install.sh [--prefix DIR] [--no-deps] [--from BUILD_DIR]
+#   ./install.sh --uninstall [--prefix DIR]
+#
+# PREFIX defaults to /usr/local as root and ~/.local otherwise. --from installs programs already
+# built in BUILD_DIR instead of building (used by the tests).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+programs=(cdb-pg-dump cdb-repo-snap cdb-prune cdb-pre-session)
+
+if [ "$(id -u)" = 0 ]; then prefix=/usr/local; else prefix=$HOME/.local; fi
+uninstall="" deps=1 from=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --prefix) prefix=${2:?--prefix needs a folder}; shift 2 ;;
+    --prefix=*) prefix=${1#*=}; shift ;;
+    --uninstall) uninstall=1; shift ;;
+    --no-deps) deps=""; shift ;;
+    --from) from=${2:?--from needs a build folder}; shift 2 ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 64 ;;
+  esac
+done
+prefix_existed=""; [ -d "$prefix" ] && prefix_existed=1
+prefix=$(mkdir -p "$prefix" && cd "$prefix" && pwd)
+share=$prefix/share/cdb
+manifest=$share/manifest
+
+if [ -n "$uninstall" ]; then
+  if [ ! -f "$manifest" ]; then
+    echo "install.sh: nothing to uninstall under $prefix (no $manifest)" >&2
+    exit 0
+  fi
+  dirs=$(cat "$share.dirs" 2>/dev/null || true)
+  while IFS= read -r file; do
+    case $file in "$prefix"/*|"$HOME"/*) rm -f -- "$file" ;; esac
+  done <"$manifest"
+  rm -f -- "$manifest" "$share.dirs"
+  # Remove the folders an install created, deepest first, when they are empty now.
+  if [ -n "$dirs" ]; then
+    printf '%s\n' "$dirs" | sort -r | while IFS= read -r dir; do rmdir -- "$dir" 2>/dev/null || true; done
+  fi
+  echo "cdb uninstalled from $prefix" >&2
+  exit 0
+fi
+
+if [ -n "$deps" ]; then "$here/scripts/install-deps.sh"; fi
+if [ -z "$from" ]; then
+  echo "==> building cdb (release)…" >&2
+  (cd "$here" && swift build -c release >/dev/null)
+  from=$(cd "$here" && swift build -c release --show-bin-path)
+fi
+
+# Folders this install creates (so that uninstall removes only those, and only when empty).
+created=()
+[ -n "$prefix_existed" ] || created+=("$prefix")
+ensure_dir() {
+  local d=$1 missing=() p=$1
+  while [ ! -d "$p" ]; do missing+=("$p"); p=$(dirname "$p"); done
+  mkdir -p "$d"
+  created+=("${missing[@]}")
+}
+installed=()
+put() {  # put MODE SOURCE DEST
+  ensure_dir "$(dirname "$3")"
+  install -m "$1" "$2" "$3.cdb-new" && mv -f "$3.cdb-new" "$3"
+  installed+=("$3")
+}
+
+for p in "${programs[@]}"; do put 0755 "$from/$p" "$prefix/bin/$p"; done
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+for f in cdb.bash cdb.zsh cdb.fish post-commit; do
+  sed -e "s|@CDB_PRE_SESSION@|$prefix/bin/cdb-pre-session|g" -e "s|@CDB_REPO_SNAP@|$prefix/bin/cdb-repo-snap|g" \
+    "$here/hooks/$f" >"$tmp/$f"
+  mode=0644; [ "$f" = post-commit ] && mode=0755
+  put "$mode" "$tmp/$f" "$share/hooks/$f"
+done
+
+if [ "$(id -u)" = 0 ]; then fishdir=$prefix/share/fish/vendor_completions.d; else fishdir=${XDG_CONFIG_HOME:-$HOME/.config}/fish/completions; fi
+for p in "${programs[@]}"; do
+  put 0644 "$here/completions/bash/$p" "$prefix/share/bash-completion/completions/$p"
+  put 0644 "$here/completions/zsh/_$p" "$prefix/share/zsh/site-functions/_$p"
+  put 0644 "$here/completions/fish/$p.fish" "$fishdir/$p.fish"
+done
+
+# The manifest and the list of created folders merge with an earlier install's.
+mkdir -p "$share"
+{ [ -f "$manifest" ] && cat "$manifest"; printf '%s\n' "${installed[@]}" "$manifest"; } | sort -u >"$tmp/manifest"
+mv "$tmp/manifest" "$manifest"
+{ [ -f "$share.dirs" ] && cat "$share.dirs"; [ ${#created[@]} -gt 0 ] && printf '%s\n' "${created[@]}"; } | sort -u >"$tmp/dirs" || true
+mv "$tmp/dirs" "$share.dirs"
+installed+=("$share.dirs")
+printf '%s\n' "$share.dirs" >>"$manifest"
+
+cat >&2 <<MSG
+cdb $("$prefix/bin/cdb-pg-dump" --version) installed under $prefix.
+
+Add the session hook to your shell's startup file:
+  bash (~/.bashrc):                  source $share/hooks/cdb.bash
+  zsh  (~/.zshrc):                   source $share/hooks/cdb.zsh
+  fish (~/.config/fish/config.fish): source $share/hooks/cdb.fish
+Snapshot after every commit, in the trading repository:  cdb-repo-snap --install-hook
+MSG
+case ":$PATH:" in *":$prefix/bin:"*) ;; *) echo "Add $prefix/bin to PATH." >&2 ;; esac
+if [ "$(id -u)" != 0 ]; then
+  echo "zsh completions: add  fpath=($prefix/share/zsh/site-functions \$fpath)  before compinit in ~/.zshrc." >&2
+fi
