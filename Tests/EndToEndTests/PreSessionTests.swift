@@ -1,0 +1,152 @@
+import CDBKit
+import Foundation
+import Testing
+
+/// A git repository and a trading database to run sessions against.
+struct SessionFixture {
+    let repo: TestRepo
+    let root: String
+    let database: String?
+    let bin: String      // holds the fake `claude`
+    let log: String
+
+    init(database: Bool = true) throws {
+        repo = try TestRepo("session")
+        try repo.write("strategy.py", "BUY = True\n")
+        try repo.commitAll("strategy")
+        root = try Harness.temporaryDirectory("cdb-root")
+        self.database = database ? try PG.tradingDatabase() : nil
+        bin = try Harness.temporaryDirectory("fakebin")
+        log = bin + "/claude.log"
+        // The session command: notes whether a dump existed when it started, its arguments, exits 7.
+        try """
+            #!/bin/sh
+            if ls "$CDB_BACKUP_ROOT"/PostgreSQL/cdb_backup_*.sql >/dev/null 2>&1; then echo "backup-before" >> '\(log)'; fi
+            for a in "$@"; do echo "arg:$a" >> '\(log)'; done
+            exit 7
+            """.write(toFile: bin + "/claude", atomically: false, encoding: .utf8)
+        chmod(bin + "/claude", 0o755)
+    }
+
+    var environment: [String: String?] {
+        ["CDB_BACKUP_ROOT": root, "PGDATABASE": database, "PATH": bin + ":" + Harness.binDir + ":" + (Harness.environment["PATH"] ?? ""),
+         "NO_COLOR": "1", "HOME": bin, "CDB_SESSION_COMMANDS": nil, "CDB_HOOKS": nil, "CDB_BLOCK_ON_FAILURE": nil]
+    }
+
+    var calls: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+    func resetLog() { unlink(log) }
+    var dumps: [String] { Harness.files(in: root + "/PostgreSQL").filter { $0.hasSuffix(".sql") } }
+    var snapshots: [String] { Harness.files(in: root + "/Repository").filter { $0.hasSuffix(".zip") } }
+
+    func remove() {
+        repo.remove()
+        Harness.remove(root)
+        Harness.remove(bin)
+        if let database { PG.dropDatabase(database) }
+    }
+}
+
+@Suite("cdb-pre-session", .enabled(if: PG.enabled), .serialized)
+struct PreSessionTests {
+    @Test("dumps, snapshots and prunes with the banner; stdout gets the paths")
+    func banner() throws {
+        let f = try SessionFixture()
+        defer { f.remove() }
+        let out = try Harness.cdb("cdb-pre-session", [], environment: f.environment, directory: f.repo.path)
+        #expect(out.status == 0, "\(out.stderr)")
+        for needle in ["=== Pre-Session: Automatic Backups ===", "[1/2] PostgreSQL Backup...", "[OK] PostgreSQL: ",
+                       "[2/2] Repository Backup...", "[OK] Repository: ", "=== Backups Complete ===", "Saved: \(f.root)/"] {
+            #expect(out.stderr.contains(needle), "missing \(needle) in:\n\(out.stderr)")
+        }
+        let paths = out.stdout.split(separator: "\n").map(String.init)
+        #expect(paths.count == 2 && paths.allSatisfy { FileManager.default.fileExists(atPath: $0) })
+        let json = try Harness.cdb("cdb-pre-session", ["--json", "--skip-repo"], environment: f.environment, directory: f.repo.path)
+        #expect(json.status == 0)
+        #expect(json.stdout.split(separator: "\n").count == 2, "postgres and prune: \(json.stdout)")
+        #expect(json.stderr.contains("[1/1] PostgreSQL Backup..."))
+    }
+
+    @Test("database down: the snapshot is still made, a failure line, exit 69")
+    func databaseDown() throws {
+        let f = try SessionFixture(database: false)
+        defer { f.remove() }
+        var env = f.environment
+        env["PGHOST"] = "/nonexistent-socket-dir"
+        let out = try Harness.cdb("cdb-pre-session", [], environment: env, directory: f.repo.path)
+        #expect(out.status == 69)
+        #expect(out.stderr.contains("[FAIL] PostgreSQL: database unreachable at /nonexistent-socket-dir"), "\(out.stderr)")
+        #expect(out.stderr.contains("[OK] Repository: "))
+        #expect(out.stderr.contains("=== Backups Finished With Errors ==="))
+        #expect(f.snapshots.count == 1)
+        // On a terminal the glyphs are ✓ and ✗.
+        let tty = try Harness.run("script", ["-qec", "\(Harness.binDir)/cdb-pre-session", "/dev/null"],
+                                  environment: env.merging(["NO_COLOR": nil, "TERM": "xterm"]) { $1 }, directory: f.repo.path)
+        #expect(tty.stdout.contains("✗") && tty.stdout.contains("✓"), "\(tty.stdout)")
+    }
+
+    @Test("a second run waits for the lock, then exits 75 naming the holder; --min-interval skips recent runs")
+    func lockAndInterval() throws {
+        let f = try SessionFixture()
+        defer { f.remove() }
+        try FileManager.default.createDirectory(atPath: f.root, withIntermediateDirectories: true)
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+        holder.arguments = ["--exclusive", f.root + "/.lock", "sleep", "3"]
+        try holder.run()
+        defer { holder.terminate(); holder.waitUntilExit() }
+        usleep(200_000)
+        let blocked = try Harness.cdb("cdb-pre-session", ["--lock-wait", "1"], environment: f.environment, directory: f.repo.path)
+        #expect(blocked.status == 75, "\(blocked.stderr)")
+        #expect(blocked.stderr.contains("another cdb run holds"))
+        holder.waitUntilExit()
+
+        let first = try Harness.cdb("cdb-pre-session", ["--min-interval", "60"], environment: f.environment, directory: f.repo.path)
+        #expect(first.status == 0)
+        let second = try Harness.cdb("cdb-pre-session", ["--min-interval", "60"], environment: f.environment, directory: f.repo.path)
+        #expect(second.status == 0)
+        #expect(second.stderr.contains("skipping") && second.stdout.isEmpty, "\(second.stderr)")
+        #expect(f.dumps.count == 1)
+        var env = f.environment
+        env["CDB_SESSION_INTERVAL"] = "0"
+        let third = try Harness.cdb("cdb-pre-session", [], environment: env, directory: f.repo.path)
+        #expect(third.status == 0 && f.dumps.count == 2)
+    }
+
+    @Test("init prints the hook files with the program's path")
+    func initPrintsHooks() throws {
+        for (shell, file) in [("bash", "cdb.bash"), ("zsh", "cdb.zsh"), ("fish", "cdb.fish")] {
+            let out = try Harness.cdb("cdb-pre-session", ["init", shell])
+            #expect(out.status == 0)
+            let source = try String(contentsOfFile: Harness.packageRoot + "/hooks/" + file, encoding: .utf8)
+            let program = URL(fileURLWithPath: Harness.binDir + "/cdb-pre-session").resolvingSymlinksInPath().path
+            #expect(out.stdout.replacingOccurrences(of: program, with: "@CDB_PRE_SESSION@") == source)
+        }
+    }
+}
+
+@Suite("generated files are fresh")
+struct GeneratedFilesTests {
+    @Test("the embedded hook texts equal hooks/ (run scripts/generate.sh)")
+    func embedded() throws {
+        for (text, file) in [(EmbeddedFiles.postCommit, "post-commit"), (EmbeddedFiles.bash, "cdb.bash"),
+                             (EmbeddedFiles.zsh, "cdb.zsh"), (EmbeddedFiles.fish, "cdb.fish")] {
+            #expect(text == (try String(contentsOfFile: Harness.packageRoot + "/hooks/" + file, encoding: .utf8)), "\(file) is stale")
+        }
+    }
+
+    @Test("completions/ equals what the built programs generate (run scripts/generate.sh)")
+    func completions() throws {
+        for program in ["cdb-pg-dump", "cdb-repo-snap", "cdb-prune", "cdb-pre-session"] {
+            for (shell, path) in [("bash", "bash/\(program)"), ("zsh", "zsh/_\(program)"), ("fish", "fish/\(program).fish")] {
+                let generated = try Harness.cdb(program, ["--generate-completion-script", shell])
+                let committed = try String(contentsOfFile: Harness.packageRoot + "/completions/" + path, encoding: .utf8)
+                #expect(generated.stdout == committed, "completions/\(path) is stale")
+            }
+        }
+        // Path-valued flags complete paths, enumerations their values.
+        let fish = try String(contentsOfFile: Harness.packageRoot + "/completions/fish/cdb-pg-dump.fish", encoding: .utf8)
+        #expect(fish.contains("zstd") && fish.contains("gzip"))
+        let bash = try String(contentsOfFile: Harness.packageRoot + "/completions/bash/cdb-prune", encoding: .utf8)
+        #expect(bash.contains("--backup-root"))
+    }
+}
