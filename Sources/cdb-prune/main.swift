@@ -46,8 +46,10 @@ struct Prune: ParsableCommand {
     @Option(name: .long, help: .hidden)
     var now: String?
 
-    @Argument(help: ArgumentHelp("Backup folders to prune (default: the root's PostgreSQL and Repository).", valueName: "folder"),
-              completion: .directory)
+    // An option, not a positional: swift-argument-parser's zsh script breaks on a root command
+    // with a variadic positional ("doubled rest argument definition").
+    @Option(name: .customLong("folder"), help: ArgumentHelp("A backup folder to prune (repeatable; default: the root's PostgreSQL and Repository).", valueName: "dir"),
+            completion: .directory)
     var folders: [String] = []
 
     func run() throws {

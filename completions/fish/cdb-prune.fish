@@ -20,7 +20,7 @@ function __cdb-prune_parse_tokens -S
     set -l unparsed_tokens (__cdb-prune_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cdb-prune'
-        __cdb-prune_parse_subcommand -r 1 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'retention-days=' 'keep-last=' 'keep-daily=' 'keep-weekly=' 'keep-monthly=' 'dry-run' 'lock-wait=' 'version' 'h/help'
+        __cdb-prune_parse_subcommand 0 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'retention-days=' 'keep-last=' 'keep-daily=' 'keep-weekly=' 'keep-monthly=' 'dry-run' 'lock-wait=' 'folder=+' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __cdb-prune_parse_subcommand -r 1 'version'
@@ -88,8 +88,8 @@ complete -c 'cdb-prune' -n '__cdb-prune_should_offer_completions_for_flags_or_op
 complete -c 'cdb-prune' -n '__cdb-prune_should_offer_completions_for_flags_or_options "cdb-prune" keep-monthly' -l 'keep-monthly' -d 'Keep the newest backup of each of the last N months that have one.' -rfka ''
 complete -c 'cdb-prune' -n '__cdb-prune_should_offer_completions_for_flags_or_options "cdb-prune" dry-run' -l 'dry-run' -d 'Change nothing; print what would be deleted.'
 complete -c 'cdb-prune' -n '__cdb-prune_should_offer_completions_for_flags_or_options "cdb-prune" lock-wait' -l 'lock-wait' -d 'Seconds to wait for the backup root\'s lock.' -rfka ''
-complete -c 'cdb-prune' -n '__cdb-prune_should_offer_completions_for_positional "cdb-prune" -ge 1' -fa '(__cdb-prune_complete_directories)'
+complete -c 'cdb-prune' -n '__cdb-prune_should_offer_completions_for_flags_or_options "cdb-prune"' -l 'folder' -d 'A backup folder to prune (repeatable; default: the root\'s PostgreSQL and Repository).' -rfa '(__cdb-prune_complete_directories)'
 complete -c 'cdb-prune' -n '__cdb-prune_should_offer_completions_for_flags_or_options "cdb-prune" version' -l 'version' -d 'Show the version.'
 complete -c 'cdb-prune' -n '__cdb-prune_should_offer_completions_for_flags_or_options "cdb-prune" h help' -s 'h' -l 'help' -d 'Show help information.'
-complete -c 'cdb-prune' -n '__cdb-prune_should_offer_completions_for_positional "cdb-prune" -eq 2' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'cdb-prune' -n '__cdb-prune_should_offer_completions_for_positional "cdb-prune" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'cdb-prune' -n '__cdb-prune_should_offer_completions_for_flags_or_options "cdb-prune help" version' -l 'version' -d 'Show the version.'

@@ -1,0 +1,167 @@
+import Foundation
+import Testing
+
+/// The session hooks in real interactive bash, zsh and fish.
+@Suite("shell hooks", .enabled(if: PG.enabled), .serialized)
+struct ShellHookTests {
+    enum Shell: String, CaseIterable {
+        case bash, zsh, fish
+
+        var hook: String { Harness.packageRoot + "/hooks/cdb." + rawValue }
+
+        /// argv for an interactive shell without the user's startup files, running `script`.
+        func interactive(_ script: String) -> [String] {
+            switch self {
+            case .bash: return ["bash", "--norc", "--noprofile", "-i", "-c", script]
+            case .zsh: return ["zsh", "-f", "-i", "-c", script]
+            case .fish: return ["fish", "--no-config", "-i", "-c", script]
+            }
+        }
+
+        func source() -> String { "source '\(hook)'" }
+        var status: String { self == .fish ? "$status" : "$?" }
+    }
+
+    func run(_ shell: Shell, _ script: String, _ f: SessionFixture, extra: [String: String?] = [:]) throws -> Harness.Output {
+        let argv = shell.interactive(script)
+        return try Harness.run(argv[0], Array(argv.dropFirst()), environment: f.environment.merging(extra) { $1 }, directory: f.repo.path)
+    }
+
+    @Test("the wrapped command runs after the backup, with its arguments, and returns its exit status", arguments: Shell.allCases)
+    func wraps(_ shell: Shell) throws {
+        let f = try SessionFixture()
+        defer { f.remove() }
+        let out = try run(shell, "\(shell.source()); claude one 'two words' ''; echo \"status=\(shell.status)\"", f)
+        #expect(out.stdout.contains("status=7"), "\(shell): \(out.stdout) \(out.stderr)")
+        #expect(f.calls == "backup-before\narg:one\narg:two words\narg:\n", "\(shell): \(f.calls)")
+        #expect(out.stderr.contains("=== Pre-Session: Automatic Backups ==="))
+        #expect(f.dumps.count == 1 && f.snapshots.count == 1)
+    }
+
+    @Test("sourcing twice wraps once, keeps the exit status, and CDB_HOOKS=0 turns it off", arguments: Shell.allCases)
+    func idempotentAndSwitch(_ shell: Shell) throws {
+        let f = try SessionFixture()
+        defer { f.remove() }
+        let keep = try run(shell, "false; \(shell.source()); echo \"kept=\(shell.status)\"", f)
+        #expect(keep.stdout.contains("kept=1"), "\(shell): \(keep.stdout) \(keep.stderr)")
+        let twice = try run(shell, "\(shell.source()); \(shell.source()); claude x; echo \"status=\(shell.status)\"", f)
+        #expect(twice.stdout.contains("status=7"))
+        #expect(f.dumps.count == 1, "one backup per session start, not two")
+        #expect(twice.stderr.components(separatedBy: "=== Pre-Session").count == 2)
+        f.resetLog()
+        let off = try run(shell, "\(shell.source()); claude y; echo \"status=\(shell.status)\"", f, extra: ["CDB_HOOKS": "0"])
+        #expect(off.stdout.contains("status=7") && f.calls == "backup-before\narg:y\n")
+        #expect(f.dumps.count == 1, "CDB_HOOKS=0 makes no backup")
+        #expect(!off.stderr.contains("Pre-Session"))
+        // Other command names from CDB_SESSION_COMMANDS.
+        let custom = try run(shell, "\(shell.source()); type claude >/dev/null 2>&1; echo x", f, extra: ["CDB_SESSION_COMMANDS": "aider codex"])
+        #expect(custom.status == 0)
+    }
+
+    @Test("the session starts even with the database down, unless CDB_BLOCK_ON_FAILURE=1", arguments: Shell.allCases)
+    func databaseDown(_ shell: Shell) throws {
+        let f = try SessionFixture(database: false)
+        defer { f.remove() }
+        let down: [String: String?] = ["PGHOST": "/nonexistent-socket-dir"]
+        let out = try run(shell, "\(shell.source()); claude go; echo \"status=\(shell.status)\"", f, extra: down)
+        #expect(out.stdout.contains("status=7"), "\(shell): \(out.stdout) \(out.stderr)")
+        #expect(f.calls.contains("arg:go"))
+        #expect(out.stderr.contains("[FAIL] PostgreSQL: database unreachable"))
+        #expect(f.snapshots.count == 1)
+        f.resetLog()
+        let blocked = try run(shell, "\(shell.source()); claude go; echo \"status=\(shell.status)\"", f,
+                              extra: down.merging(["CDB_BLOCK_ON_FAILURE": "1"]) { $1 })
+        #expect(blocked.stdout.contains("status=69"), "\(shell): \(blocked.stdout) \(blocked.stderr)")
+        #expect(f.calls.isEmpty, "the session must not start")
+        #expect(blocked.stderr.contains("CDB_BLOCK_ON_FAILURE=1"))
+    }
+
+    @Test("sourcing the hook starts no process", arguments: Shell.allCases)
+    func noProcessWhileSourcing(_ shell: Shell) throws {
+        let f = try SessionFixture(database: false)
+        defer { f.remove() }
+        func forks(_ script: String) throws -> Int {
+            let trace = f.bin + "/trace"
+            let argv = ["strace", "-f", "-qq", "-e", "trace=fork,vfork,clone,clone3,execve", "-o", trace] + shell.interactive(script)
+            _ = try Harness.run(argv[0], Array(argv.dropFirst()), environment: f.environment, directory: f.repo.path)
+            let text = try String(contentsOfFile: trace, encoding: .utf8)
+            return text.split(separator: "\n").filter { $0.contains("clone") || $0.contains("fork") || $0.contains("execve(") }.count
+        }
+        let baseline = try forks("true")
+        let sourced = try forks("\(shell.source()); \(shell.source()); true")
+        #expect(sourced == baseline, "\(shell): \(sourced) process calls when sourcing, \(baseline) without")
+    }
+}
+
+/// TAB completion in real shells under tmux.
+@Suite("completions in real shells", .serialized)
+struct CompletionTests {
+    /// The tmux server outlives the client and would hold its output pipes open: start it with
+    /// none of ours (then capture-pane reads the screen).
+    func tmux(_ args: [String]) throws -> Harness.Output {
+        if args.first == "new-session" {
+            // Close every inherited descriptor too: pipes of other tests running at the same time leak in.
+            let script = #"for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done 2>/dev/null; exec tmux "$@" </dev/null >/dev/null 2>&1"#
+            return try Harness.run("bash", ["-c", script, "bash", "-L", socket] + args)
+        }
+        return try Harness.run("tmux", ["-L", socket] + args)
+    }
+    let socket = "cdb-test-\(UUID().uuidString.prefix(6))"
+
+    @Test("cdb-prune --<TAB> offers the flags", arguments: ["bash", "zsh", "fish"])
+    func tab(_ shell: String) throws {
+        let completions = Harness.packageRoot + "/completions"
+        let setup: String
+        switch shell {
+        case "bash": setup = "source \(completions)/bash/cdb-prune"
+        case "zsh": setup = "fpath=(\(completions)/zsh $fpath); autoload -U compinit; compinit -u"
+        default: setup = "source \(completions)/fish/cdb-prune.fish"
+        }
+        let command = ["bash": "bash --norc --noprofile", "zsh": "zsh -f", "fish": "fish --no-config"][shell]!
+        let session = "s\(shell)"
+        #expect(try tmux(["new-session", "-d", "-s", session, "-x", "200", "-y", "50",
+                          "env PATH=\(Harness.binDir):\(Harness.environment["PATH"] ?? "") TERM=xterm \(command)"]).status == 0)
+        defer { _ = try? tmux(["kill-server"]) }
+        usleep(500_000)
+        _ = try tmux(["send-keys", "-t", session, setup, "Enter"])
+        usleep(800_000)
+        _ = try tmux(["send-keys", "-t", session, "cdb-prune --keep-", "Tab", "Tab"])
+        var screen = ""
+        for _ in 0..<30 {
+            usleep(200_000)
+            screen = try tmux(["capture-pane", "-p", "-t", session]).stdout
+            if screen.contains("--keep-daily") && screen.contains("--keep-weekly") { break }
+        }
+        #expect(screen.contains("--keep-daily") && screen.contains("--keep-weekly") && screen.contains("--keep-monthly"),
+                "\(shell) screen:\n\(screen)")
+    }
+}
+
+@Suite("install.sh")
+struct InstallTests {
+    @Test("installs into a prefix and HOME, the programs run from there, --uninstall leaves nothing behind")
+    func installAndUninstall() throws {
+        let base = try Harness.temporaryDirectory("install")
+        defer { Harness.remove(base) }
+        let prefix = base + "/prefix", home = base + "/home"
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let env: [String: String?] = ["HOME": home]
+        for _ in 0..<2 {  // idempotent
+            let out = try Harness.run(Harness.packageRoot + "/install.sh", ["--prefix", prefix, "--no-deps", "--from", Harness.binDir], environment: env)
+            #expect(out.status == 0, "\(out.stderr)")
+            #expect(out.stderr.contains("source \(prefix)/share/cdb/hooks/cdb.bash"))
+        }
+        for program in ["cdb-pg-dump", "cdb-repo-snap", "cdb-prune", "cdb-pre-session"] {
+            let out = try Harness.run(prefix + "/bin/" + program, ["--version"])
+            #expect(out.status == 0 && out.stdout.hasPrefix("0."))
+        }
+        let hook = try String(contentsOfFile: prefix + "/share/cdb/hooks/cdb.bash", encoding: .utf8)
+        #expect(hook.contains("__cdb_pre_session=\"\(prefix)/bin/cdb-pre-session\""))
+        #expect(FileManager.default.fileExists(atPath: prefix + "/share/bash-completion/completions/cdb-prune"))
+        #expect(FileManager.default.fileExists(atPath: prefix + "/share/zsh/site-functions/_cdb-prune"))
+        let uninstall = try Harness.run(Harness.packageRoot + "/install.sh", ["--uninstall", "--prefix", prefix], environment: env)
+        #expect(uninstall.status == 0, "\(uninstall.stderr)")
+        let left = try Harness.run("find", [base, "-mindepth", "1"]).stdout.split(separator: "\n").map(String.init)
+        #expect(left == [home], "left behind: \(left)")
+    }
+}
