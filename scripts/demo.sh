@@ -1,26 +1,31 @@
 #!/usr/bin/env bash
-# The main job on a fresh Debian/Ubuntu machine: installs what cdb needs, builds it (release),
-# starts a throwaway PostgreSQL loaded with the sample trading data, backs it up into a
-# temporary backup root, and shows what was written and that it checks out.
+# The main job on a fresh Debian/Ubuntu machine: a throwaway PostgreSQL loaded with the sample
+# trading data, then cdb-pre-session for this repository into a temporary backup root — the
+# session banner, the files written, and their checksums verified. Uses the installed programs
+# (./install.sh), or builds them when they are not installed.
 #
 #   scripts/demo.sh          # throwaway PostgreSQL with the trading fixture
 #   scripts/demo.sh --mine   # your own database instead (PG* variables or the repository's .env)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-scripts/install-deps.sh
-echo "==> building (release)…" >&2
-swift build -c release >/dev/null
-bin=$(swift build -c release --show-bin-path)
+if command -v cdb-pre-session >/dev/null 2>&1; then
+  bin=$(dirname "$(command -v cdb-pre-session)")
+else
+  scripts/install-deps.sh
+  echo "==> cdb is not installed; building it (release)…" >&2
+  swift build -c release >/dev/null
+  bin=$(swift build -c release --show-bin-path)
+fi
 root=$(mktemp -d "${TMPDIR:-/tmp}/cdb-demo.XXXXXX")/Claire_Backups
 
 run_job() {
-  "$bin/cdb-pg-dump" --backup-root "$root"
+  "$bin/cdb-pre-session" --backup-root "$root" >/dev/null
   echo >&2
   echo "==> written under $root:" >&2
-  find "$root" -type f | sort >&2
-  echo "==> checksums:" >&2
-  (cd "$root/PostgreSQL" && sha256sum -c ./*.sha256) >&2
+  (cd "$root" && find . -type f ! -name .lock | sort | sed 's|^\./|  |') >&2
+  echo "==> checksums (sha256sum -c):" >&2
+  for folder in PostgreSQL Repository; do (cd "$root/$folder" && sha256sum -c ./*.sha256 | sed 's/^/  /') >&2; done
 }
 
 if [ "${1:-}" = "--mine" ]; then

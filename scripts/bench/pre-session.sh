@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Benchmark (run on demand): a whole cdb-pre-session run at seed size — the trading fixture at
+# scale 1 and this repository — median wall time over RUNS (a fresh backup root each run).
+#   scripts/bench/pre-session.sh [RUNS]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+runs=${1:-10}
+if [ -z "${CDB_BENCH_INSIDE:-}" ]; then
+  swift build -c release >/dev/null
+  export CDB_BENCH_INSIDE=1
+  exec scripts/with-postgres.sh --load-fixture "$0" "$@"
+fi
+bin=$(swift build -c release --show-bin-path)/cdb-pre-session
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+for i in $(seq "$runs"); do
+  /usr/bin/time -f %e -o "$work/t" "$bin" --quiet --backup-root "$work/root$i" >/dev/null
+  cat "$work/t"
+done | sort -n | awk '{a[NR]=$1} END {printf "cdb-pre-session at seed size: median %.3f s, max %.3f s over %d runs\n", a[int((NR+1)/2)], a[NR], NR}'
