@@ -332,6 +332,24 @@ struct RepoSnapTests {
         #expect(try String(contentsOfFile: b + "/tree/a.txt", encoding: .utf8) == "2\n")
     }
 
+    @Test("GIT_DIR and GIT_WORK_TREE are honoured, from any folder")
+    func gitEnvironment() throws {
+        let repo = try TestRepo()
+        defer { repo.remove() }
+        try repo.write("a.txt", "env\n")
+        try repo.commitAll("one")
+        try repo.write("a.txt", "changed\n")
+        let elsewhere = try Harness.temporaryDirectory("elsewhere")
+        defer { Harness.remove(elsewhere) }
+        let (zip, root, out) = try snapshot(elsewhere, [], environment: ["GIT_DIR": repo.path + "/.git", "GIT_WORK_TREE": repo.path])
+        defer { Harness.remove(root) }
+        #expect(out.status == 0)
+        let dir = try unpack(zip)
+        defer { Harness.remove(dir) }
+        #expect(try metadata(dir)["Commit"] == (try repo.git("rev-parse", "HEAD")))
+        #expect(try metadata(dir)["Uncommitted changes"] == "1")
+    }
+
     @Test("--include-env adds .env.backup (the zip is 0600 and stderr warns); --include adds extra/; -o - streams")
     func envExtrasAndStreaming() throws {
         let repo = try TestRepo()

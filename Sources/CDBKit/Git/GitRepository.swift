@@ -32,8 +32,15 @@ public final class GitRepository {
         var repo: OpaquePointer?
         let env = ProcessInfo.processInfo.environment
         let code: Int32
-        if env["GIT_DIR"] != nil {
-            code = git_repository_open_ext(&repo, nil, GIT_REPOSITORY_OPEN_FROM_ENV.rawValue, nil)
+        if let gitDir = env["GIT_DIR"], !gitDir.isEmpty {
+            // libgit2 1.5's GIT_REPOSITORY_OPEN_FROM_ENV refuses GIT_WORK_TREE ("unimplemented"):
+            // open GIT_DIR itself and set the work tree by hand.
+            let absolute = gitDir.hasPrefix("/") ? gitDir : (path as NSString).appendingPathComponent(gitDir)
+            code = git_repository_open_ext(&repo, absolute, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil)
+            if code == 0, let repo, let tree = env["GIT_WORK_TREE"], !tree.isEmpty {
+                let absoluteTree = tree.hasPrefix("/") ? tree : (path as NSString).appendingPathComponent(tree)
+                git_repository_set_workdir(repo, absoluteTree, 0)
+            }
         } else {
             code = git_repository_open_ext(&repo, path, 0, nil)
         }
