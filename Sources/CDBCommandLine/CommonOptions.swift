@@ -47,3 +47,16 @@ public func jsonLine(_ object: [String: Any]) -> String {
     let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
     return String(decoding: data, as: UTF8.self)
 }
+
+/// `--compress zstd|gzip`.
+public struct CompressionArgument: ExpressibleByArgument {
+    public let value: Compression
+
+    public init?(argument: String) {
+        guard let value = Compression(rawValue: argument), value != .none else { return nil }
+        self.value = value
+    }
+
+    public static var allValueStrings: [String] { ["zstd", "gzip"] }
+    public static var defaultCompletionKind: CompletionKind { .list(allValueStrings) }
+}

@@ -94,15 +94,6 @@ struct PGDump: ParsableCommand {
     }
 }
 
-struct CompressionArgument: ExpressibleByArgument {
-    let value: Compression
-    init?(argument: String) {
-        guard let value = Compression(rawValue: argument), value != .none else { return nil }
-        self.value = value
-    }
-    static var allValueStrings: [String] { ["zstd", "gzip"] }
-    static var defaultCompletionKind: CompletionKind { .list(allValueStrings) }
-}
 
 ProcessSetup.prepare()
 PGDump.main()

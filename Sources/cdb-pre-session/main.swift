@@ -41,7 +41,7 @@ extension PreSessionCommand {
         var minInterval: Int?
 
         @Option(name: .long, help: ArgumentHelp("Compress the dump.", valueName: "zstd|gzip"))
-        var compress: CompressionChoice?
+        var compress: CompressionArgument?
 
         @Option(name: .long, help: ArgumentHelp("The repository (default: the one containing the current folder).", valueName: "dir"),
                 completion: .directory)
@@ -103,14 +103,6 @@ extension PreSessionCommand {
     }
 }
 
-struct CompressionChoice: ExpressibleByArgument {
-    let value: Compression
-    init?(argument: String) {
-        guard let value = Compression(rawValue: argument), value != .none else { return nil }
-        self.value = value
-    }
-    static var allValueStrings: [String] { ["zstd", "gzip"] }
-}
 
 ProcessSetup.prepare()
 PreSessionCommand.main()

@@ -94,7 +94,7 @@ complete -c 'cdb-pre-session' -n '__cdb-pre-session_should_offer_completions_for
 complete -c 'cdb-pre-session' -n '__cdb-pre-session_should_offer_completions_for_flags_or_options "cdb-pre-session run" skip-repo' -l 'skip-repo' -d 'Skip the repository snapshot.'
 complete -c 'cdb-pre-session' -n '__cdb-pre-session_should_offer_completions_for_flags_or_options "cdb-pre-session run" lock-wait' -l 'lock-wait' -d 'Seconds to wait for another run\'s lock before giving up (exit 75).' -rfka ''
 complete -c 'cdb-pre-session' -n '__cdb-pre-session_should_offer_completions_for_flags_or_options "cdb-pre-session run" min-interval' -l 'min-interval' -d 'Skip when this repository\'s last successful run is younger (default 0, CDB_SESSION_INTERVAL).' -rfka ''
-complete -c 'cdb-pre-session' -n '__cdb-pre-session_should_offer_completions_for_flags_or_options "cdb-pre-session run" compress' -l 'compress' -d 'Compress the dump.' -rfka ''
+complete -c 'cdb-pre-session' -n '__cdb-pre-session_should_offer_completions_for_flags_or_options "cdb-pre-session run" compress' -l 'compress' -d 'Compress the dump.' -rfka 'zstd gzip'
 complete -c 'cdb-pre-session' -n '__cdb-pre-session_should_offer_completions_for_flags_or_options "cdb-pre-session run" repo' -l 'repo' -d 'The repository (default: the one containing the current folder).' -rfa '(__cdb-pre-session_complete_directories)'
 complete -c 'cdb-pre-session' -n '__cdb-pre-session_should_offer_completions_for_flags_or_options "cdb-pre-session run" version' -l 'version' -d 'Show the version.'
 complete -c 'cdb-pre-session' -n '__cdb-pre-session_should_offer_completions_for_flags_or_options "cdb-pre-session run" h help' -s 'h' -l 'help' -d 'Show help information.'

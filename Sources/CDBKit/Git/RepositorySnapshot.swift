@@ -70,7 +70,7 @@ public struct GitMetadata: Sendable {
 
 /// One repository snapshot run.
 public struct RepositorySnapshot {
-    public enum Destination: Sendable { case backupRoot, file(String), standardOutput }
+    public typealias Destination = BackupDestination
 
     public struct Request: Sendable {
         public var settings: Settings
@@ -152,20 +152,8 @@ public struct RepositorySnapshot {
     }
 
     private func write(_ repo: GitRepository, _ head: GitCommit, _ metadata: GitMetadata, root: BackupRoot, started: Date) throws -> Result {
-        let file: AtomicFile?
-        let base: DescriptorSink
-        switch request.destination {
-        case .standardOutput:
-            file = nil
-            base = DescriptorSink(fd: 1, path: "standard output", ownsDescriptor: false)
-        case .backupRoot:
-            file = try AtomicFile(directory: root.folder(.repository), stem: "claire_repo.zip")
-            base = file!.sink
-        case let .file(path):
-            let directory = (path as NSString).deletingLastPathComponent
-            file = try AtomicFile(directory: directory.isEmpty ? "." : directory, stem: (path as NSString).lastPathComponent)
-            base = file!.sink
-        }
+        let opened = try request.destination.open(folder: root.folder(.repository), stem: "claire_repo.zip")
+        let file = opened.file, base = opened.sink
         // A file can have its zip headers patched afterwards, so it is hashed once finished;
         // standard output cannot seek, so it gets data descriptors and is hashed as it goes.
         let seekable = file != nil
@@ -204,22 +192,10 @@ public struct RepositorySnapshot {
         var result = Result(path: nil, bytes: base.bytesWritten, files: files, metadata: metadata)
         result.patchBytes = patchBytes
         result.sha256 = base.digest()
-        if let file {
-            try ZipCheck.verify(path: file.temporaryPath)
-            switch request.destination {
-            case .backupRoot:
-                let names = BackupRoot.candidateNames(prefix: "claire_repo", stamp: .init(started), suffix: "_\(metadata.shortCommit).zip")
-                result.path = try file.commit(candidates: names)
-            case let .file(path):
-                try file.commit(replacing: path)
-                result.path = path
-            case .standardOutput:
-                break
-            }
-        }
-        if let path = result.path, let digest = result.sha256 {
-            try Checksum.writeSidecar(digest: digest, for: path)
-        }
+        if let file { try ZipCheck.verify(path: file.temporaryPath) }
+        result.path = try request.destination.commit(
+            opened, candidates: BackupRoot.candidateNames(prefix: "claire_repo", stamp: .init(started), suffix: "_\(metadata.shortCommit).zip"),
+            digest: result.sha256!)
         return result
     }
 

@@ -6,14 +6,7 @@ import Glibc
 
 /// One database backup run: connect, dump into a temporary file, validate, name, checksum, log.
 public struct PostgresBackup {
-    public enum Destination: Sendable {
-        /// The backup root's PostgreSQL folder, with a fresh DESIGN.md name.
-        case backupRoot
-        /// Exactly this file (replaced atomically if it exists).
-        case file(String)
-        /// Standard output.
-        case standardOutput
-    }
+    public typealias Destination = BackupDestination
 
     public struct Request: Sendable {
         public var settings: Settings
@@ -86,20 +79,8 @@ public struct PostgresBackup {
 
         let validator = DumpValidator()
         var result = Result()
-        let file: AtomicFile?
-        let base: DescriptorSink
-        switch request.destination {
-        case .standardOutput:
-            file = nil
-            base = DescriptorSink(fd: 1, path: "standard output", ownsDescriptor: false)
-        case .backupRoot:
-            file = try AtomicFile(directory: root.folder(.postgres), stem: "cdb_backup.sql\(request.compression.suffix)")
-            base = file!.sink
-        case let .file(path):
-            let directory = (path as NSString).deletingLastPathComponent
-            file = try AtomicFile(directory: directory.isEmpty ? "." : directory, stem: (path as NSString).lastPathComponent)
-            base = file!.sink
-        }
+        let opened = try request.destination.open(folder: root.folder(.postgres), stem: "cdb_backup.sql\(request.compression.suffix)")
+        let file = opened.file, base = opened.sink
         let writer = BufferedWriter(sink: try request.compression.wrap(base), observer: { validator.consume($0) })
         let dumper = PostgresDumper(connection: connection, options: request.dump)
         var tableStarted = Date()
@@ -132,19 +113,9 @@ public struct PostgresBackup {
         result.requiredFound = required.count - result.missingTables.count
         result.sha256 = base.digest()
 
-        switch request.destination {
-        case .standardOutput:
-            break
-        case .backupRoot:
-            let names = BackupRoot.candidateNames(prefix: "cdb_backup", stamp: .init(started), suffix: ".sql" + request.compression.suffix)
-            result.path = try file!.commit(candidates: names)
-        case let .file(path):
-            try file!.commit(replacing: path)
-            result.path = path
-        }
-        if let path = result.path, let digest = result.sha256 {
-            try Checksum.writeSidecar(digest: digest, for: path)
-        }
+        result.path = try request.destination.commit(
+            opened, candidates: BackupRoot.candidateNames(prefix: "cdb_backup", stamp: .init(started), suffix: ".sql" + request.compression.suffix),
+            digest: result.sha256!)
         result.seconds = Date().timeIntervalSince(started)
         return result
     }
