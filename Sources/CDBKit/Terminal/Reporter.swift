@@ -43,6 +43,8 @@ public final class Reporter: @unchecked Sendable {
     public func warning(_ text: String) { if level != .quiet { emit("warning: " + text) } }
     /// Errors are shown even with --quiet.
     public func error(_ text: String) { emit("error: " + text) }
+    /// A result line shown even with --quiet (cdb-verify's FAILED lines).
+    public func always(_ text: String) { emit(text) }
 
     /// A transient progress line (terminal only; replaced by the next line).
     public func progress(_ text: String) {
