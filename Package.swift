@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// cdb: backups of the Claire de Binare trading stack. Small programs over one library (CDBKit).
-let programs = ["cdb-pg-dump", "cdb-repo-snap", "cdb-prune", "cdb-pre-session", "cdb-verify"]
+let programs = ["cdb-pg-dump", "cdb-repo-snap", "cdb-prune", "cdb-pre-session", "cdb-verify", "cdb-restore"]
 
 let package = Package(
     name: "cdb",

@@ -47,6 +47,8 @@ public enum CDBError: LocalizedError, Equatable {
     case configuration(String)
     /// A command-line value is invalid.
     case usage(String)
+    /// A restore stopped at a statement the server refused.
+    case restoreFailed(path: String, line: Int, message: String)
 
     public var exitStatus: ExitStatus {
         switch self {
@@ -54,7 +56,7 @@ public enum CDBError: LocalizedError, Equatable {
         case .databaseConfig: return .config
         case .query: return .failure
         case .connectionLost: return .unavailable
-        case .unsupportedObjects, .validation, .missingTables: return .dataError
+        case .unsupportedObjects, .validation, .missingTables, .restoreFailed: return .dataError
         case .inputMissing: return .noInput
         case .cannotCreate: return .cantCreate
         case .io: return .ioError
@@ -94,6 +96,8 @@ public enum CDBError: LocalizedError, Equatable {
             return message
         case let .usage(message):
             return message
+        case let .restoreFailed(path, line, message):
+            return "restoring \(path) failed at line \(line): \(message)"
         }
     }
 }

@@ -22,6 +22,7 @@ public enum ProcessSetup {
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler {
                 TemporaryFiles.removeAll()
+                Interruption.runCleanups()
                 signal(sig, SIG_DFL)
                 raise(sig)
             }
@@ -62,5 +63,33 @@ enum TemporaryFiles {
         lock.lock(); defer { lock.unlock() }
         for path in paths { unlink(path) }
         paths.removeAll()
+    }
+}
+
+/// Work to undo when the process is interrupted (a scratch database to drop).
+public enum Interruption {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var cleanups: [Int: () -> Void] = [:]
+    nonisolated(unsafe) private static var nextID = 0
+
+    @discardableResult
+    public static func register(_ cleanup: @escaping () -> Void) -> Int {
+        lock.lock(); defer { lock.unlock() }
+        nextID += 1
+        cleanups[nextID] = cleanup
+        return nextID
+    }
+
+    public static func unregister(_ id: Int) {
+        lock.lock(); defer { lock.unlock() }
+        cleanups[id] = nil
+    }
+
+    static func runCleanups() {
+        lock.lock()
+        let pending = Array(cleanups.values)
+        cleanups.removeAll()
+        lock.unlock()
+        pending.forEach { $0() }
     }
 }

@@ -1,0 +1,264 @@
+import CLibPQ
+import Foundation
+
+/// Runs a plain SQL dump (ours, or pg_dump's plain format from 12 to 17) into a database
+/// through libpq: statements, COPY data, and the psql meta-lines pg_dump writes. No psql needed.
+public struct DumpRestore {
+    public struct Request: Sendable {
+        public var settings: Settings
+        public var dump: String
+        /// The target database (a name, conninfo or URI); nil: the configured database.
+        public var target: String?
+        public var singleTransaction = true
+        /// Drop what the dump creates before restoring (a target that already has tables).
+        public var clean = false
+        /// Create the target database first.
+        public var create = false
+        public init(settings: Settings, dump: String) {
+            self.settings = settings
+            self.dump = dump
+        }
+    }
+
+    public struct Result: Sendable {
+        public var database = ""
+        public var statements = 0
+        public var tables: [(name: String, rows: Int64)] = []
+        public var seconds: Double = 0
+    }
+
+    public let request: Request
+    public let reporter: Reporter
+
+    public init(request: Request, reporter: Reporter) {
+        self.request = request
+        self.reporter = reporter
+    }
+
+    /// Connection settings for `database` on the configured server.
+    static func settings(_ base: DatabaseSettings, database: String?) -> DatabaseSettings {
+        var copy = base
+        if let database {
+            copy.parameters.removeAll { $0.0 == "dbname" }
+            copy.parameters.append(("dbname", database))
+        }
+        return copy
+    }
+
+    static func quoteIdentifier(_ name: String) -> String { "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+
+    public func run() throws -> Result {
+        let started = Date()
+        guard FileManager.default.fileExists(atPath: request.dump) else {
+            throw CDBError.inputMissing(path: request.dump, reason: "no such dump")
+        }
+        if request.create {
+            guard let name = request.target, !name.contains("="), !name.contains("://") else {
+                throw CDBError.usage("--create needs a plain database name in --dbname")
+            }
+            let maintenance = try PGConnection(settings: Self.settings(request.settings.database, database: "postgres"), applicationName: "cdb-restore")
+            try maintenance.execute("CREATE DATABASE \(Self.quoteIdentifier(name))", context: "creating database \(name)")
+        }
+        let connection = try PGConnection(settings: Self.settings(request.settings.database, database: request.target), applicationName: "cdb-restore")
+        // NOTICEs (DROP … CASCADE, IF EXISTS) are not for people here.
+        try connection.execute("SET client_min_messages = warning", context: "setting up the session")
+        var result = Result()
+        result.database = try connection.query("SELECT pg_catalog.current_database() AS db", context: "connecting").rows()[0].text("db")
+        let existing = Int(try connection.query("""
+            SELECT count(*) AS n FROM pg_catalog.pg_class c
+             WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND \(CatalogQueries.userSchema("c.relnamespace"))
+               AND \(CatalogQueries.notExtensionMember(catalog: "pg_class", oid: "c.oid"))
+            """, context: "looking at the target").rows()[0].text("n")) ?? 0
+        if existing > 0 && !request.clean {
+            throw CDBError.cannotCreate(path: "database \(result.database)",
+                                        reason: "it already has \(existing) table\(existing == 1 ? "" : "s") or view\(existing == 1 ? "" : "s"); use --clean to drop what the dump creates first, or --create with a new database name")
+        }
+        if request.singleTransaction { try connection.execute("BEGIN", context: "starting the transaction") }
+        if request.clean && existing > 0 { try clean(connection) }
+        try replay(connection, into: &result)
+        if request.singleTransaction { try connection.execute("COMMIT", context: "committing the restore") }
+        result.seconds = Date().timeIntervalSince(started)
+        return result
+    }
+
+    /// Drops, newest first, every object the dump's `-- Name: …; Type: …; Schema: …` headers name.
+    private func clean(_ connection: PGConnection) throws {
+        let reader = try DecompressingReader(path: request.dump)
+        var drops: [String] = []
+        var pending = Data()
+        func scan(_ line: Substring) {
+            guard line.hasPrefix("-- Name: "), let typeRange = line.range(of: "; Type: "), let schemaRange = line.range(of: "; Schema: ") else { return }
+            let name = String(line[line.index(line.startIndex, offsetBy: 9)..<typeRange.lowerBound])
+            let type = String(line[typeRange.upperBound..<schemaRange.lowerBound])
+            let schemaEnd = line.range(of: "; Owner:")?.lowerBound ?? line.endIndex
+            let schema = String(line[schemaRange.upperBound..<schemaEnd])
+            let qualified = schema == "-" ? Self.quoteIdentifier(name) : Self.quoteIdentifier(schema) + "." + Self.quoteIdentifier(name)
+            switch type {
+            case "TABLE", "VIEW", "MATERIALIZED VIEW", "SEQUENCE", "TYPE", "DOMAIN":
+                drops.append("DROP \(type) IF EXISTS \(qualified) CASCADE")
+            case "FUNCTION", "PROCEDURE":
+                // "name(args)": quote the name, keep the argument list as written.
+                guard let paren = name.firstIndex(of: "(") else { return }
+                let routine = Self.quoteIdentifier(String(name[..<paren])) + String(name[paren...])
+                drops.append("DROP \(type) IF EXISTS \(schema == "-" ? "" : Self.quoteIdentifier(schema) + ".")\(routine) CASCADE")
+            case "SCHEMA":
+                if name != "public" { drops.append("DROP SCHEMA IF EXISTS \(Self.quoteIdentifier(name)) CASCADE") }
+            default:
+                break
+            }
+        }
+        while true {
+            let chunk = try reader.next()
+            if chunk.isEmpty { break }
+            pending.append(contentsOf: chunk)
+            while let newline = pending.firstIndex(of: 0x0A) {
+                let lineData = pending[pending.startIndex..<newline]
+                if lineData.starts(with: Array("-- Name: ".utf8)) { scan(Substring(String(decoding: lineData, as: UTF8.self))) }
+                pending.removeSubrange(pending.startIndex...newline)
+            }
+            if pending.count > 1 << 16 && !pending.starts(with: Array("--".utf8)) { pending.removeAll() }
+        }
+        for statement in drops.reversed() {
+            try connection.execute(statement, context: "--clean: \(statement)")
+        }
+        reporter.detail("--clean dropped \(drops.count) objects")
+    }
+
+    private func replay(_ connection: PGConnection, into result: inout Result) throws {
+        let reader = ScriptReader(reader: try DecompressingReader(path: request.dump))
+        var copyLine = 0
+        var copyTable = ""
+        var inCopy = false
+        func fail(_ line: Int, _ message: String) -> CDBError {
+            if request.singleTransaction { _ = try? connection.execute("ROLLBACK", context: "rolling back") }
+            let undone = request.singleTransaction ? " — nothing was restored (one transaction)" : " — the objects before it stay restored (--no-single-transaction)"
+            return .restoreFailed(path: request.dump, line: line, message: message + undone)
+        }
+        while let item = try reader.next() {
+            switch item {
+            case let .statement(text, line):
+                if connection.serverVersion < 170000, text.contains("transaction_timeout"),
+                   text.trimmingCharacters(in: .whitespacesAndNewlines).hasPrefix("SET transaction_timeout") {
+                    continue  // pg_dump 17 writes it; older servers do not know it.
+                }
+                let raw = PGResult(PQexec(connection.handle, text))
+                result.statements += 1
+                switch raw.status {
+                case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+                    break
+                case PGRES_COPY_IN:
+                    inCopy = true
+                    copyLine = line
+                    copyTable = Self.copyTarget(text)
+                    reporter.progress("restoring \(copyTable)…")
+                default:
+                    throw fail(line, connection.isBroken ? connection.lastError : (raw.errorMessage ?? connection.lastError))
+                }
+            case let .copyData(bytes):
+                guard inCopy, let base = bytes.baseAddress else { continue }
+                if PQputCopyData(connection.handle, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count)) != 1 {
+                    throw fail(copyLine, connection.lastError)
+                }
+            case .copyEnd:
+                guard inCopy else { continue }
+                inCopy = false
+                if PQputCopyEnd(connection.handle, nil) != 1 { throw fail(copyLine, connection.lastError) }
+                var rows: Int64 = 0
+                var failure: String?
+                while let next = PQgetResult(connection.handle) {
+                    let r = PGResult(next)
+                    if r.status == PGRES_COMMAND_OK { rows = Int64(r.commandTuples) ?? 0 } else { failure = r.errorMessage ?? connection.lastError }
+                }
+                if let failure { throw fail(copyLine, failure) }
+                result.tables.append((copyTable, rows))
+                reporter.detail("  \(copyTable): \(rows) rows")
+            case let .meta(text, line):
+                let command = text.split(separator: " ").first.map(String.init) ?? text
+                switch command {
+                case "\\restrict", "\\unrestrict":
+                    continue  // pg_dump 15.14+/16.10+/17.6+ (CVE-2025-8714): nothing to do over libpq
+                case "\\connect", "\\c":
+                    reporter.warning("line \(line): ignoring \(command): the dump is restored into \(result.database)")
+                default:
+                    throw fail(line, "unsupported psql meta-command \(command)")
+                }
+            }
+        }
+        if inCopy { throw fail(copyLine, "the dump ends inside COPY data") }
+    }
+
+    /// "schema.table" of a `COPY schema.table (…) FROM stdin` statement, unquoted.
+    static func copyTarget(_ text: String) -> String {
+        var rest = Substring(text.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst(5))
+        return DumpValidator.parseQualifiedName(&rest) ?? "?"
+    }
+}
+
+/// `cdb-restore --check`: restore into a scratch database on the same server, compare every
+/// table's rows with the dump, and always drop the scratch database.
+public struct RestoreCheck {
+    public struct Result: Sendable {
+        public var scratch = ""
+        public var tables: [(name: String, rows: Int64)] = []
+        public var seconds: Double = 0
+    }
+
+    public let settings: Settings
+    public let dump: String
+    public let reporter: Reporter
+
+    public init(settings: Settings, dump: String, reporter: Reporter) {
+        self.settings = settings
+        self.dump = dump
+        self.reporter = reporter
+    }
+
+    public func run() throws -> Result {
+        let started = Date()
+        // The dump's own record of every table's rows, checked offline first.
+        let reader = try DecompressingReader(path: dump)
+        let validator = DumpValidator()
+        while true {
+            let chunk = try reader.next()
+            if chunk.isEmpty { break }
+            validator.consume(chunk)
+        }
+        let report = validator.finish()
+        if let problem = report.problems.first { throw CDBError.validation(path: dump, reason: problem) }
+
+        let maintenance = try PGConnection(settings: DumpRestore.settings(settings.database, database: "postgres"), applicationName: "cdb-restore")
+        let scratch = "cdb_check_\(getpid())_\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+        try maintenance.execute("CREATE DATABASE \(DumpRestore.quoteIdentifier(scratch))", context: "creating the scratch database \(scratch)")
+        let dropSQL = "DROP DATABASE IF EXISTS \(DumpRestore.quoteIdentifier(scratch))" + (maintenance.serverVersion >= 130000 ? " WITH (FORCE)" : "")
+        let database = settings.database
+        let cleanup = Interruption.register {
+            if let c = try? PGConnection(settings: DumpRestore.settings(database, database: "postgres"), applicationName: "cdb-restore") {
+                _ = try? c.execute(dropSQL, context: "dropping the scratch database")
+            }
+        }
+        defer {
+            Interruption.unregister(cleanup)
+            do { try maintenance.execute(dropSQL, context: "dropping the scratch database \(scratch)") } catch {
+                reporter.warning("could not drop the scratch database \(scratch): \(error.localizedDescription)")
+            }
+        }
+        var request = DumpRestore.Request(settings: settings, dump: dump)
+        request.target = scratch
+        let restored = try DumpRestore(request: request, reporter: reporter).run()
+
+        let connection = try PGConnection(settings: DumpRestore.settings(settings.database, database: scratch), applicationName: "cdb-restore")
+        var mismatches: [String] = []
+        var result = Result(scratch: scratch)
+        for (table, expected) in report.copiedRows.sorted(by: { $0.key < $1.key }) {
+            let parts = table.split(separator: ".", maxSplits: 1).map(String.init)
+            let name = parts.map(DumpRestore.quoteIdentifier).joined(separator: ".")
+            let counted = Int64(try connection.query("SELECT count(*) AS n FROM ONLY \(name)", context: "counting \(table)").rows()[0].text("n")) ?? -1
+            if counted != expected { mismatches.append("\(table): \(counted) rows restored, the dump holds \(expected)") }
+            result.tables.append((table, counted))
+        }
+        _ = restored
+        if !mismatches.isEmpty { throw CDBError.validation(path: dump, reason: mismatches.joined(separator: "; ")) }
+        result.seconds = Date().timeIntervalSince(started)
+        return result
+    }
+}

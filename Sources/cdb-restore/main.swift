@@ -1,0 +1,135 @@
+import ArgumentParser
+import CDBCommandLine
+import CDBKit
+import Foundation
+
+struct Restore: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cdb-restore",
+        abstract: "Restore a dump into a database, prove it restores, or unpack a repository snapshot.",
+        discussion: """
+            cdb-restore DUMP --dbname TARGET      run a plain SQL dump (cdb's or pg_dump's, .sql/.sql.gz/.sql.zst) \
+            through libpq, in one transaction, stopping at the first error with its line; no psql needed. A target \
+            that already has tables is refused unless --clean or --create.
+            cdb-restore --check DUMP              restore into a scratch database on the same server, compare every \
+            table's rows with the dump, print the time; the scratch database is always dropped.
+            cdb-restore SNAPSHOT.zip DIR          unpack the snapshot's files (modes, links), git_metadata.txt, \
+            .env (0600) into an empty DIR; --apply-uncommitted replays uncommitted.patch (with git).
+
+            Exit codes: 0 ok, 64 usage, 65 a statement failed or rows differ or a hostile archive, 66 no such file, \
+            69 database unreachable, 73 target not empty, 78 configuration.
+            """,
+        version: CDBVersion.string
+    )
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(name: .long, help: ArgumentHelp("Target database: name, conninfo string or postgresql:// URI.", valueName: "conninfo"))
+    var dbname: String?
+
+    @Option(name: .long, help: "Server host or socket folder.")
+    var host: String?
+
+    @Option(name: .long, help: "Server port.")
+    var port: String?
+
+    @Option(name: .long, help: "Database user.")
+    var username: String?
+
+    @Flag(name: .long, help: "Restore into a scratch database, compare row counts, drop it.")
+    var check = false
+
+    @Flag(name: .long, help: "Drop the objects the dump creates before restoring.")
+    var clean = false
+
+    @Flag(name: .long, help: "Create the target database first.")
+    var create = false
+
+    @Flag(name: .long, help: "Run statement by statement instead of in one transaction.")
+    var noSingleTransaction = false
+
+    @Flag(name: .long, help: "Write into a folder that is not empty (snapshots).")
+    var force = false
+
+    @Flag(name: .long, help: "Apply uncommitted.patch after unpacking a snapshot (needs git).")
+    var applyUncommitted = false
+
+    @Argument(help: ArgumentHelp("The dump or snapshot to restore.", valueName: "backup"), completion: .file(extensions: ["sql", "gz", "zst", "zip"]))
+    var backup: String
+
+    @Argument(help: ArgumentHelp("For a snapshot: the folder to unpack into.", valueName: "dir"), completion: .directory)
+    var directory: String?
+
+    var isSnapshot: Bool { backup.hasSuffix(".zip") }
+
+    func validate() throws {
+        if isSnapshot {
+            if directory == nil { throw ValidationError("a snapshot needs a folder to unpack into: cdb-restore SNAPSHOT.zip DIR") }
+            if check || clean || create { throw ValidationError("--check, --clean and --create are for dumps, not snapshots") }
+        } else {
+            if directory != nil { throw ValidationError("a dump restores into a database (--dbname), not a folder") }
+            if clean && create { throw ValidationError("choose one of --clean and --create") }
+            if check && (clean || create || dbname != nil) { throw ValidationError("--check restores into its own scratch database; leave out --dbname, --clean and --create") }
+            if !check && dbname == nil && ProcessInfo.processInfo.environment["PGDATABASE"] == nil {
+                throw ValidationError("name the target database with --dbname (or PGDATABASE), or use --check")
+            }
+        }
+    }
+
+    func run() throws {
+        let reporter = common.reporter()
+        var flags = Settings.Flags()
+        flags.backupRoot = common.backupRoot
+        flags.host = host
+        flags.port = port
+        flags.username = username
+        let settings = try? Settings.resolve(flags: flags)
+        try runReportingErrors(reporter, redact: { settings?.database.redact($0) ?? $0 }) {
+            guard let settings else { _ = try Settings.resolve(flags: flags); return .failure }
+            if isSnapshot {
+                var request = SnapshotRestore.Request(snapshot: backup, directory: directory!)
+                request.force = force
+                request.applyUncommitted = applyUncommitted
+                let result = try SnapshotRestore(request: request, reporter: reporter).run()
+                reporter.info("Restored commit \(result.commit.prefix(7)): \(result.files) files, \(result.links) links\(result.env ? ", .env (0600)" : "")\(result.patchApplied ? ", uncommitted changes applied" : "") into \(directory!)")
+                if common.json {
+                    emit(jsonLine(["directory": directory!, "files": result.files, "links": result.links, "env": result.env,
+                                   "patch_applied": result.patchApplied, "commit": result.commit]))
+                } else {
+                    emit(directory!)
+                }
+                return .success
+            }
+            if check {
+                let result = try RestoreCheck(settings: settings, dump: backup, reporter: reporter).run()
+                let rows = result.tables.reduce(0) { $0 + $1.rows }
+                reporter.info(String(format: "OK: %d tables, %lld rows restored and matching the dump in %.2f s (scratch database dropped)",
+                                     result.tables.count, rows, result.seconds))
+                if common.json {
+                    emit(jsonLine(["dump": backup, "ok": true, "seconds": (result.seconds * 1000).rounded() / 1000,
+                                   "tables": result.tables.map { ["name": $0.name, "rows": $0.rows] }]))
+                }
+                return .success
+            }
+            var request = DumpRestore.Request(settings: settings, dump: backup)
+            request.target = dbname
+            request.clean = clean
+            request.create = create
+            request.singleTransaction = !noSingleTransaction
+            let result = try DumpRestore(request: request, reporter: reporter).run()
+            let rows = result.tables.reduce(0) { $0 + $1.rows }
+            reporter.info(String(format: "Restored %@ into %@: %d statements, %d tables, %lld rows in %.2f s",
+                                 (backup as NSString).lastPathComponent, result.database, result.statements, result.tables.count, rows, result.seconds))
+            if common.json {
+                emit(jsonLine(["dump": backup, "database": result.database, "statements": result.statements,
+                               "tables": result.tables.map { ["name": $0.name, "rows": $0.rows] }, "seconds": (result.seconds * 1000).rounded() / 1000]))
+            } else {
+                emit(result.database)
+            }
+            return .success
+        }
+    }
+}
+
+ProcessSetup.prepare()
+Restore.main()

@@ -1,0 +1,146 @@
+import CDBKit
+import Foundation
+import Testing
+
+/// cdb-restore: round trips through libpq, --check, and snapshots into folders.
+@Suite("cdb-restore", .enabled(if: PG.enabled), .serialized)
+struct RestoreTests {
+    func restoreExpectingEqual(_ source: String, dump: String) throws {
+        let target = PG.uniqueName("restored")
+        let out = try Harness.cdb("cdb-restore", [dump, "--dbname", target, "--create"])
+        #expect(out.status == 0, "\(out.stderr)")
+        defer { PG.dropDatabase(target) }
+        let a = try PG.schema(source), b = try PG.schema(target)
+        #expect(a == b, "schema differs:\n\(lineDiff(a, b))")
+        #expect(try PG.contentDigest(source) == PG.contentDigest(target))
+    }
+
+    @Test("our dumps (plain and zstd) of the trading and awkward databases restore exactly without psql")
+    func roundTripOurs() throws {
+        for (source, extra) in [(try PG.tradingDatabase(), [String]()), (try PG.awkwardDatabase(), ["--require-table", "app.node"])] {
+            defer { PG.dropDatabase(source) }
+            let dir = try Harness.temporaryDirectory()
+            defer { Harness.remove(dir) }
+            for name in ["d.sql", "d.sql.zst"] {
+                let compress = name.hasSuffix(".zst") ? ["--compress", "zstd"] : []
+                let dump = try Harness.cdb("cdb-pg-dump", ["--dbname", source, "-o", dir + "/" + name] + compress + extra)
+                #expect(dump.status == 0, "\(dump.stderr)")
+                try restoreExpectingEqual(source, dump: dir + "/" + name)
+            }
+        }
+    }
+
+    @Test("a pg_dump plain dump (with \\restrict lines) restores exactly")
+    func roundTripPgDump() throws {
+        let source = try PG.awkwardDatabase()
+        let dir = try Harness.temporaryDirectory()
+        defer { PG.dropDatabase(source); Harness.remove(dir) }
+        let made = try Harness.run("pg_dump", ["-Fp", "-f", dir + "/p.sql", source])
+        #expect(made.status == 0)
+        try restoreExpectingEqual(source, dump: dir + "/p.sql")
+    }
+
+    @Test("a failing statement stops the restore with its line and the server's message; nothing stays")
+    func failureLine() throws {
+        let dir = try Harness.temporaryDirectory()
+        defer { Harness.remove(dir) }
+        try "CREATE TABLE public.t (i int);\n\nCOPY public.t (i) FROM stdin;\n1\n2\n\\.\n-- a comment; with a semicolon\nSELECT 'a;b' AS x;\nSELECT $q$ ; $q$;\nCREATE TABLE public.t (j int);\n"
+            .write(toFile: dir + "/bad.sql", atomically: false, encoding: .utf8)
+        let target = try PG.createDatabase("failing")
+        defer { PG.dropDatabase(target) }
+        let out = try Harness.cdb("cdb-restore", [dir + "/bad.sql", "--dbname", target])
+        #expect(out.status == 65)
+        #expect(out.stderr.contains("failed at line 10") && out.stderr.contains("already exists"), "\(out.stderr)")
+        #expect(try PG.psql(target, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == "0", "one transaction: nothing stays")
+        let nonEmpty = try PG.tradingDatabase()
+        defer { PG.dropDatabase(nonEmpty) }
+        let refused = try Harness.cdb("cdb-restore", [dir + "/bad.sql", "--dbname", nonEmpty])
+        #expect(refused.status == 73 && refused.stderr.contains("--clean"), "\(refused.stderr)")
+    }
+
+    @Test("--check passes a good dump and leaves no scratch database, also after a failure")
+    func check() throws {
+        let source = try PG.tradingDatabase()
+        let dir = try Harness.temporaryDirectory()
+        defer { PG.dropDatabase(source); Harness.remove(dir) }
+        _ = try Harness.cdb("cdb-pg-dump", ["--dbname", source, "-o", dir + "/good.sql"])
+        let good = try Harness.cdb("cdb-restore", ["--check", dir + "/good.sql"])
+        #expect(good.status == 0, "\(good.stderr)")
+        #expect(good.stderr.contains("5 tables, 2504 rows restored and matching the dump"))
+        // A row the server rejects (bad numeric) but whose block still counts right.
+        var text = try String(contentsOfFile: dir + "/good.sql", encoding: .utf8)
+        let range = text.range(of: "\tBTC/USDT\t")!
+        text.replaceSubrange(range, with: "\tBTC/USDT\tnot-a-number-here\t")
+        try text.write(toFile: dir + "/bad.sql", atomically: false, encoding: .utf8)
+        let bad = try Harness.cdb("cdb-restore", ["--check", dir + "/bad.sql"])
+        #expect(bad.status == 65, "\(bad.stderr)")
+        #expect(try PG.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'cdb_check_%'") == "0")
+    }
+}
+
+/// Snapshots into folders, and hostile archives.
+@Suite("cdb-restore of snapshots", .serialized)
+struct SnapshotRestoreTests {
+    @Test("files, modes, links, git_metadata.txt and .env come back; --apply-uncommitted replays the work; a full folder is refused")
+    func unpack() throws {
+        let repo = try TestRepo()
+        defer { repo.remove() }
+        try repo.populateAwkward()
+        try repo.write(".gitignore", ".env\n")
+        try repo.commitAll("files")
+        try repo.write(".env", "SECRET=1\n")
+        try repo.write("src/engine.py", "print('uncommitted')\n")
+        let root = try Harness.temporaryDirectory("cdb-root")
+        defer { Harness.remove(root) }
+        let zip = try Harness.cdb("cdb-repo-snap", ["--backup-root", root, "--include-env", "--force"], directory: repo.path).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let target = try Harness.temporaryDirectory("restored") + "/tree"
+        defer { Harness.remove((target as NSString).deletingLastPathComponent) }
+        let out = try Harness.cdb("cdb-restore", [zip, target, "--apply-uncommitted"])
+        #expect(out.status == 0, "\(out.stderr)")
+        var expected = try treeFingerprint(repo.path)
+        expected["git_metadata.txt"] = try treeFingerprint(target)["git_metadata.txt"]
+        let got = try treeFingerprint(target)
+        #expect(got == expected, "only restored \(Set(got.keys).subtracting(expected.keys)), missing \(Set(expected.keys).subtracting(got.keys))")
+        var info = stat()
+        stat(target + "/.env", &info)
+        #expect(info.st_mode & 0o777 == 0o600)
+        let again = try Harness.cdb("cdb-restore", [zip, target])
+        #expect(again.status == 73 && again.stderr.contains("not empty"), "\(again.stderr)")
+        #expect(try Harness.cdb("cdb-restore", [zip, target, "--force"]).status == 0)
+    }
+
+    /// A snapshot whose repository.zip holds `entries` (name, mode, content).
+    func hostileSnapshot(_ path: String, _ entries: [(String, UInt32, String)]) throws {
+        var inner: [UInt8] = []
+        let zip = ZipWriter(output: ZipWriter.Output(write: { inner.append(contentsOf: $0) }, patch: nil), modified: Date())
+        for (name, mode, content) in entries { try zip.add(name: name, mode: mode, bytes: Array(content.utf8), level: 0) }
+        try zip.finish()
+        var outer: [UInt8] = []
+        let outerZip = ZipWriter(output: ZipWriter.Output(write: { outer.append(contentsOf: $0) }, patch: nil), modified: Date())
+        try outerZip.add(name: "git_metadata.txt", bytes: Array("Commit: 0123456789abcdef0123456789abcdef01234567\n".utf8))
+        let crc = inner.withUnsafeBytes { Deflate.compress($0, level: 0).crc }
+        try inner.withUnsafeBytes { try outerZip.add(name: "repository.zip", mode: 0o100644, method: .stored, crc: crc, uncompressed: UInt64(inner.count), data: $0) }
+        try outerZip.finish()
+        try Data(outer).write(to: URL(fileURLWithPath: path))
+    }
+
+    @Test("path traversal, absolute names and links out of the folder are refused; nothing is written", arguments: [
+        [("ok.txt", UInt32(0o100644), "fine"), ("../escaped.txt", 0o100644, "evil")],
+        [("ok.txt", 0o100644, "fine"), ("/tmp/cdb-absolute-evil.txt", 0o100644, "evil")],
+        [("link", 0o120777, "../../outside"), ("ok.txt", 0o100644, "fine")],
+        [("link", 0o120777, "/etc"), ("link/passwd", 0o100644, "evil")],
+        [("a/b/../../../escaped.txt", 0o100644, "evil")],
+    ])
+    func hostile(_ entries: [(String, UInt32, String)]) throws {
+        let base = try Harness.temporaryDirectory("hostile")
+        defer { Harness.remove(base) }
+        try hostileSnapshot(base + "/claire_repo_2025-01-01_0000_0123456.zip", entries)
+        let out = try Harness.cdb("cdb-restore", [base + "/claire_repo_2025-01-01_0000_0123456.zip", base + "/dir"])
+        #expect(out.status == 65, "\(out.stderr)")
+        #expect(out.stderr.contains("refusing entry"), "\(out.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: base + "/escaped.txt"))
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/cdb-absolute-evil.txt"))
+        #expect(Harness.files(in: base + "/dir").isEmpty, "nothing written inside either")
+    }
+}
