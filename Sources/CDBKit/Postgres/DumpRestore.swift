@@ -227,6 +227,7 @@ public struct RestoreCheck {
         if let problem = report.problems.first { throw CDBError.validation(path: dump, reason: problem) }
 
         let maintenance = try PGConnection(settings: DumpRestore.settings(settings.database, database: "postgres"), applicationName: "cdb-restore")
+        try maintenance.execute("SET client_min_messages = warning", context: "setting up the session")
         let scratch = "cdb_check_\(getpid())_\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
         try maintenance.execute("CREATE DATABASE \(DumpRestore.quoteIdentifier(scratch))", context: "creating the scratch database \(scratch)")
         let dropSQL = "DROP DATABASE IF EXISTS \(DumpRestore.quoteIdentifier(scratch))" + (maintenance.serverVersion >= 130000 ? " WITH (FORCE)" : "")
