@@ -69,7 +69,8 @@ struct PruneTests {
             try "partial\n".write(toFile: pg + "/.cdb-tmp-123-old-cdb_backup.sql", atomically: false, encoding: .utf8)
             try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-3 * 86_400)],
                                                   ofItemAtPath: pg + "/.cdb-tmp-123-old-cdb_backup.sql")
-            try "partial\n".write(toFile: pg + "/.cdb-tmp-456-new-cdb_backup.sql", atomically: false, encoding: .utf8)
+            // A recent one of a live process (this one) is a run in progress: left alone.
+            try "partial\n".write(toFile: pg + "/.cdb-tmp-\(getpid())-new-cdb_backup.sql", atomically: false, encoding: .utf8)
         }
 
         /// Every file name under the root with its content digest.
@@ -126,7 +127,7 @@ struct PruneTests {
         // Foreign files, links and their targets, recent temporary files: untouched.
         for key in ["PostgreSQL/notes.txt", "PostgreSQL/cdb_backup_garbage.sql", "PostgreSQL/claire_repo_2025-01-01_1200_XYZ.zip",
                     "PostgreSQL/cdb_backup_2025-01-01_0101.sql.bak", "PostgreSQL/cdb_backup_2025-01-02_0101.sql",
-                    "PostgreSQL/cdb_backup_2025-01-03_0101.sql.sha256", "PostgreSQL/.cdb-tmp-456-new-cdb_backup.sql"] {
+                    "PostgreSQL/cdb_backup_2025-01-03_0101.sql.sha256", "PostgreSQL/.cdb-tmp-\(getpid())-new-cdb_backup.sql"] {
             #expect(after[key] == before[key], "\(key) must be left alone")
         }
         #expect(try String(contentsOfFile: fixture.outside + "/target.sql", encoding: .utf8) == "precious\n")

@@ -159,23 +159,23 @@ enum PG {
             .filter { !$0.hasPrefix("\\restrict") && !$0.hasPrefix("\\unrestrict") }.joined(separator: "\n")
     }
 
-    /// An md5 of every table's rows (sorted text form), and every sequence's state.
+    /// An md5 of every table's rows (sorted text form), and every sequence's state. Relations
+    /// are listed by OID, so names with newlines are no trouble.
     static func contentDigest(_ database: String) throws -> [String: String] {
-        let relations = try psql(database, """
-            SELECT c.relkind || c.relispopulated::int || quote_ident(n.nspname) || '.' || quote_ident(c.relname)
-              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        let oids = try psql(database, """
+            SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE c.relkind IN ('r', 'm', 'S') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
-             ORDER BY 1
             """).split(separator: "\n").map(String.init)
         var digests: [String: String] = [:]
-        for entry in relations {
-            let kind = entry.first!, populated = entry.dropFirst().first == "1", name = String(entry.dropFirst(2))
-            switch kind {
-            case "S":
+        for oid in oids {
+            let info = try psql(database, "SELECT c.relkind || c.relispopulated::int FROM pg_class c WHERE c.oid = \(oid)")
+            let name = try psql(database, "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = \(oid)")
+            switch (info.first!, info.last == "1") {
+            case ("S", _):
                 digests[name] = try psql(database, "SELECT last_value || ',' || is_called FROM \(name)")
-            case "m" where !populated:
+            case ("m", false):
                 digests[name] = "not populated"
-            default:
+            case (let kind, _):
                 let only = kind == "r" ? "ONLY " : ""
                 digests[name] = try psql(database, "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, E'\\n' ORDER BY t::text)), '') FROM \(only)\(name) t")
             }

@@ -33,7 +33,7 @@ public final class DumpValidator {
     private var copyRows: Int64 = 0
     private var lastCopy: (table: String, rows: Int64)?
     private var lastNonBlank = ""
-    private var seenFirstLine = false
+    private var pendingStatement: String?
     private let maxLine = 8192
 
     public init() {}
@@ -119,9 +119,17 @@ public final class DumpValidator {
             }
             return
         }
-        let text = String(decoding: line, as: UTF8.self)
-        if !seenFirstLine {
-            seenFirstLine = true
+        var text = String(decoding: line, as: UTF8.self)
+        if let start = pendingStatement {
+            text = start + "\n" + text
+            pendingStatement = nil
+        }
+        // A quoted name may hold a newline: join the lines of a COPY or CREATE TABLE statement
+        // until its quotes balance.
+        if text.hasPrefix("COPY ") || text.hasPrefix("CREATE TABLE ") || text.hasPrefix("CREATE UNLOGGED TABLE "),
+           text.utf8.count < 65_536, text.utf8.reduce(0, { $0 + ($1 == 0x22 ? 1 : 0) }) % 2 == 1 {
+            pendingStatement = text
+            return
         }
         if text.trimmingCharacters(in: .whitespaces).isEmpty || text == "--" { return }
         lastNonBlank = text

@@ -142,8 +142,9 @@ public struct Pruner {
             if name.hasPrefix(AtomicFile.temporaryPrefix) {
                 guard isRegular(name, type), let info = lstatOf(name) else { continue }
                 let mtime = Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec))
-                // Leftovers are judged by the real clock, whatever time the policy is run "as of".
-                if Date().timeIntervalSince(mtime) > 86_400 {
+                // Leftovers: their process is gone, or (another machine's) older than a day by the
+                // real clock, whatever time the policy is run "as of".
+                if AtomicFile.isAbandoned(name) || Date().timeIntervalSince(mtime) > 86_400 {
                     try delete(name)
                     entries.append(Entry(path: path(name), kind: "temporary", action: .deleted, rule: "leftover of a crashed run",
                                          bytes: Int64(info.st_size), date: mtime))

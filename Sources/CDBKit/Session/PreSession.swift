@@ -111,7 +111,8 @@ public struct PreSession {
         if step.status == .success {
             line("      \(reporter.glyph(.ok)) \(step.summary)", failed: false)
         } else {
-            line("      \(reporter.glyph(.fail)) \(label): \(step.summary)", failed: true)
+            let text = step.summary.hasPrefix(label + ":") ? step.summary : "\(label): \(step.summary)"
+            line("      \(reporter.glyph(.fail)) \(text)", failed: true)
         }
         for warning in step.warnings { line("      \(reporter.glyph(.warn)) \(label): \(warning)", failed: false) }
     }

@@ -87,6 +87,28 @@ public final class AtomicFile {
     /// Prefix of every temporary name, so that prune can find leftovers of crashed runs.
     public static let temporaryPrefix = ".cdb-tmp-"
 
+    /// A temporary file left by a run that is gone: `.cdb-tmp-<pid>-…` whose process no longer
+    /// exists. (A live process with that pid keeps its files, whatever it is.)
+    public static func isAbandoned(_ name: String) -> Bool {
+        guard name.hasPrefix(temporaryPrefix) else { return false }
+        let rest = name.dropFirst(temporaryPrefix.count)
+        guard let pid = Int32(rest.prefix { $0.isNumber }), pid > 0 else { return false }
+        return kill(pid, 0) != 0 && errno == ESRCH
+    }
+
+    /// Removes the abandoned temporary files of crashed runs in `folder`; returns how many.
+    @discardableResult
+    public static func removeAbandoned(in folder: String) -> Int {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return 0 }
+        var removed = 0
+        for name in names where isAbandoned(name) {
+            var info = stat()
+            let path = (folder as NSString).appendingPathComponent(name)
+            if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, unlink(path) == 0 { removed += 1 }
+        }
+        return removed
+    }
+
     public init(directory: String, stem: String, mode: mode_t = 0o600) throws {
         self.directory = directory
         let random = String(UInt64.random(in: 0...UInt64.max), radix: 36)

@@ -29,18 +29,32 @@ public enum BackupDestination: Sendable {
     }
 
     /// Gives the finished file its final name (the first free candidate, or exactly the path
-    /// asked for) and writes its `.sha256` sidecar. Nil for standard output.
+    /// asked for) with its `.sha256` sidecar. Nil for standard output.
+    ///
+    /// In the backup root the sidecar takes its name first and the backup second, both without
+    /// ever replacing a file: a crash in between leaves an orphan sidecar (which prune removes),
+    /// never a backup without its sidecar.
     func commit(_ opened: Opened, candidates: @autoclosure () -> AnySequence<String>, digest: String) throws -> String? {
         guard let file = opened.file else { return nil }
-        let path: String
         switch self {
-        case .backupRoot: path = try file.commit(candidates: candidates())
+        case .backupRoot:
+            for name in candidates() {
+                let sidecar = try AtomicFile(directory: file.directory, stem: name + ".sha256", mode: 0o644)
+                try Array("\(digest)  \(name)\n".utf8).withUnsafeBytes { try sidecar.sink.write($0) }
+                try sidecar.sync()
+                guard (try? sidecar.commit(candidates: [name + ".sha256"])) != nil else { continue }
+                if (try? file.commit(candidates: [name])) != nil {
+                    return (file.directory as NSString).appendingPathComponent(name)
+                }
+                unlink((file.directory as NSString).appendingPathComponent(name + ".sha256"))
+            }
+            throw CDBError.cannotCreate(path: file.directory, reason: "no free file name")
         case let .file(target):
             try file.commit(replacing: target)
-            path = target
-        case .standardOutput: return nil
+            try Checksum.writeSidecar(digest: digest, for: target)
+            return target
+        case .standardOutput:
+            return nil
         }
-        try Checksum.writeSidecar(digest: digest, for: path)
-        return path
     }
 }

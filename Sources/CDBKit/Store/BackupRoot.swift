@@ -17,12 +17,22 @@ public struct BackupRoot: Sendable {
 
     public func folder(_ kind: Kind) -> String { (path as NSString).appendingPathComponent(kind.rawValue) }
 
-    /// Creates the root and the folder of `kind` (0700) and returns the folder's path.
+    /// Creates the root and the folder of `kind` (0700), removes what crashed runs left there,
+    /// and returns the folder's path.
     public func prepare(_ kind: Kind) throws -> String {
+        try Self.refuseSystemRoot(path)
         try Self.makeDirectory(path)
         let folder = folder(kind)
         try Self.makeDirectory(folder)
+        AtomicFile.removeAbandoned(in: folder)
         return folder
+    }
+
+    /// A backup root that is (or leads to) `/` is a mistake, whatever program is run.
+    static func refuseSystemRoot(_ path: String) throws {
+        if URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path == "/" {
+            throw CDBError.configuration("refusing \(path) as a backup root: it is, or leads to, / — set --backup-root to the backup folder")
+        }
     }
 
     static func makeDirectory(_ path: String) throws {
@@ -91,6 +101,7 @@ public final class RootLock {
 
     /// Takes the lock, waiting up to `wait` seconds.
     public init(root: String, mode: Mode, wait: Double) throws {
+        try BackupRoot.refuseSystemRoot(root)
         try BackupRoot.makeDirectory(root)
         let path = (root as NSString).appendingPathComponent(".lock")
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)

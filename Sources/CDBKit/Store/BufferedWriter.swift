@@ -6,36 +6,59 @@ import Foundation
 /// (compression, hashing, the file). The caller's thread only copies bytes, so reading from
 /// the database overlaps with validating, compressing, hashing and writing.
 public final class BufferedWriter {
-    private let sink: ByteSink
-    private let observer: ((UnsafeRawBufferPointer) -> Void)?
+    /// What the worker needs; blocks hold it, never the writer, so the writer can go away on
+    /// any thread (an error mid-dump) while a block is still finishing.
+    private final class State: @unchecked Sendable {
+        let sink: ByteSink
+        let observer: ((UnsafeRawBufferPointer) -> Void)?
+        let all: [UnsafeMutableRawBufferPointer]
+        var free: [UnsafeMutableRawBufferPointer]
+        let lock = NSLock()
+        let available: DispatchSemaphore
+        var failure: Error?
+
+        init(sink: ByteSink, observer: ((UnsafeRawBufferPointer) -> Void)?, capacity: Int, buffers: Int) {
+            self.sink = sink
+            self.observer = observer
+            all = (0..<max(2, buffers)).map { _ in .allocate(byteCount: capacity, alignment: 64) }
+            free = Array(all.dropFirst())
+            available = DispatchSemaphore(value: free.count)
+        }
+
+        deinit { all.forEach { $0.deallocate() } }
+
+        var error: Error? {
+            lock.lock(); defer { lock.unlock() }
+            return failure
+        }
+
+        func process(_ buffer: UnsafeMutableRawBufferPointer, length: Int) {
+            if error == nil {
+                let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<length])
+                observer?(chunk)
+                do { try sink.write(chunk) } catch {
+                    lock.lock(); failure = error; lock.unlock()
+                }
+            }
+            lock.lock()
+            free.append(buffer)
+            lock.unlock()
+            available.signal()
+        }
+    }
+
+    private let state: State
     private let capacity: Int
     private var current: UnsafeMutableRawBufferPointer
     private var used = 0
-    private var free: [UnsafeMutableRawBufferPointer] = []
-    private var all: [UnsafeMutableRawBufferPointer] = []
-    private let freeLock = NSLock()
-    private let available: DispatchSemaphore
     private let worker = DispatchQueue(label: "cdb.writer")
-    private let errorLock = NSLock()
-    private var failure: Error?
     public private(set) var bytesIn: Int64 = 0
 
     public init(sink: ByteSink, capacity: Int = 1 << 20, buffers: Int = 4,
                 observer: ((UnsafeRawBufferPointer) -> Void)? = nil) {
-        self.sink = sink
-        self.observer = observer
+        state = State(sink: sink, observer: observer, capacity: capacity, buffers: buffers)
         self.capacity = capacity
-        for _ in 0..<max(2, buffers) {
-            all.append(.allocate(byteCount: capacity, alignment: 64))
-        }
-        current = all[0]
-        free = Array(all.dropFirst())
-        available = DispatchSemaphore(value: free.count)
-    }
-
-    deinit {
-        worker.sync {}
-        all.forEach { $0.deallocate() }
+        current = state.all[0]
     }
 
     public func write(_ text: String) throws {
@@ -63,45 +86,23 @@ public final class BufferedWriter {
 
     /// Hands the current buffer to the worker and takes a free one.
     public func flush() throws {
-        try checkFailure()
+        if let error = state.error { throw error }
         guard used > 0 else { return }
-        let full = current
-        let length = used
-        available.wait()
-        freeLock.lock()
-        current = free.removeLast()
-        freeLock.unlock()
+        let full = current, length = used
+        state.available.wait()
+        state.lock.lock()
+        current = state.free.removeLast()
+        state.lock.unlock()
         used = 0
-        worker.async { [self] in
-            errorLock.lock()
-            let failed = failure != nil
-            errorLock.unlock()
-            if !failed {
-                let chunk = UnsafeRawBufferPointer(rebasing: full[0..<length])
-                observer?(chunk)
-                do { try sink.write(chunk) } catch {
-                    errorLock.lock(); failure = error; errorLock.unlock()
-                }
-            }
-            freeLock.lock()
-            free.append(full)
-            freeLock.unlock()
-            available.signal()
-        }
-    }
-
-    private func checkFailure() throws {
-        errorLock.lock()
-        let error = failure
-        errorLock.unlock()
-        if let error { throw error }
+        let state = self.state
+        worker.async { state.process(full, length: length) }
     }
 
     /// Flushes, waits for the worker, and finishes the sink chain (compressors write their trailers).
     public func finish() throws {
         try flush()
         worker.sync {}
-        try checkFailure()
-        try sink.finish()
+        if let error = state.error { throw error }
+        try state.sink.finish()
     }
 }
