@@ -273,6 +273,18 @@ struct FaultTests {
             let out = try Harness.cdb(program, ["--backup-root", file], environment: f.environment, directory: f.repo.path)
             tally.trial(out.status == 73 && out.stderr.contains("not a directory"), "\(program) with a root that is a file: \(out.status) \(out.stderr)")
         }
+        // Unwritable: a read-only file system (root ignores permission bits, so a mode would prove nothing).
+        let readOnly = f.bin + "/ro-root"
+        try FileManager.default.createDirectory(atPath: readOnly, withIntermediateDirectories: true)
+        if try Harness.run("mount", ["-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", readOnly]).status == 0 {
+            defer { _ = try? Harness.run("umount", [readOnly]) }
+            for program in ["cdb-pg-dump", "cdb-repo-snap", "cdb-pre-session"] {
+                let out = try Harness.cdb(program, ["--backup-root", readOnly], environment: f.environment, directory: f.repo.path)
+                tally.trial([73, 74].contains(out.status) && out.stderr.contains("Read-only"), "\(program) with a read-only root: \(out.status) \(out.stderr)")
+            }
+        } else {
+            print("bad configuration: mounting a read-only tmpfs is not allowed here; the unwritable-root case was skipped")
+        }
         let after = try digests(f.root + "/PostgreSQL").merging(try digests(f.root + "/Repository")) { a, _ in a }
         tally.trial(after == before, "backups changed")
         tally.report()
