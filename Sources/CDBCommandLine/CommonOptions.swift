@@ -60,3 +60,29 @@ public struct CompressionArgument: ExpressibleByArgument {
     public static var allValueStrings: [String] { ["zstd", "gzip"] }
     public static var defaultCompletionKind: CompletionKind { .list(allValueStrings) }
 }
+
+/// Where the database is: the connection flags of every program that talks to PostgreSQL.
+/// (No password flag: passwords come from PGPASSWORD, ~/.pgpass or the repository's .env.)
+public struct DatabaseOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Database name, conninfo string or postgresql:// URI.", valueName: "conninfo"))
+    public var dbname: String?
+
+    @Option(name: .long, help: "Server host or socket folder.")
+    public var host: String?
+
+    @Option(name: .long, help: "Server port.")
+    public var port: String?
+
+    @Option(name: .long, help: "Database user.")
+    public var username: String?
+
+    public init() {}
+
+    /// Copies the flags given into the settings' flags.
+    public func apply(to flags: inout Settings.Flags) {
+        flags.dbname = dbname
+        flags.host = host
+        flags.port = port
+        flags.username = username
+    }
+}

@@ -22,18 +22,6 @@ struct PGDump: ParsableCommand {
         version: CDBVersion.string
     )
 
-    @Option(name: .long, help: ArgumentHelp("Database name, conninfo string or postgresql:// URI.", valueName: "conninfo"))
-    var dbname: String?
-
-    @Option(name: .long, help: "Server host or socket folder.")
-    var host: String?
-
-    @Option(name: .long, help: "Server port.")
-    var port: String?
-
-    @Option(name: .long, help: "Database user.")
-    var username: String?
-
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Write to FILE instead, or '-' for standard output.", valueName: "file"),
             completion: .file(extensions: ["sql", "gz", "zst"]))
     var output: String?
@@ -58,6 +46,8 @@ struct PGDump: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
+    @OptionGroup var database: DatabaseOptions
+
     func validate() throws {
         if lockWait < 0 { throw ValidationError("--lock-wait must be 0 or more seconds") }
         if common.json && output == "-" { throw ValidationError("--json and -o - both use standard output; choose one") }
@@ -69,10 +59,7 @@ struct PGDump: ParsableCommand {
             var flags = Settings.Flags()
             flags.backupRoot = common.backupRoot
             flags.requiredTables = requireTable
-            flags.dbname = dbname
-            flags.host = host
-            flags.port = port
-            flags.username = username
+            database.apply(to: &flags)
             let settings = try Settings.resolve(flags: flags)
             settings.warnings.forEach(reporter.warning)
             var request = PostgresBackup.Request(settings: settings)

@@ -8,33 +8,28 @@ struct Restore: ParsableCommand {
         commandName: "cdb-restore",
         abstract: "Restore a dump into a database, prove it restores, or unpack a repository snapshot.",
         discussion: """
-            cdb-restore DUMP --dbname TARGET      run a plain SQL dump (cdb's or pg_dump's, .sql/.sql.gz/.sql.zst) \
-            through libpq, in one transaction, stopping at the first error with its line; no psql needed. A target \
-            that already has tables is refused unless --clean or --create.
-            cdb-restore --check DUMP              restore into a scratch database on the same server, compare every \
-            table's rows with the dump, print the time; the scratch database is always dropped.
-            cdb-restore SNAPSHOT.zip DIR          unpack the snapshot's files (modes, links), git_metadata.txt, \
-            .env (0600) into an empty DIR; --apply-uncommitted replays uncommitted.patch (with git).
+            cdb-restore DUMP --dbname TARGET
+              Runs a plain SQL dump (cdb's or pg_dump's; .sql, .sql.gz, .sql.zst) through libpq, in one \
+            transaction, stopping at the first error with its line; no psql needed. A target that already has \
+            tables is refused unless --clean or --create.
 
-            Exit codes: 0 ok, 64 usage, 65 a statement failed or rows differ or a hostile archive, 66 no such file, \
-            69 database unreachable, 73 target not empty, 78 configuration.
+            cdb-restore --check DUMP
+              Restores into a scratch database on the same server, compares every table's rows with the dump \
+            and prints the time; the scratch database is always dropped.
+
+            cdb-restore SNAPSHOT.zip DIR
+              Unpacks the snapshot's files (modes, links), git_metadata.txt and .env (0600) into an empty DIR; \
+            --apply-uncommitted replays uncommitted.patch (with git).
+
+            Exit codes: 0 ok, 64 usage, 65 a statement failed, rows differ or a hostile archive, 66 no such \
+            file, 69 database unreachable, 73 target not empty, 78 configuration.
             """,
         version: CDBVersion.string
     )
 
     @OptionGroup var common: CommonOptions
 
-    @Option(name: .long, help: ArgumentHelp("Target database: name, conninfo string or postgresql:// URI.", valueName: "conninfo"))
-    var dbname: String?
-
-    @Option(name: .long, help: "Server host or socket folder.")
-    var host: String?
-
-    @Option(name: .long, help: "Server port.")
-    var port: String?
-
-    @Option(name: .long, help: "Database user.")
-    var username: String?
+    @OptionGroup var database: DatabaseOptions
 
     @Flag(name: .long, help: "Restore into a scratch database, compare row counts, drop it.")
     var check = false
@@ -69,8 +64,8 @@ struct Restore: ParsableCommand {
         } else {
             if directory != nil { throw ValidationError("a dump restores into a database (--dbname), not a folder") }
             if clean && create { throw ValidationError("choose one of --clean and --create") }
-            if check && (clean || create || dbname != nil) { throw ValidationError("--check restores into its own scratch database; leave out --dbname, --clean and --create") }
-            if !check && dbname == nil && ProcessInfo.processInfo.environment["PGDATABASE"] == nil {
+            if check && (clean || create || database.dbname != nil) { throw ValidationError("--check restores into its own scratch database; leave out --dbname, --clean and --create") }
+            if !check && database.dbname == nil && ProcessInfo.processInfo.environment["PGDATABASE"] == nil {
                 throw ValidationError("name the target database with --dbname (or PGDATABASE), or use --check")
             }
         }
@@ -80,9 +75,8 @@ struct Restore: ParsableCommand {
         let reporter = common.reporter()
         var flags = Settings.Flags()
         flags.backupRoot = common.backupRoot
-        flags.host = host
-        flags.port = port
-        flags.username = username
+        database.apply(to: &flags)
+        flags.dbname = nil  // the target is --dbname itself, resolved below
         let settings = try? Settings.resolve(flags: flags)
         try runReportingErrors(reporter, redact: { settings?.database.redact($0) ?? $0 }) {
             guard let settings else { _ = try Settings.resolve(flags: flags); return .failure }
@@ -112,7 +106,7 @@ struct Restore: ParsableCommand {
                 return .success
             }
             var request = DumpRestore.Request(settings: settings, dump: backup)
-            request.target = dbname
+            request.target = database.dbname
             request.clean = clean
             request.create = create
             request.singleTransaction = !noSingleTransaction

@@ -20,7 +20,7 @@ function __cdb-pg-dump_parse_tokens -S
     set -l unparsed_tokens (__cdb-pg-dump_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cdb-pg-dump'
-        __cdb-pg-dump_parse_subcommand 0 'dbname=' 'host=' 'port=' 'username=' 'o/output=' 'compress=' 'require-table=+' 'no-owner' 'no-privileges' 'allow-unsupported' 'lock-wait=' 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'version' 'h/help'
+        __cdb-pg-dump_parse_subcommand 0 'o/output=' 'compress=' 'require-table=+' 'no-owner' 'no-privileges' 'allow-unsupported' 'lock-wait=' 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'dbname=' 'host=' 'port=' 'username=' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __cdb-pg-dump_parse_subcommand -r 1 'version'
@@ -77,10 +77,6 @@ function __cdb-pg-dump_custom_completion
 end
 
 complete -c 'cdb-pg-dump' -f
-complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" dbname' -l 'dbname' -d 'Database name, conninfo string or postgresql:// URI.' -rfka ''
-complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" host' -l 'host' -d 'Server host or socket folder.' -rfka ''
-complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" port' -l 'port' -d 'Server port.' -rfka ''
-complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" username' -l 'username' -d 'Database user.' -rfka ''
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" o output' -s 'o' -l 'output' -d 'Write to FILE instead, or \'-\' for standard output.' -rfa '(set -l exts \'sql\' \'gz\' \'zst\';for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.{$exts};printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" compress' -l 'compress' -d 'Compress the dump.' -rfka 'zstd gzip'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump"' -l 'require-table' -d 'A table the dump must hold (repeatable; default the five trading tables, CDB_REQUIRED_TABLES).' -rfka ''
@@ -92,6 +88,10 @@ complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_o
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" json' -l 'json' -d 'One JSON object per result on standard output.'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" q quiet' -l 'quiet' -s 'q' -d 'Only errors on standard error.'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" v verbose' -l 'verbose' -s 'v' -d 'More detail on standard error.'
+complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" dbname' -l 'dbname' -d 'Database name, conninfo string or postgresql:// URI.' -rfka ''
+complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" host' -l 'host' -d 'Server host or socket folder.' -rfka ''
+complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" port' -l 'port' -d 'Server port.' -rfka ''
+complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" username' -l 'username' -d 'Database user.' -rfka ''
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" version' -l 'version' -d 'Show the version.'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_positional "cdb-pg-dump" -eq 1' -fa 'help' -d 'Show subcommand help information.'

@@ -81,7 +81,7 @@ complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_o
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" json' -l 'json' -d 'One JSON object per result on standard output.'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" q quiet' -l 'quiet' -s 'q' -d 'Only errors on standard error.'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" v verbose' -l 'verbose' -s 'v' -d 'More detail on standard error.'
-complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" dbname' -l 'dbname' -d 'Target database: name, conninfo string or postgresql:// URI.' -rfka ''
+complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" dbname' -l 'dbname' -d 'Database name, conninfo string or postgresql:// URI.' -rfka ''
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" host' -l 'host' -d 'Server host or socket folder.' -rfka ''
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" port' -l 'port' -d 'Server port.' -rfka ''
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" username' -l 'username' -d 'Database user.' -rfka ''

@@ -216,15 +216,7 @@ public struct RestoreCheck {
     public func run() throws -> Result {
         let started = Date()
         // The dump's own record of every table's rows, checked offline first.
-        let reader = try DecompressingReader(path: dump)
-        let validator = DumpValidator()
-        while true {
-            let chunk = try reader.next()
-            if chunk.isEmpty { break }
-            validator.consume(chunk)
-        }
-        let report = validator.finish()
-        if let problem = report.problems.first { throw CDBError.validation(path: dump, reason: problem) }
+        let report = try DumpValidator.validate(fileAt: dump)
 
         let maintenance = try PGConnection(settings: DumpRestore.settings(settings.database, database: "postgres"), applicationName: "cdb-restore")
         try maintenance.execute("SET client_min_messages = warning", context: "setting up the session")

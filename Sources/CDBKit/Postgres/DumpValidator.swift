@@ -38,6 +38,21 @@ public final class DumpValidator {
 
     public init() {}
 
+    /// Reads a dump file (plain, .gz or .zst) through a validator; throws on the first
+    /// structural problem, returns the report otherwise.
+    public static func validate(fileAt path: String) throws -> Report {
+        let reader = try DecompressingReader(path: path)
+        let validator = DumpValidator()
+        while true {
+            let chunk = try reader.next()
+            if chunk.isEmpty { break }
+            validator.consume(chunk)
+        }
+        let report = validator.finish()
+        if let first = report.problems.first { throw CDBError.validation(path: path, reason: first) }
+        return report
+    }
+
     /// Feeds the next bytes of the dump.
     public func consume(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }

@@ -64,15 +64,7 @@ public struct BackupVerifier {
 
     /// A dump: complete, every COPY block terminated and matching its row count, required tables present.
     func verifyDump(_ path: String) throws -> String {
-        let reader = try DecompressingReader(path: path)
-        let validator = DumpValidator()
-        while true {
-            let chunk = try reader.next()
-            if chunk.isEmpty { break }
-            validator.consume(chunk)
-        }
-        let report = validator.finish()
-        if let first = report.problems.first { throw CDBError.validation(path: path, reason: first) }
+        let report = try DumpValidator.validate(fileAt: path)
         let missing = report.missing(required: requiredTables)
         if !missing.isEmpty {
             throw CDBError.validation(path: path, reason: "required table\(missing.count == 1 ? "" : "s") missing: \(missing.joined(separator: ", "))")
