@@ -113,7 +113,8 @@ public struct RepositorySnapshot {
         let started = Date()
         let repo = try GitRepository(discoveringFrom: request.repository)
         let head = try repo.headCommit()
-        let metadata = try collectMetadata(repo, head, started: started)
+        let entries = try head.tree().walk()
+        let metadata = try collectMetadata(repo, head, entries: entries, started: started)
         let root = BackupRoot(path: request.settings.backupRoot)
         var lock: RootLock?
         var folder: String?
@@ -123,7 +124,7 @@ public struct RepositorySnapshot {
                 folder = try root.prepare(.repository)
             }
             defer { _ = lock }
-            var result = try write(repo, head, metadata, root: root, started: started)
+            var result = try write(repo, head, entries, metadata, root: root, started: started)
             result.seconds = Date().timeIntervalSince(started)
             if let folder { log(folder: folder, result: result, failure: nil) }
             return result
@@ -133,10 +134,9 @@ public struct RepositorySnapshot {
         }
     }
 
-    func collectMetadata(_ repo: GitRepository, _ head: GitCommit, started: Date) throws -> GitMetadata {
+    func collectMetadata(_ repo: GitRepository, _ head: GitCommit, entries: [GitTree.Entry], started: Date) throws -> GitMetadata {
         let branch = repo.branchName()
-        let tree = try head.tree()
-        let submodules = try tree.walk().filter { $0.kind == .submodule }.map { ($0.path, $0.oid.hex) }
+        let submodules = entries.filter { $0.kind == .submodule }.map { ($0.path, $0.oid.hex) }
         let envPath = repo.workdir.isEmpty ? nil : repo.workdir + ".env"
         let envIncluded = request.includeEnv && envPath.map { FileManager.default.fileExists(atPath: $0) } == true
         return GitMetadata(
@@ -151,7 +151,8 @@ public struct RepositorySnapshot {
         )
     }
 
-    private func write(_ repo: GitRepository, _ head: GitCommit, _ metadata: GitMetadata, root: BackupRoot, started: Date) throws -> Result {
+    private func write(_ repo: GitRepository, _ head: GitCommit, _ tree: [GitTree.Entry], _ metadata: GitMetadata,
+                       root: BackupRoot, started: Date) throws -> Result {
         let opened = try request.destination.open(folder: root.folder(.repository), stem: "claire_repo.zip")
         let file = opened.file, base = opened.sink
         // A file can have its zip headers patched afterwards, so it is hashed once finished;
@@ -168,7 +169,7 @@ public struct RepositorySnapshot {
         try outer.add(name: "git_metadata.json", bytes: Array(json) + [0x0A])
 
         let inner = try outer.stream(name: "repository.zip", method: .stored)
-        let files = try writeTree(repo, head, into: inner, modified: head.time)
+        let files = try writeTree(repo, tree, into: inner, modified: head.time)
         try inner.finish()
 
         var patchBytes = 0
@@ -200,8 +201,8 @@ public struct RepositorySnapshot {
     }
 
     /// Writes HEAD's tree as a zip into `stream`, compressing entries on every core.
-    private func writeTree(_ repo: GitRepository, _ head: GitCommit, into stream: ZipWriter.Stream, modified: Date) throws -> Int {
-        let entries = try head.tree().walk().filter { $0.kind != .submodule }
+    private func writeTree(_ repo: GitRepository, _ tree: [GitTree.Entry], into stream: ZipWriter.Stream, modified: Date) throws -> Int {
+        let entries = tree.filter { $0.kind != .submodule }
         let zip = ZipWriter(output: ZipWriter.Output(write: { try stream.write($0) }, patch: nil), modified: modified)
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let gitDir = repo.gitDir

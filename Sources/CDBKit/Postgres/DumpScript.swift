@@ -62,7 +62,7 @@ enum DDL {
         return parts.joined(separator: "\n    ")
     }
 
-    static func column(_ c: Row, identitySequence: Row?, inline: Bool) -> String {
+    static func column(_ c: Row, identitySequence: Row?) -> String {
         var text = "\(c.text("name")) \(c.text("type"))"
         if let collation = c["collation"] { text += " COLLATE \(collation)" }
         if c.text("attgenerated") == "s", let expr = c["default_expr"] {
@@ -76,7 +76,6 @@ enum DDL {
             text += " GENERATED \(identity == "a" ? "ALWAYS" : "BY DEFAULT") AS IDENTITY (\n        SEQUENCE NAME \(seq.text("schema")).\(seq.text("name"))\n        "
                 + sequenceOptions(seq, includeType: false).replacingOccurrences(of: "\n    ", with: "\n        ") + "\n    )"
         }
-        _ = inline
         return text
     }
 }

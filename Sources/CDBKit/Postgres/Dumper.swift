@@ -281,18 +281,18 @@ public final class PostgresDumper {
                 text += "CREATE \(unlogged)TABLE \(name) PARTITION OF \(parent)\(body)\n\(bound)"
             } else {
                 var items = columns.filter { $0.bool("attislocal") }.map { c in
-                    "    " + DDL.column(c, identitySequence: cat.identitySequence(table: oid, attnum: c.text("attnum")), inline: true)
+                    "    " + DDL.column(c, identitySequence: cat.identitySequence(table: oid, attnum: c.text("attnum")))
                 }
                 items += checks.map { "    " + $0 }
                 text += "CREATE \(unlogged)TABLE \(name) (\n\(items.joined(separator: ",\n"))\n)"
                 if let parents = r["parents"] { text += "\nINHERITS (\(parents))" }
-                // Inherited columns that got their own default or NOT NULL in the child.
             }
             if let key = r["partition_key"] { text += "\nPARTITION BY \(key)" }
             if r.text("relkind") == "r" { text += accessMethod(r) }
             if let options = r["options"], !options.isEmpty { text += "\nWITH (\(options))" }
             text += ";\n"
             if !r.bool("relispartition") {
+                // Inherited columns that got a default of their own in the child.
                 for c in columns where !c.bool("attislocal") {
                     if let expr = c["default_expr"], c.text("attgenerated") != "s" {
                         text += "ALTER TABLE ONLY \(name) ALTER COLUMN \(c.text("name")) SET DEFAULT \(expr);\n"
