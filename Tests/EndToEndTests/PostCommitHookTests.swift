@@ -25,11 +25,9 @@ struct PostCommitHookTests {
         try holder.run()
         usleep(200_000)
         try repo.write("a.txt", "2\n")
-        let started = Date()
         try repo.gitArgs(["commit", "-q", "-am", "second"], environment: ["CDB_BACKUP_ROOT": root])
-        let took = Date().timeIntervalSince(started)
+        // Had the commit waited for the hook, the snapshot would exist by now (the lock is held for 3 s).
         #expect(snapshots(root).isEmpty, "the snapshot should not exist yet when git commit returns")
-        #expect(took < 2.5, "git commit waited \(took) s for the hook")
         holder.waitUntilExit()
         let hash = try repo.git("rev-parse", "--short=7", "HEAD")
         try waitFor(seconds: 20) { snapshots(root).contains { $0.hasSuffix("_\(hash).zip") } }
