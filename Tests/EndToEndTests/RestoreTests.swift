@@ -78,6 +78,25 @@ struct RestoreTests {
     }
 }
 
+extension RestoreTests {
+    @Test("--check interrupted with Ctrl-C leaves no scratch database")
+    func checkInterrupted() throws {
+        let source = try PG.createDatabase("bigcheck")
+        let dir = try Harness.temporaryDirectory()
+        defer { PG.dropDatabase(source); Harness.remove(dir) }
+        _ = try PG.psql(source, "CREATE TABLE public.big AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 1500000) g")
+        let dump = try Harness.cdb("cdb-pg-dump", ["--dbname", source, "-o", dir + "/big.sql", "--require-table", "big"])
+        #expect(dump.status == 0)
+        let check = try spawn(Harness.binDir + "/cdb-restore", ["--check", dir + "/big.sql"])
+        try waitFor { try PG.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'cdb_check_%'") == "1" }
+        usleep(200_000)
+        kill(check.processIdentifier, SIGINT)
+        check.waitUntilExit()
+        #expect(check.terminationStatus != 0)
+        try waitFor(seconds: 10) { try PG.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'cdb_check_%'") == "0" }
+    }
+}
+
 /// Snapshots into folders, and hostile archives.
 @Suite("cdb-restore of snapshots", .serialized)
 struct SnapshotRestoreTests {
