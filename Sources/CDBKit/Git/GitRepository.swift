@@ -206,7 +206,47 @@ public final class GitRepository {
         return Array(UnsafeRawBufferPointer(start: ptr, count: buffer.size))
     }
 
-    /// Submodules recorded in `tree` (path and commit), without descending into them.
+    /// A blob's size from its header, without reading it.
+    public func blobSize(_ oid: git_oid) throws -> Int {
+        var odb: OpaquePointer?
+        try check(git_repository_odb(&odb, handle), "opening the object database")
+        defer { git_odb_free(odb) }
+        var id = oid
+        var size = 0
+        var type = GIT_OBJECT_BLOB
+        try check(git_odb_read_header(&size, &type, odb, &id), "reading an object header")
+        return size
+    }
+
+    /// Streams a blob in chunks when the object database can (loose objects), so that a huge
+    /// file is never held whole; returns false when it cannot (packed objects), having read nothing.
+    public func streamBlob(_ oid: git_oid, chunk: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
+        var odb: OpaquePointer?
+        try check(git_repository_odb(&odb, handle), "opening the object database")
+        defer { git_odb_free(odb) }
+        var id = oid
+        var stream: UnsafeMutablePointer<git_odb_stream>?
+        var length = 0
+        var type = GIT_OBJECT_BLOB
+        guard git_odb_open_rstream(&stream, &length, &type, odb, &id) == 0, let stream else { return false }
+        defer { git_odb_stream_free(stream) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 8 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        var total = 0
+        while total < length {
+            let n = git_odb_stream_read(stream, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), buffer.count)
+            if n < 0 { try check(n, "reading a large file from the object database") }
+            if n == 0 { break }
+            try chunk(UnsafeRawBufferPointer(rebasing: buffer[0..<Int(n)]))
+            total += Int(n)
+        }
+        guard total == length else {
+            throw CDBError.inputMissing(path: oid.hex, reason: "the object database gave \(total) of \(length) bytes")
+        }
+        return true
+    }
+
+    /// A blob, read whole.
     public func lookupBlob(_ oid: git_oid) throws -> GitBlob {
         var oid = oid
         var blob: OpaquePointer?

@@ -214,9 +214,9 @@ public struct RepositorySnapshot {
                                 let entry = entries[index]
                                 if entry.kind == .directory { return .directory }
                                 let own = context as! GitRepository
+                                if try own.blobSize(entry.oid) > Self.streamThreshold { return .large }
                                 let blob = try own.lookupBlob(entry.oid)
                                 let bytes = blob.bytes
-                                if bytes.count > Self.streamThreshold { return .large }
                                 let packed = entry.kind == .symlink
                                     ? Deflate.Packed(method: .stored, crc: Deflate.compress(bytes, level: 0).crc, data: Array(bytes))
                                     : Deflate.compress(bytes, level: level)
@@ -238,14 +238,18 @@ public struct RepositorySnapshot {
                                         try zip.add(name: entry.path, mode: mode, method: method, crc: crc, uncompressed: size, data: $0)
                                     }
                                 case .large:
-                                    let blob = try repo.lookupBlob(entry.oid)
+                                    // Streamed from the object database when it can (loose objects);
+                                    // packed ones can only be read whole by libgit2 1.5.
                                     let out = try zip.stream(name: entry.path, mode: mode, method: .deflated, level: level)
-                                    let bytes = blob.bytes
-                                    var offset = 0
-                                    while offset < bytes.count {
-                                        let n = min(8 << 20, bytes.count - offset)
-                                        try out.write(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]))
-                                        offset += n
+                                    if try !repo.streamBlob(entry.oid, chunk: { try out.write($0) }) {
+                                        let blob = try repo.lookupBlob(entry.oid)
+                                        let bytes = blob.bytes
+                                        var offset = 0
+                                        while offset < bytes.count {
+                                            let n = min(8 << 20, bytes.count - offset)
+                                            try out.write(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]))
+                                            offset += n
+                                        }
                                     }
                                     try out.finish()
                                 }
