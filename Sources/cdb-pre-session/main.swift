@@ -12,6 +12,9 @@ struct PreSessionCommand: ParsableCommand {
             is run in, under the backup root's lock, and prints the session banner on standard error. The created \
             paths go to standard output. A failing step never stops the others; the exit code is the worst step's.
             The shell hooks (cdb-pre-session init bash|zsh|fish) run it before the commands in CDB_SESSION_COMMANDS.
+
+            Options of a run (--skip-db, --skip-repo, --json, --quiet, --min-interval, --lock-wait, --compress, \
+            --repo, --backup-root): cdb-pre-session run --help.
             """,
         version: CDBVersion.string,
         subcommands: [Run.self, Init.self],
