@@ -167,15 +167,8 @@ struct PgDumpErrorTests {
         let root = try Root()
         defer { PG.dropDatabase(source); root.remove() }
         // Hold a lock the dump must wait for, then end the dump's backend while it waits.
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        holder.arguments = ["psql", "-X", "-q", "-d", source, "-c",
-                            "BEGIN; LOCK TABLE public.trades IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(20); COMMIT;"]
-        holder.standardOutput = FileHandle.nullDevice
-        holder.standardError = FileHandle.nullDevice
-        try holder.run()
+        let holder = try PG.holdExclusiveLock(source, table: "public.trades", seconds: 20)
         defer { holder.terminate(); holder.waitUntilExit() }
-        try waitFor { try PG.psql(source, "SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = 'public.trades'::regclass") == "1" }
 
         let killer = DispatchQueue(label: "killer")
         killer.async {
@@ -199,15 +192,8 @@ struct PgDumpErrorTests {
         let source = try PG.tradingDatabase()
         let root = try Root()
         defer { PG.dropDatabase(source); root.remove() }
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        holder.arguments = ["psql", "-X", "-q", "-d", source, "-c",
-                            "BEGIN; LOCK TABLE public.orders IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(10); COMMIT;"]
-        holder.standardOutput = FileHandle.nullDevice
-        holder.standardError = FileHandle.nullDevice
-        try holder.run()
+        let holder = try PG.holdExclusiveLock(source, table: "public.orders", seconds: 10)
         defer { holder.terminate(); holder.waitUntilExit() }
-        try waitFor { try PG.psql(source, "SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = 'public.orders'::regclass") == "1" }
         let out = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", source, "--lock-wait", "1"])
         #expect(out.status == 75, "\(out.stderr)")
         #expect(out.stderr.contains("exclusive lock"), "\(out.stderr)")

@@ -18,12 +18,7 @@ struct PostCommitHookTests {
         #expect(install.status == 0, "\(install.stderr)")
 
         // Hold the backup root's lock: the background snapshot must wait, the commit must not.
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
-        holder.arguments = [root + "/.lock", "sleep", "3"]
-        try holder.run()
-        usleep(200_000)
+        let holder = try holdRootLock(root, shared: false, seconds: 3)
         try repo.write("a.txt", "2\n")
         try repo.gitArgs(["commit", "-q", "-am", "second"], environment: ["CDB_BACKUP_ROOT": root])
         // Had the commit waited for the hook, the snapshot would exist by now (the lock is held for 3 s).

@@ -88,13 +88,8 @@ struct PreSessionTests {
     func lockAndInterval() throws {
         let f = try SessionFixture()
         defer { f.remove() }
-        try FileManager.default.createDirectory(atPath: f.root, withIntermediateDirectories: true)
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
-        holder.arguments = ["--exclusive", f.root + "/.lock", "sleep", "3"]
-        try holder.run()
+        let holder = try holdRootLock(f.root, shared: false, seconds: 3)
         defer { holder.terminate(); holder.waitUntilExit() }
-        usleep(200_000)
         let blocked = try Harness.cdb("cdb-pre-session", ["--lock-wait", "1"], environment: f.environment, directory: f.repo.path)
         #expect(blocked.status == 75, "\(blocked.stderr)")
         #expect(blocked.stderr.contains("another cdb run holds"))

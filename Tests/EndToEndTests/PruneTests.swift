@@ -204,12 +204,8 @@ struct PruneTests {
         defer { fixture.remove() }
         let before = try fixture.snapshot()
         // A writer (cdb-pg-dump takes the lock shared) holds the root while prune wants it alone.
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
-        holder.arguments = ["--shared", fixture.root + "/.lock", "sleep", "2"]
-        try holder.run()
+        let holder = try holdRootLock(fixture.root, shared: true, seconds: 2)
         defer { holder.terminate(); holder.waitUntilExit() }
-        usleep(300_000)
         let out = try prune(fixture, ["--lock-wait", "1"])
         #expect(out.status == 75, "\(out.stderr)")
         #expect(out.stderr.contains("another cdb run holds"), "\(out.stderr)")

@@ -53,9 +53,13 @@ struct ShellHookTests {
         #expect(off.stdout.contains("status=7") && f.calls == "backup-before\narg:y\n")
         #expect(f.dumps.count == 1, "CDB_HOOKS=0 makes no backup")
         #expect(!off.stderr.contains("Pre-Session"))
-        // Other command names from CDB_SESSION_COMMANDS.
-        let custom = try run(shell, "\(shell.source()); type claude >/dev/null 2>&1; echo x", f, extra: ["CDB_SESSION_COMMANDS": "aider codex"])
-        #expect(custom.status == 0)
+        // CDB_SESSION_COMMANDS names the wrapped commands: `codex` is, `claude` no longer is.
+        try FileManager.default.copyItem(atPath: f.bin + "/claude", toPath: f.bin + "/codex")
+        f.resetLog()
+        let unwrapped = try run(shell, "\(shell.source()); claude z", f, extra: ["CDB_SESSION_COMMANDS": "aider codex"])
+        #expect(!unwrapped.stderr.contains("Pre-Session") && f.dumps.count == 1, "\(shell): claude must not be wrapped")
+        let wrapped = try run(shell, "\(shell.source()); codex w; echo \"status=\(shell.status)\"", f, extra: ["CDB_SESSION_COMMANDS": "aider codex"])
+        #expect(wrapped.stdout.contains("status=7") && wrapped.stderr.contains("Pre-Session") && f.dumps.count == 2, "\(shell): codex must be wrapped")
     }
 
     @Test("the session starts even with the database down, unless CDB_BLOCK_ON_FAILURE=1", arguments: Shell.allCases)

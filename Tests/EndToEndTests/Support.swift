@@ -151,6 +151,16 @@ enum PG {
         return name
     }
 
+    /// A psql session holding ACCESS EXCLUSIVE on `table` for `seconds`; returns once it holds it.
+    static func holdExclusiveLock(_ database: String, table: String, seconds: Int) throws -> Process {
+        let holder = try spawn("/usr/bin/env", ["psql", "-X", "-q", "-d", database, "-c",
+                                                "BEGIN; LOCK TABLE \(table) IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(\(seconds)); COMMIT;"])
+        try waitFor {
+            try psql(database, "SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = '\(table)'::regclass") == "1"
+        }
+        return holder
+    }
+
     /// `pg_dump --schema-only`, without the `\restrict` lines whose key changes every run.
     static func schema(_ database: String) throws -> String {
         let out = try Harness.run("pg_dump", ["--schema-only", "-d", database])
@@ -182,6 +192,14 @@ enum PG {
         }
         return digests
     }
+}
+
+/// Holds the backup root's `.lock` with flock(1) for `seconds`, as another cdb run would.
+func holdRootLock(_ root: String, shared: Bool, seconds: Int) throws -> Process {
+    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    let holder = try spawn("/usr/bin/flock", [shared ? "--shared" : "--exclusive", root + "/.lock", "sleep", "\(seconds)"])
+    usleep(200_000)
+    return holder
 }
 
 struct Failure: Error, CustomStringConvertible {
