@@ -17,9 +17,14 @@ else
   swift build -c release >/dev/null
   bin=$(swift build -c release --show-bin-path)
 fi
-root=$(mktemp -d "${TMPDIR:-/tmp}/cdb-demo.XXXXXX")/Claire_Backups
+demo=$(mktemp -d "${TMPDIR:-/tmp}/cdb-demo.XXXXXX")
+root=$demo/Claire_Backups
+# cdb backs up only repositories you enabled; the demo enables this one in a throwaway config
+# folder, so your own list (~/.config/cdb/enabled) is left alone.
+export XDG_CONFIG_HOME=$demo/config
 
 run_job() {
+  "$bin/cdb-pre-session" enable >/dev/null
   "$bin/cdb-pre-session" --backup-root "$root" >/dev/null
   echo >&2
   echo "==> written under $root:" >&2

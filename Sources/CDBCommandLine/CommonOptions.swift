@@ -64,16 +64,17 @@ public struct CompressionArgument: ExpressibleByArgument {
 /// Where the database is: the connection flags of every program that talks to PostgreSQL.
 /// (No password flag: passwords come from PGPASSWORD, ~/.pgpass or the repository's .env.)
 public struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Database name, conninfo string or postgresql:// URI.", valueName: "conninfo"))
+    // pg_dump's short flags (-d -h -p -U); the programs that take them keep help on --help only.
+    @Option(name: [.customShort("d"), .long], help: ArgumentHelp("Database name, conninfo string or postgresql:// URI.", valueName: "conninfo"))
     public var dbname: String?
 
-    @Option(name: .long, help: "Server host or socket folder.")
+    @Option(name: [.customShort("h"), .long], help: "Server host or socket folder.")
     public var host: String?
 
-    @Option(name: .long, help: "Server port.")
+    @Option(name: [.customShort("p"), .long], help: "Server port.")
     public var port: String?
 
-    @Option(name: .long, help: "Database user.")
+    @Option(name: [.customShort("U"), .long], help: "Database user.")
     public var username: String?
 
     public init() {}

@@ -19,10 +19,12 @@ struct PGDump: ParsableCommand {
             Exit codes: 0 ok, 64 usage, 65 validation failed or required table missing, 69 database \
             unreachable, 73 cannot create output, 74 I/O error (disk full), 75 locked, 78 configuration.
             """,
-        version: CDBVersion.string
+        version: CDBVersion.string,
+        helpNames: [.long]
     )
 
-    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Write to FILE instead, or '-' for standard output.", valueName: "file"),
+    @Option(name: [.short, .customShort("f"), .customLong("output"), .customLong("file")],
+            help: ArgumentHelp("Write to FILE (which must not exist; see --force) instead, or '-' for standard output.", valueName: "file"),
             completion: .file(extensions: ["sql", "gz", "zst"]))
     var output: String?
 
@@ -41,6 +43,9 @@ struct PGDump: ParsableCommand {
     @Flag(name: .long, help: "Dump everything else when the database holds objects cdb-pg-dump cannot dump, naming each skipped one.")
     var allowUnsupported = false
 
+    @Flag(name: .long, help: "With -o FILE: replace FILE when it exists.")
+    var force = false
+
     @Option(name: .long, help: ArgumentHelp("Seconds to wait for table locks and the backup root's lock.", valueName: "seconds"))
     var lockWait: Int = 30
 
@@ -51,6 +56,7 @@ struct PGDump: ParsableCommand {
     func validate() throws {
         if lockWait < 0 { throw ValidationError("--lock-wait must be 0 or more seconds") }
         if common.json && output == "-" { throw ValidationError("--json and -o - both use standard output; choose one") }
+        if force && (output == nil || output == "-") { throw ValidationError("--force replaces the file named by -o FILE; give -o FILE") }
     }
 
     func run() throws {
@@ -72,7 +78,7 @@ struct PGDump: ParsableCommand {
             switch output {
             case nil: request.destination = .backupRoot
             case "-": request.destination = .standardOutput
-            case let path?: request.destination = .file(path)
+            case let path?: request.destination = force ? .fileReplacing(path) : .file(path)
             }
             let outcome = PostgresBackupCommand.run(request: request, reporter: reporter)
             if common.json { emit(outcome.json) } else if let path = outcome.result?.path { emit(path) }

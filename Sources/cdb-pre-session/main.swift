@@ -11,13 +11,15 @@ struct PreSessionCommand: ParsableCommand {
             Runs the database dump, the repository snapshot and pruning of both folders, for the repository it \
             is run in, under the backup root's lock, and prints the session banner on standard error. The created \
             paths go to standard output. A failing step never stops the others; the exit code is the worst step's.
+            It runs only in repositories you enabled (cdb-pre-session enable; like direnv allow): a repository \
+            you cloned cannot make cdb run, and its .env is read only for the database connection.
             The shell hooks (cdb-pre-session init bash|zsh|fish) run it before the commands in CDB_SESSION_COMMANDS.
 
             Options of a run (--skip-db, --skip-repo, --json, --quiet, --min-interval, --lock-wait, --compress, \
             --repo, --backup-root): cdb-pre-session run --help.
             """,
         version: CDBVersion.string,
-        subcommands: [Run.self, Init.self],
+        subcommands: [Run.self, Enable.self, Disable.self, Status.self, Init.self],
         defaultSubcommand: Run.self
     )
 }
@@ -69,8 +71,7 @@ extension PreSessionCommand {
                 request.skipRepository = skipRepo
                 request.lockWait = Double(lockWait)
                 request.compression = compress?.value ?? .none
-                let interval = minInterval ?? ProcessInfo.processInfo.environment["CDB_SESSION_INTERVAL"].flatMap { Int($0) } ?? 0
-                request.minInterval = max(0, interval)
+                request.minInterval = try Settings.integer("CDB_SESSION_INTERVAL", flag: minInterval, default: 0)
                 let outcome = PreSession(request: request, reporter: reporter).run()
                 if common.json {
                     for step in outcome.steps { emit(jsonLine(step.json)) }
@@ -78,6 +79,77 @@ extension PreSessionCommand {
                     outcome.paths.forEach(emit)
                 }
                 return outcome.status
+            }
+        }
+    }
+
+    /// `enable`, `disable`, `status`: the repository's entry in the user's list.
+    struct RepositoryArgument: ParsableArguments {
+        @Option(name: .long, help: ArgumentHelp("The repository (default: the one containing the current folder).", valueName: "dir"),
+                completion: .directory)
+        var repo: String?
+
+        func workTree() throws -> String {
+            let directory = repo ?? FileManager.default.currentDirectoryPath
+            guard let tree = WorkTree.root(containing: directory) else {
+                throw CDBError.inputMissing(path: directory, reason: "not inside a git work tree")
+            }
+            return tree
+        }
+    }
+
+    struct Enable: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Let cdb back up this repository (the session hook and the post-commit hook run only in enabled ones).")
+
+        @OptionGroup var target: RepositoryArgument
+
+        func run() throws {
+            let reporter = Reporter()
+            try runReportingErrors(reporter) {
+                let tree = try target.workTree()
+                let config = UserConfig()
+                let added = try config.enable(tree)
+                reporter.info(added ? "cdb: enabled \(tree) (listed in \(config.enabledPath))" : "cdb: \(tree) was enabled already")
+                emit(tree)
+                return .success
+            }
+        }
+    }
+
+    struct Disable: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop cdb backing up this repository.")
+
+        @OptionGroup var target: RepositoryArgument
+
+        func run() throws {
+            let reporter = Reporter()
+            try runReportingErrors(reporter) {
+                let tree = try target.workTree()
+                let removed = try UserConfig().disable(tree)
+                reporter.info(removed ? "cdb: disabled \(tree)" : "cdb: \(tree) was not enabled")
+                return .success
+            }
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Say whether this repository is enabled (exit 0) or not (exit 1), and where the settings live.")
+
+        @OptionGroup var target: RepositoryArgument
+
+        func run() throws {
+            let reporter = Reporter()
+            try runReportingErrors(reporter) {
+                let tree = try target.workTree()
+                let config = UserConfig()
+                let enabled = config.isEnabled(tree)
+                emit("\(enabled ? "enabled" : "not enabled") \(tree)")
+                reporter.info("settings: \(config.configPath)\(FileManager.default.fileExists(atPath: config.configPath) ? "" : " (none yet)")")
+                reporter.info("enabled repositories: \(config.enabledPath) (\(config.enabledRepositories().count))")
+                if !enabled { reporter.info("to enable it: cdb-pre-session enable") }
+                return enabled ? .success : .failure
             }
         }
     }

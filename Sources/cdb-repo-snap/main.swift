@@ -54,6 +54,9 @@ struct RepoSnap: ParsableCommand {
     @Flag(name: .long, help: "Remove the post-commit hook and put back the hook it replaced.")
     var uninstallHook = false
 
+    @Option(name: .long, help: ArgumentHelp("Snapshot this commit (a full hash) instead of HEAD; the work tree is captured only when it is HEAD.", valueName: "hash"))
+    var commit: String?
+
     @Flag(name: .long, help: .hidden)
     var background = false
 
@@ -65,7 +68,6 @@ struct RepoSnap: ParsableCommand {
     }
 
     func run() throws {
-        if background { ProcessSetup.closeInheritedDescriptors() }
         let reporter = common.reporter()
         try runReportingErrors(reporter) {
             let directory = repo ?? FileManager.default.currentDirectoryPath
@@ -74,6 +76,9 @@ struct RepoSnap: ParsableCommand {
                 if installHook {
                     let program = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
                     let (outcome, path) = try PostCommitHook.install(repository, program: program)
+                    if let tree = WorkTree.root(containing: directory), try UserConfig().enable(tree) {
+                        reporter.info("enabled \(tree) for cdb backups (cdb-pre-session disable turns that off)")
+                    }
                     switch outcome {
                     case .alreadyInstalled: reporter.info("post-commit hook already installed at \(path)")
                     case .installedKeepingLegacy: reporter.info("post-commit hook installed at \(path); the hook that was there runs first (post-commit.legacy)")
@@ -92,9 +97,19 @@ struct RepoSnap: ParsableCommand {
             }
             var flags = Settings.Flags()
             flags.backupRoot = common.backupRoot
-            let settings = try Settings.resolve(flags: flags, directory: directory)
+            let settings: Settings
+            do {
+                settings = try Settings.resolve(flags: flags, directory: directory)
+            } catch let error as CDBError where background {
+                // Nowhere to log without settings: the post-commit hook stays silent.
+                _ = error
+                return .success
+            }
+            // The post-commit hook snapshots only repositories the user enabled.
+            if background && settings.enabledWorkTree == nil { return .success }
             settings.warnings.forEach(reporter.warning)
             var request = RepositorySnapshot.Request(settings: settings)
+            request.commit = commit
             request.repository = directory
             request.includeEnv = includeEnv
             request.includeUntracked = includeUntracked
@@ -113,5 +128,5 @@ struct RepoSnap: ParsableCommand {
     }
 }
 
-ProcessSetup.prepare()
+ProcessSetup.prepare(detached: CommandLine.arguments.contains("--background"))
 RepoSnap.main()

@@ -24,7 +24,8 @@ struct Restore: ParsableCommand {
             Exit codes: 0 ok, 64 usage, 65 a statement failed, rows differ or a hostile archive, 66 no such \
             file, 69 database unreachable, 73 target not empty, 78 configuration.
             """,
-        version: CDBVersion.string
+        version: CDBVersion.string,
+        helpNames: [.long]
     )
 
     @OptionGroup var common: CommonOptions

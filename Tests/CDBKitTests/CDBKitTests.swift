@@ -22,44 +22,68 @@ struct SettingsTests {
         #expect(parsed.values["POSTGRES_DB"] == "claire")
         #expect(parsed.values["POSTGRES_HOST"] == "db")
         #expect(parsed.problems.count == 3)
-        #expect(parsed.problems.allSatisfy { !$0.contains("hunter2") && !$0.contains("abc") })
-        #expect(parsed.problems[0].contains(":6:"))
+        #expect(parsed.problems.allSatisfy { !$0.description.contains("hunter2") && !$0.description.contains("abc") })
+        #expect(parsed.problems[0].description.contains(":6:"))
     }
 
-    @Test("flags beat the environment, which beats .env, which beats defaults")
+    @Test("flags beat the environment, which beats the user's config file, which beats defaults; .env gives only the connection, and only when enabled")
     func precedence() throws {
         let dir = NSTemporaryDirectory() + "cdb-settings-\(UUID().uuidString.prefix(6))"
+        let config = dir + "-config"
         try FileManager.default.createDirectory(atPath: dir + "/.git", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: dir + "/sub", withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try "CDB_RETENTION_DAYS=7\nCDB_KEEP_LAST=9\nPOSTGRES_DB=fromenvfile\nPOSTGRES_PASSWORD=pw-from-dotenv\n"
+        try FileManager.default.createDirectory(atPath: config + "/cdb", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: config) }
+        try "CDB_RETENTION_DAYS=7\nCDB_KEEP_LAST=9\n".write(toFile: config + "/cdb/config", atomically: true, encoding: .utf8)
+        chmod(config + "/cdb/config", 0o600)
+        try "CDB_KEEP_LAST=1\nCDB_BACKUP_ROOT=backups\nPOSTGRES_DB=fromenvfile\nPOSTGRES_PASSWORD=pw-from-dotenv\n"
             .write(toFile: dir + "/.env", atomically: true, encoding: .utf8)
+        let environment = ["HOME": "/home/t", "XDG_CONFIG_HOME": config]
+        // Not enabled: the repository's .env is not read at all.
+        let untrusted = try Settings.resolve(flags: .init(), environment: environment, directory: dir + "/sub")
+        #expect(untrusted.enabledWorkTree == nil)
+        #expect(!untrusted.database.parameters.contains { $0.0 == "dbname" })
+        #expect(untrusted.retentionDays == 7 && untrusted.keepLast == 9)
+
+        try UserConfig(environment: environment).enable(WorkTree.root(containing: dir)!)
         var flags = Settings.Flags()
         flags.keepLast = 2
-        let settings = try Settings.resolve(flags: flags, environment: ["HOME": "/home/t", "CDB_RETENTION_DAYS": "10"], directory: dir + "/sub")
+        let settings = try Settings.resolve(flags: flags, environment: environment.merging(["CDB_RETENTION_DAYS": "10"]) { $1 }, directory: dir + "/sub")
+        #expect(settings.enabledWorkTree == WorkTree.physical(dir))
         #expect(settings.keepLast == 2)
         #expect(settings.retentionDays == 10)
-        #expect(settings.backupRoot == "/home/t/Claire_Backups")
+        #expect(settings.backupRoot == "/home/t/Claire_Backups", "CDB_BACKUP_ROOT in .env is ignored")
+        #expect(settings.warnings.contains { $0.contains("CDB_BACKUP_ROOT is ignored") && $0.contains(config + "/cdb/config") })
         #expect(settings.requiredTables == Settings.defaultRequiredTables)
         #expect(settings.database.parameters.contains { $0 == ("dbname", "fromenvfile") })
         #expect(settings.database.secrets == ["pw-from-dotenv"])
         // PG* variables are left to libpq and win over .env.
-        let env = try Settings.resolve(flags: .init(), environment: ["HOME": "/h", "PGDATABASE": "x", "PGPASSWORD": "p"], directory: dir)
+        let env = try Settings.resolve(flags: .init(), environment: environment.merging(["PGDATABASE": "x", "PGPASSWORD": "p"]) { $1 }, directory: dir)
         #expect(!env.database.parameters.contains { $0.0 == "dbname" || $0.0 == "password" })
         #expect(throws: CDBError.self) {
-            try Settings.resolve(flags: .init(), environment: ["HOME": "/h", "CDB_KEEP_LAST": "many"], directory: "/")
+            try Settings.resolve(flags: .init(), environment: ["HOME": "/h", "CDB_KEEP_LAST": "many", "XDG_CONFIG_HOME": config], directory: "/")
         }
     }
 
-    @Test("credentials are removed from URLs and messages")
+    @Test("credentials are removed from URLs and conninfo, and nothing else is touched")
     func redaction() {
         #expect(ConnectionString.redactURLs(in: "https://user:tok3n@github.com/x.git") == "https://user@github.com/x.git")
         #expect(ConnectionString.password(in: "postgresql://u:p%40ss@h/db") == "p@ss")
         #expect(ConnectionString.password(in: "host=x password='a b' dbname=y") == "a b")
+        #expect(ConnectionString.redactConninfo(in: "host=x password='a b' dbname=y") == "host=x password=*** dbname=y")
         var flags = Settings.Flags()
         flags.dbname = "postgresql://u:hunter2@h/db"
         let settings = try? Settings.resolve(flags: flags, environment: ["HOME": "/h"], directory: "/")
-        #expect(settings?.database.redact("failed for postgresql://u:hunter2@h/db and hunter2") == "failed for postgresql://u@h/db and ***")
+        #expect(settings?.database.redact("failed for postgresql://u:hunter2@h/db") == "failed for postgresql://u@h/db")
+        // A password that is a common word leaves messages alone.
+        for password in ["t", "failed", "password", "e"] {
+            var short = Settings.Flags()
+            short.dbname = "host=h password=\(password) dbname=d"
+            let s = try? Settings.resolve(flags: short, environment: ["HOME": "/h"], directory: "/")
+            let message = "password authentication failed for user \"trader\""
+            #expect(s?.database.redact(message) == message, "password \(password)")
+            #expect(PGConnection.classify(message: message, target: "h:5432", redact: s!.database.redact).exitStatus == .config)
+        }
     }
 }
 

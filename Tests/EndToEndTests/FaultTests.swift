@@ -41,7 +41,7 @@ func spawn(_ path: String, _ args: [String], directory: String? = nil, environme
     p.standardError = FileHandle.nullDevice
     p.standardInput = FileHandle.nullDevice
     if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    p.environment = Harness.environment.merging(environment) { $1 }
+    p.environment = Harness.environment.merging(["XDG_CONFIG_HOME": Harness.configHome]) { $1 }.merging(environment) { $1 }
     try p.run()
     return p
 }
@@ -184,6 +184,7 @@ struct FaultTests {
         defer { PG.dropDatabase(database); repo.remove(); Harness.remove(base) }
         _ = try Harness.run("sh", ["-c", "head -c 300000 /dev/urandom > '\(repo.path)/noise.bin'"])
         try repo.commitAll("noise")
+        try Harness.enable(repo.path)
         let root = base + "/root"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let mounted = try Harness.run("mount", ["-t", "tmpfs", "-o", "size=200k", "tmpfs", root]).status == 0
@@ -246,9 +247,18 @@ struct FaultTests {
         try "POSTGRES_DB\nthis is not = valid\n=nothing\n".write(toFile: f.repo.path + "/.env", atomically: false, encoding: .utf8)
         let lines = try Harness.cdb("cdb-prune", ["--dry-run"], environment: f.environment, directory: f.repo.path)
         tally.trial(lines.status == 0 && lines.stderr.contains(".env:1:") && lines.stderr.contains(".env:3:"), "malformed lines: \(lines.status) \(lines.stderr)")
-        try "CDB_RETENTION_DAYS=soon\n".write(toFile: f.repo.path + "/.env", atomically: false, encoding: .utf8)
-        let value = try Harness.cdb("cdb-prune", ["--dry-run"], environment: f.environment, directory: f.repo.path)
-        tally.trial(value.status == 78 && value.stderr.contains("CDB_RETENTION_DAYS"), "a bad value in .env: \(value.status) \(value.stderr)")
+        // cdb's own settings in a repository's .env are ignored, with a warning naming the config file.
+        try "CDB_RETENTION_DAYS=0\nCDB_KEEP_LAST=0\n".write(toFile: f.repo.path + "/.env", atomically: false, encoding: .utf8)
+        let ignored = try Harness.cdb("cdb-prune", ["--dry-run"], environment: f.environment, directory: f.repo.path)
+        tally.trial(ignored.status == 0 && ignored.stderr.contains("CDB_RETENTION_DAYS is ignored in a repository's .env")
+                    && ignored.stderr.contains("/cdb/config"), "CDB_* in .env: \(ignored.status) \(ignored.stderr)")
+        // A bad value in the user's config file is a configuration error naming it.
+        let config = try Harness.temporaryDirectory("cdb-config")
+        defer { Harness.remove(config) }
+        try FileManager.default.createDirectory(atPath: config + "/cdb", withIntermediateDirectories: true)
+        try "CDB_RETENTION_DAYS=soon\n".write(toFile: config + "/cdb/config", atomically: false, encoding: .utf8)
+        let value = try Harness.cdb("cdb-prune", ["--dry-run"], environment: f.environment.merging(["XDG_CONFIG_HOME": config]) { $1 }, directory: f.repo.path)
+        tally.trial(value.status == 78 && value.stderr.contains("CDB_RETENTION_DAYS in \(config)/cdb/config"), "a bad value in the config file: \(value.status) \(value.stderr)")
         try FileManager.default.removeItem(atPath: f.repo.path + "/.env")
         let cases: [([String], [String: String?], Int32, String)] = [
             (["--no-such-flag"], [:], 64, "Unknown option"),

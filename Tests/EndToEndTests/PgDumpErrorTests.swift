@@ -80,6 +80,7 @@ struct PgDumpErrorTests {
         try FileManager.default.createDirectory(atPath: repo + "/.git", withIntermediateDirectories: true)
         try "POSTGRES_USER=\(PasswordRole.name)\nPOSTGRES_PASSWORD='\(secret)'\nPOSTGRES_DB=\(source)\n"
             .write(toFile: repo + "/.env", atomically: true, encoding: .utf8)
+        try Harness.enable(repo)
         let good = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--json"],
                                    environment: ["PGPASSWORD": nil, "PGUSER": nil, "PGDATABASE": nil], directory: repo)
         #expect(good.status == 0, "\(good.stderr)")

@@ -26,6 +26,7 @@ struct SessionFixture {
             exit 7
             """.write(toFile: bin + "/claude", atomically: false, encoding: .utf8)
         chmod(bin + "/claude", 0o755)
+        try Harness.enable(repo.path)
     }
 
     var environment: [String: String?] {

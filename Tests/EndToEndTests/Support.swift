@@ -43,6 +43,8 @@ enum Harness {
         }
         var env = Self.environment
         env["NO_COLOR"] = nil
+        // The user's own config folder is never touched: each test run has its own.
+        env["XDG_CONFIG_HOME"] = configHome
         for (key, value) in extra { env[key] = value }
         process.environment = env
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
@@ -74,6 +76,19 @@ enum Harness {
     @discardableResult
     static func cdb(_ name: String, _ arguments: [String], environment: [String: String?] = [:], directory: String? = nil) throws -> Output {
         try run(binDir + "/" + name, arguments, environment: environment, directory: directory)
+    }
+
+    /// `XDG_CONFIG_HOME` of every program the tests run (enabled repositories, settings file).
+    static let configHome: String = {
+        let path = NSTemporaryDirectory() + "cdb-test-config-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }()
+
+    /// `cdb-pre-session enable` for the repository holding `directory`, as a user would.
+    static func enable(_ directory: String, environment: [String: String?] = [:]) throws {
+        let out = try cdb("cdb-pre-session", ["enable", "--repo", directory], environment: environment)
+        if out.status != 0 { throw Failure("cdb-pre-session enable failed: \(out.stderr)") }
     }
 
     /// A fresh temporary folder, removed by the caller with `remove`.

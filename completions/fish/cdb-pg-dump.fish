@@ -20,7 +20,7 @@ function __cdb-pg-dump_parse_tokens -S
     set -l unparsed_tokens (__cdb-pg-dump_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cdb-pg-dump'
-        __cdb-pg-dump_parse_subcommand 0 'o/output=' 'compress=' 'require-table=+' 'no-owner' 'no-privileges' 'allow-unsupported' 'lock-wait=' 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'dbname=' 'host=' 'port=' 'username=' 'version' 'h/help'
+        __cdb-pg-dump_parse_subcommand 0 'o/output=' 'compress=' 'require-table=+' 'no-owner' 'no-privileges' 'allow-unsupported' 'force' 'lock-wait=' 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'd/dbname=' 'h/host=' 'p/port=' 'U/username=' 'version' 'help'
         switch $unparsed_tokens[1]
         case 'help'
             __cdb-pg-dump_parse_subcommand -r 1 'version'
@@ -77,22 +77,23 @@ function __cdb-pg-dump_custom_completion
 end
 
 complete -c 'cdb-pg-dump' -f
-complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" o output' -s 'o' -l 'output' -d 'Write to FILE instead, or \'-\' for standard output.' -rfa '(set -l exts \'sql\' \'gz\' \'zst\';for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.{$exts};printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
+complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" f file o output' -s 'o' -s 'f' -l 'output' -l 'file' -d 'Write to FILE (which must not exist; see --force) instead, or \'-\' for standard output.' -rfa '(set -l exts \'sql\' \'gz\' \'zst\';for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.{$exts};printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" compress' -l 'compress' -d 'Compress the dump.' -rfka 'zstd gzip'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump"' -l 'require-table' -d 'A table the dump must hold (repeatable; default the five trading tables, CDB_REQUIRED_TABLES).' -rfka ''
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" no-owner' -l 'no-owner' -d 'Leave out ownership (to restore as another role).'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" no-privileges' -l 'no-privileges' -d 'Leave out GRANT/REVOKE statements.'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" allow-unsupported' -l 'allow-unsupported' -d 'Dump everything else when the database holds objects cdb-pg-dump cannot dump, naming each skipped one.'
+complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" force' -l 'force' -d 'With -o FILE: replace FILE when it exists.'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" lock-wait' -l 'lock-wait' -d 'Seconds to wait for table locks and the backup root\'s lock.' -rfka ''
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" backup-root' -l 'backup-root' -d 'Backup root (default ~/Claire_Backups, CDB_BACKUP_ROOT).' -rfa '(__cdb-pg-dump_complete_directories)'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" json' -l 'json' -d 'One JSON object per result on standard output.'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" q quiet' -l 'quiet' -s 'q' -d 'Only errors on standard error.'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" v verbose' -l 'verbose' -s 'v' -d 'More detail on standard error.'
-complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" dbname' -l 'dbname' -d 'Database name, conninfo string or postgresql:// URI.' -rfka ''
-complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" host' -l 'host' -d 'Server host or socket folder.' -rfka ''
-complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" port' -l 'port' -d 'Server port.' -rfka ''
-complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" username' -l 'username' -d 'Database user.' -rfka ''
+complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" d dbname' -s 'd' -l 'dbname' -d 'Database name, conninfo string or postgresql:// URI.' -rfka ''
+complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" h host' -s 'h' -l 'host' -d 'Server host or socket folder.' -rfka ''
+complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" p port' -s 'p' -l 'port' -d 'Server port.' -rfka ''
+complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" U username' -s 'U' -l 'username' -d 'Database user.' -rfka ''
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" version' -l 'version' -d 'Show the version.'
-complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" help' -l 'help' -d 'Show help information.'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_positional "cdb-pg-dump" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump help" version' -l 'version' -d 'Show the version.'

@@ -20,7 +20,7 @@ function __cdb-restore_parse_tokens -S
     set -l unparsed_tokens (__cdb-restore_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cdb-restore'
-        __cdb-restore_parse_subcommand 2 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'dbname=' 'host=' 'port=' 'username=' 'check' 'clean' 'create' 'no-single-transaction' 'force' 'apply-uncommitted' 'version' 'h/help'
+        __cdb-restore_parse_subcommand 2 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'd/dbname=' 'h/host=' 'p/port=' 'U/username=' 'check' 'clean' 'create' 'no-single-transaction' 'force' 'apply-uncommitted' 'version' 'help'
         switch $unparsed_tokens[1]
         case 'help'
             __cdb-restore_parse_subcommand -r 1 'version'
@@ -81,10 +81,10 @@ complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_o
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" json' -l 'json' -d 'One JSON object per result on standard output.'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" q quiet' -l 'quiet' -s 'q' -d 'Only errors on standard error.'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" v verbose' -l 'verbose' -s 'v' -d 'More detail on standard error.'
-complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" dbname' -l 'dbname' -d 'Database name, conninfo string or postgresql:// URI.' -rfka ''
-complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" host' -l 'host' -d 'Server host or socket folder.' -rfka ''
-complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" port' -l 'port' -d 'Server port.' -rfka ''
-complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" username' -l 'username' -d 'Database user.' -rfka ''
+complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" d dbname' -s 'd' -l 'dbname' -d 'Database name, conninfo string or postgresql:// URI.' -rfka ''
+complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" h host' -s 'h' -l 'host' -d 'Server host or socket folder.' -rfka ''
+complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" p port' -s 'p' -l 'port' -d 'Server port.' -rfka ''
+complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" U username' -s 'U' -l 'username' -d 'Database user.' -rfka ''
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" check' -l 'check' -d 'Restore into a scratch database, compare row counts, drop it.'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" clean' -l 'clean' -d 'Drop the objects the dump creates before restoring.'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" create' -l 'create' -d 'Create the target database first.'
@@ -94,6 +94,6 @@ complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_o
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_positional "cdb-restore" -eq 1' -fa '(set -l exts \'sql\' \'gz\' \'zst\' \'zip\';for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.{$exts};printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_positional "cdb-restore" -eq 2' -fa '(__cdb-restore_complete_directories)'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" version' -l 'version' -d 'Show the version.'
-complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" help' -l 'help' -d 'Show help information.'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_positional "cdb-restore" -eq 3' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore help" version' -l 'version' -d 'Show the version.'

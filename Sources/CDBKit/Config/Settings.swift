@@ -1,17 +1,23 @@
 import Foundation
 
-/// Settings shared by every program, resolved once: flags, then environment, then the
-/// repository's `.env`, then defaults.
+/// Settings shared by every program, resolved once: flags, then the environment, then the user's
+/// config file (`${XDG_CONFIG_HOME:-~/.config}/cdb/config`), then defaults. Never from a
+/// repository: an enabled repository's `.env` supplies only the database connection.
 public struct Settings: Sendable {
     public var backupRoot: String
     public var retentionDays: Int
     public var keepLast: Int
     public var requiredTables: [String]
     public var database: DatabaseSettings
-    /// Problems found while reading `.env` (line numbers, never values).
+    /// The enabled work tree the run is in (its `.env` was read), if any.
+    public var enabledWorkTree: String?
+    /// Problems found while reading `.env` or the config file (line numbers, never values).
     public var warnings: [String] = []
 
     public static let defaultRequiredTables = ["signals", "orders", "trades", "positions", "portfolio_snapshots"]
+
+    /// The `.env` keys cdb reads, and only from an enabled repository.
+    public static let connectionKeys = ["POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_HOST", "POSTGRES_PORT"]
 
     /// The values given on the command line; nil means "not given".
     public struct Flags: Sendable {
@@ -33,37 +39,56 @@ public struct Settings: Sendable {
         directory: String = FileManager.default.currentDirectoryPath
     ) throws -> Settings {
         var warnings: [String] = []
+        let user = UserConfig(environment: environment)
+        let config = try user.settings()
+        let configName = user.configPath
+
+        // The repository's .env: only in an enabled repository, only the connection.
         var dotenv: [String: String] = [:]
-        if let path = DotEnv.locate(from: directory) {
-            let parsed = DotEnv.parse(fileAt: path)
-            dotenv = parsed.values
-            warnings += parsed.problems
+        let workTree = WorkTree.root(containing: directory).flatMap { user.isEnabled($0) ? $0 : nil }
+        if let workTree, let path = DotEnv.locate(from: directory, workTree: workTree) {
+            let parsed = try DotEnv.parse(fileAt: path, environment: environment)
+            for problem in parsed.problems {
+                if let key = problem.key, connectionKeys.contains(key) {
+                    throw CDBError.configuration("\(problem.file):\(problem.line): \(key) cannot be read (\(problem.reason)) — fix that line; cdb will not fall back to another database")
+                }
+                warnings.append(problem.description)
+            }
+            for key in parsed.values.keys.sorted() where key.hasPrefix("CDB_") {
+                warnings.append("\(path):\(parsed.lines[key] ?? 0): \(key) is ignored in a repository's .env; cdb's own settings come from flags, the environment or \(configName) — move it there")
+            }
+            dotenv = parsed.values.filter { connectionKeys.contains($0.key) }
         }
+
         func nonEmpty(_ value: String?) -> String? {
             guard let value, !value.isEmpty else { return nil }
             return value
         }
+        /// The value of a setting and where it came from (for messages).
+        func lookup(_ key: String) -> (String, String)? {
+            if let value = nonEmpty(environment[key]) { return (value, "environment variable \(key)") }
+            if let value = nonEmpty(config[key]) { return (value, "\(key) in \(configName)") }
+            return nil
+        }
         let home = nonEmpty(environment["HOME"]) ?? NSHomeDirectory()
-        var root = nonEmpty(flags.backupRoot) ?? nonEmpty(environment["CDB_BACKUP_ROOT"])
-            ?? nonEmpty(dotenv["CDB_BACKUP_ROOT"]) ?? "~/Claire_Backups"
+        var (root, rootSource) = nonEmpty(flags.backupRoot).map { ($0, "--backup-root") } ?? lookup("CDB_BACKUP_ROOT")
+            ?? ("~/Claire_Backups", "the default backup root")
         if root == "~" || root.hasPrefix("~/") { root = home + root.dropFirst() }
+        try BackupRoot.validate(root, setting: rootSource, home: home)
 
         func integer(_ flag: Int?, _ key: String, default value: Int) throws -> Int {
             if let flag { return flag }
-            for (source, text) in [("environment variable", environment[key]), (".env entry", dotenv[key])] {
-                guard let text = nonEmpty(text) else { continue }
-                guard let number = Int(text.trimmingCharacters(in: .whitespaces)) else {
-                    throw CDBError.configuration("\(source) \(key) is not a whole number; set it to e.g. \(value)")
-                }
-                return number
+            guard let (text, source) = lookup(key) else { return value }
+            guard let number = Int(text.trimmingCharacters(in: .whitespaces)), number >= 0 else {
+                throw CDBError.configuration("\(source) is not a whole number of 0 or more; set it to e.g. \(value)")
             }
-            return value
+            return number
         }
         let retention = try integer(flags.retentionDays, "CDB_RETENTION_DAYS", default: 14)
         let keepLast = try integer(flags.keepLast, "CDB_KEEP_LAST", default: 3)
 
         var tables = flags.requiredTables
-        if tables.isEmpty, let list = nonEmpty(environment["CDB_REQUIRED_TABLES"]) ?? nonEmpty(dotenv["CDB_REQUIRED_TABLES"]) {
+        if tables.isEmpty, let (list, _) = lookup("CDB_REQUIRED_TABLES") {
             tables = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
         if tables.isEmpty { tables = defaultRequiredTables }
@@ -71,8 +96,28 @@ public struct Settings: Sendable {
         let database = DatabaseSettings(flags: flags, environment: environment, dotenv: dotenv)
         return Settings(
             backupRoot: root, retentionDays: retention, keepLast: keepLast,
-            requiredTables: tables, database: database, warnings: warnings
+            requiredTables: tables, database: database, enabledWorkTree: workTree, warnings: warnings
         )
+    }
+
+    /// A whole-number setting from flags, the environment or the config file (e.g. CDB_SESSION_INTERVAL).
+    public static func integer(_ key: String, flag: Int?, default value: Int,
+                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Int {
+        if let flag { return flag }
+        let user = UserConfig(environment: environment)
+        let source: String
+        let text: String
+        if let env = environment[key], !env.isEmpty {
+            (text, source) = (env, "environment variable \(key)")
+        } else if let configured = try user.settings()[key], !configured.isEmpty {
+            (text, source) = (configured, "\(key) in \(user.configPath)")
+        } else {
+            return value
+        }
+        guard let number = Int(text.trimmingCharacters(in: .whitespaces)), number >= 0 else {
+            throw CDBError.configuration("\(source) is not a whole number of 0 or more; set it to e.g. \(value)")
+        }
+        return number
     }
 }
 
@@ -113,13 +158,11 @@ public struct DatabaseSettings: Sendable {
         self.secrets = secrets
     }
 
-    /// Removes every known secret from a message.
+    /// Removes credentials from a message: the password of every conninfo `password=…` pair and
+    /// every URI's `user:password@` part. Not blind text replacement: a password like `t` or
+    /// `failed` leaves every other word alone.
     public func redact(_ text: String) -> String {
-        var text = text
-        for secret in secrets where !secret.isEmpty {
-            text = text.replacingOccurrences(of: secret, with: "***")
-        }
-        return ConnectionString.redactURLs(in: text)
+        ConnectionString.redactURLs(in: ConnectionString.redactConninfo(in: text))
     }
 }
 
@@ -136,6 +179,12 @@ public enum ConnectionString {
             return value.isEmpty ? nil : value
         }
         return nil
+    }
+
+    /// Replaces the value of every `password=…` conninfo pair with `***`.
+    public static func redactConninfo(in text: String) -> String {
+        text.replacingOccurrences(of: #"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s']+)"#, with: "$1***",
+                                  options: [.regularExpression, .caseInsensitive])
     }
 
     /// Replaces the `user:password@` part of every URL in `text` with `user@`… or removes it.

@@ -104,6 +104,17 @@ public final class GitRepository {
         return GitCommit(handle: object!)
     }
 
+    /// The commit a full 40-digit hash names (what the post-commit hook passes).
+    public func commit(hash: String) throws -> GitCommit {
+        var oid = git_oid()
+        guard hash.count == 40, hash.allSatisfy(\.isHexDigit), git_oid_fromstr(&oid, hash) == 0 else {
+            throw CDBError.usage("--commit takes a full 40-digit commit hash, not \(Untrusted.escape(hash))")
+        }
+        var object: OpaquePointer?
+        try check(git_commit_lookup(&object, handle, &oid), "reading commit \(hash)")
+        return GitCommit(handle: object!)
+    }
+
     /// The branch HEAD points at, or nil when detached.
     public func branchName() -> String? {
         guard git_repository_head_detached(handle) != 1 else { return nil }

@@ -79,6 +79,8 @@ public struct RepositorySnapshot {
         public var includeEnv = false
         public var includeUntracked = false
         public var includes: [String] = []
+        /// A full commit hash to snapshot instead of HEAD (the post-commit hook's commit).
+        public var commit: String?
         public var lockWait: Double = 30
         /// The caller (cdb-pre-session) already holds the backup root's lock.
         public var callerHoldsLock = false
@@ -111,10 +113,6 @@ public struct RepositorySnapshot {
 
     public func run() throws -> Result {
         let started = Date()
-        let repo = try GitRepository(discoveringFrom: request.repository)
-        let head = try repo.headCommit()
-        let entries = try head.tree().walk()
-        let metadata = try collectMetadata(repo, head, entries: entries, started: started)
         let root = BackupRoot(path: request.settings.backupRoot)
         var lock: RootLock?
         var folder: String?
@@ -124,17 +122,24 @@ public struct RepositorySnapshot {
                 folder = try root.prepare(.repository)
             }
             defer { _ = lock }
+            let repo = try GitRepository(discoveringFrom: request.repository)
+            let headNow = try repo.headCommit()
+            let head = try request.commit.map { try repo.commit(hash: $0) } ?? headNow
+            let entries = try head.tree().walk()
+            // The work tree belongs to HEAD: a commit HEAD has moved past gets none of it.
+            let metadata = try collectMetadata(repo, head, entries: entries, started: started, workTree: head.hash == headNow.hash)
             var result = try write(repo, head, entries, metadata, root: root, started: started)
             result.seconds = Date().timeIntervalSince(started)
             if let folder { log(folder: folder, result: result, failure: nil) }
             return result
-        } catch let error as CDBError {
+        } catch {
+            // Every failure after the folder exists is a FAILED entry in its log.
             if let folder { log(folder: folder, result: nil, failure: error) }
             throw error
         }
     }
 
-    func collectMetadata(_ repo: GitRepository, _ head: GitCommit, entries: [GitTree.Entry], started: Date) throws -> GitMetadata {
+    func collectMetadata(_ repo: GitRepository, _ head: GitCommit, entries: [GitTree.Entry], started: Date, workTree: Bool = true) throws -> GitMetadata {
         let branch = repo.branchName()
         let submodules = entries.filter { $0.kind == .submodule }.map { ($0.path, $0.oid.hex) }
         let envPath = repo.workdir.isEmpty ? nil : repo.workdir + ".env"
@@ -144,7 +149,7 @@ public struct RepositorySnapshot {
             commit: head.hash, subject: head.summary, authorName: head.authorName, authorEmail: head.authorEmail,
             authorDate: head.authorDate,
             remotes: repo.remotes().map { ($0.name, ConnectionString.redactURLs(in: $0.url)) },
-            commitCount: try repo.commitCount(from: head), uncommitted: try repo.uncommittedCount(),
+            commitCount: try repo.commitCount(from: head), uncommitted: workTree ? try repo.uncommittedCount() : 0,
             shallow: repo.isShallow, bare: repo.isBare, worktree: repo.isWorktree, submodules: submodules,
             envIncluded: envIncluded, extras: request.includes,
             captured: ISO8601DateFormatter.string(from: started, timeZone: .current, formatOptions: [.withInternetDateTime])
@@ -299,7 +304,7 @@ public struct RepositorySnapshot {
         try add(path, as: base)
     }
 
-    private func log(folder: String, result: Result?, failure: CDBError?) {
+    private func log(folder: String, result: Result?, failure: Error?) {
         var fields: [(String, String)] = []
         let title: String
         if let result {
@@ -315,7 +320,8 @@ public struct RepositorySnapshot {
             fields.append(("Duration", String(format: "%.2f s", result.seconds)))
         } else {
             title = "Repository backup FAILED"
-            fields.append(("Error", ConnectionString.redactURLs(in: failure?.errorDescription ?? "unknown")))
+            let reason = (failure as? CDBError)?.errorDescription ?? failure.map { "\($0)" } ?? "unknown"
+            fields.append(("Error", ConnectionString.redactURLs(in: reason)))
         }
         if let problem = BackupLog.append(folder: folder, title: title, fields: fields) {
             reporter.warning("could not write the backup log: \(problem)")

@@ -34,9 +34,10 @@ public final class PGConnection {
         let port = PQport(conn).map { String(cString: $0) } ?? ""
         let target = host.isEmpty ? "default socket:\(port)" : "\(host):\(port)"
         if PQstatus(conn) != CONNECTION_OK {
-            let message = redact(Self.clean(PQerrorMessage(conn)))
+            // Classify the server's own words first; redact only what is shown.
+            let raw = Self.clean(PQerrorMessage(conn))
             PQfinish(conn)
-            throw Self.classify(message: message, target: target)
+            throw Self.classify(message: raw, target: target, redact: redact)
         }
         self.handle = conn
         self.target = target
@@ -57,8 +58,9 @@ public final class PGConnection {
         return lines.joined(separator: "; ")
     }
 
-    static func classify(message: String, target: String) -> CDBError {
-        let lower = message.lowercased()
+    static func classify(message raw: String, target: String, redact: (String) -> String = { $0 }) -> CDBError {
+        let lower = raw.lowercased()
+        let message = redact(raw)
         if lower.contains("password authentication failed") || lower.contains("no password supplied")
             || lower.contains("authentication failed") || lower.contains("peer authentication") {
             return .databaseConfig(target: target, reason: message,

@@ -9,7 +9,8 @@ enum DDL {
 
     /// pg_dump-style object header comment.
     static func header(name: String, type: String, schema: String?, owner: String?) -> String {
-        let clean = { (s: String) in s.replacingOccurrences(of: "\n", with: " ") }
+        // As pg_dump does: a name never breaks a comment line.
+        let clean = { (s: String) in s.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " ") }
         return "--\n-- Name: \(clean(name)); Type: \(type); Schema: \(schema.map(clean) ?? "-"); Owner: \(owner.map(clean) ?? "-")\n--\n\n"
     }
 

@@ -2,11 +2,19 @@ import Foundation
 
 /// Checks a plain SQL dump as a stream of bytes, in flat memory: the banner, the completion
 /// line, every COPY block terminated, and each block's row count against the `-- Rows: N`
-/// line cdb-pg-dump writes after it. Used on the bytes cdb-pg-dump writes and by cdb-verify.
+/// line cdb-pg-dump writes right after it. Used on the bytes cdb-pg-dump writes and by
+/// cdb-verify and cdb-restore --check, on cdb's dumps and on pg_dump's plain dumps.
+///
+/// It trusts only lines the writer controls: a small SQL lexer (quotes, quoted names, dollar
+/// quotes, comments) tracks where statements are, so a name or a function body holding a
+/// newline and "-- Rows: 5" or "COPY …" is just text inside a statement.
 public final class DumpValidator {
     public struct Report: Sendable {
         /// Structural problems: a file with any of these is not a complete dump.
         public var problems: [String] = []
+        /// COPY blocks whose row count was compared with a `-- Rows:` line (none in pg_dump's dumps).
+        public var countedBlocks = 0
+        public var copyBlocks = 0
         /// Tables created (`schema.table`, unquoted).
         public var createdTables: Set<String> = []
         /// Rows per table with a COPY block (`schema.table`, unquoted).
@@ -31,10 +39,19 @@ public final class DumpValidator {
     private var lineNumber = 0
     private var inCopy: String?           // the table whose COPY data is being read
     private var copyRows: Int64 = 0
-    private var lastCopy: (table: String, rows: Int64)?
-    private var lastNonBlank = ""
-    private var pendingStatement: String?
+    private var lastCopy: (table: String, rows: Int64)?   // set only on the line right after `\.`
+    private var afterCompletion = false                  // only a trailer may follow the completion line
+    private var pendingStatement: String?                // a COPY or CREATE TABLE begun at top level
     private let maxLine = 8192
+
+    // The lexer, fed every byte outside COPY data.
+    private enum Lex { case normal, dash, slash, lineComment, single, escapeString, escapeNext, ident, dollarOpen, dollar, block, blockStar, blockSlash }
+    private var lex = Lex.normal
+    private var previous: (UInt8, UInt8) = (0x20, 0x20)  // the last two bytes seen in `normal`
+    private var tag: [UInt8] = []                        // "$tag$" of the open dollar quote
+    private var tagMatch = 0
+    private var blockDepth = 0
+    private var lineStartedAtTop = true
 
     public init() {}
 
@@ -121,7 +138,66 @@ public final class DumpValidator {
             line.append(contentsOf: UnsafeBufferPointer(start: start, count: take))
         }
         lineLength += n
+        if inCopy == nil {
+            for i in 0..<n { lexByte(start[i]) }
+        }
     }
+
+    private static func isIdentifier(_ b: UInt8) -> Bool {
+        (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39) || b == 0x5F || b == 0x24 || b >= 0x80
+    }
+
+    /// One byte of SQL text outside COPY data.
+    private func lexByte(_ b: UInt8) {
+        switch lex {
+        case .normal:
+            switch b {
+            case 0x27:  // '
+                let e = previous.1 == 0x45 || previous.1 == 0x65
+                lex = e && !Self.isIdentifier(previous.0) ? .escapeString : .single
+            case 0x22: lex = .ident
+            case 0x24 where !Self.isIdentifier(previous.1): lex = .dollarOpen; tag = [0x24]
+            case 0x2D: lex = .dash
+            case 0x2F: lex = .slash
+            default: break
+            }
+            previous = (previous.1, b)
+        case .dash:
+            if b == 0x2D { lex = .lineComment } else { lex = .normal; lexByte(b) }
+        case .slash:
+            if b == 0x2A { lex = .block; blockDepth = 1 } else { lex = .normal; lexByte(b) }
+        case .lineComment: break
+        case .single: if b == 0x27 { lex = .normal; previous = (0x20, 0x27) }
+        case .escapeString:
+            if b == 0x5C { lex = .escapeNext } else if b == 0x27 { lex = .normal; previous = (0x20, 0x27) }
+        case .escapeNext: lex = .escapeString
+        case .ident: if b == 0x22 { lex = .normal; previous = (0x20, 0x22) }
+        case .dollarOpen:
+            if b == 0x24 {
+                tag.append(b); lex = .dollar; tagMatch = 0
+            } else if Self.isIdentifier(b) && !(tag.count == 1 && b >= 0x30 && b <= 0x39) && b != 0x24 {
+                tag.append(b)
+            } else {
+                lex = .normal; previous = (0x20, 0x24); lexByte(b)  // "$1" and the like: no quote
+            }
+        case .dollar:
+            if b == tag[tagMatch] {
+                tagMatch += 1
+                if tagMatch == tag.count { lex = .normal; previous = (0x20, 0x24) }
+            } else {
+                tagMatch = b == 0x24 ? 1 : 0
+            }
+        case .block:
+            if b == 0x2A { lex = .blockStar } else if b == 0x2F { lex = .blockSlash }
+        case .blockStar:
+            if b == 0x2F { blockDepth -= 1; lex = blockDepth == 0 ? .normal : .block } else if b != 0x2A { lex = .block }
+            if lex == .normal { previous = (0x20, 0x20) }
+        case .blockSlash:
+            if b == 0x2A { blockDepth += 1; lex = .block } else if b != 0x2F { lex = .block }
+        }
+    }
+
+    private var atTop: Bool { lex == .normal || lex == .dash || lex == .slash || lex == .lineComment }
 
     private func endLine() {
         lineNumber += 1
@@ -134,40 +210,54 @@ public final class DumpValidator {
             }
             return
         }
+        // The line's end: a line comment ends; a pending '-' or '/' was just a character.
+        if lex == .lineComment || lex == .dash || lex == .slash { lex = .normal }
+        previous = (previous.1, 0x0A)
+        let startedAtTop = lineStartedAtTop
+        lineStartedAtTop = atTop
+        let rowsLine = lastCopy
+        lastCopy = nil
         var text = String(decoding: line, as: UTF8.self)
+
         if let start = pendingStatement {
-            text = start + "\n" + text
+            // A COPY or CREATE TABLE whose quoted name spans lines: joined until the quote closes.
+            text = start.utf8.count < 65_536 ? start + "\n" + text : start
             pendingStatement = nil
+        } else if !startedAtTop {
+            return  // inside a literal, a quoted name, a dollar quote or a block comment
         }
-        // A quoted name may hold a newline: join the lines of a COPY or CREATE TABLE statement
-        // until its quotes balance.
-        if text.hasPrefix("COPY ") || text.hasPrefix("CREATE TABLE ") || text.hasPrefix("CREATE UNLOGGED TABLE "),
-           text.utf8.count < 65_536, text.utf8.reduce(0, { $0 + ($1 == 0x22 ? 1 : 0) }) % 2 == 1 {
+        let isCopy = text.hasPrefix("COPY "), isCreate = text.hasPrefix("CREATE TABLE ") || text.hasPrefix("CREATE UNLOGGED TABLE ")
+        if (isCopy || isCreate) && !atTop {
             pendingStatement = text
             return
         }
         if text.trimmingCharacters(in: .whitespaces).isEmpty || text == "--" { return }
-        lastNonBlank = text
         if text == "-- PostgreSQL database dump" { report.sawBanner = true; return }
-        if text == "-- PostgreSQL database dump complete" { report.sawCompletion = true; return }
-        if text.hasPrefix("-- Rows: ") {
-            let expected = Int64(text.dropFirst(9).trimmingCharacters(in: .whitespaces)) ?? -1
-            if let last = lastCopy {
+        if text == "-- PostgreSQL database dump complete" { report.sawCompletion = true; afterCompletion = true; return }
+        if text.hasPrefix("--") {
+            // cdb-pg-dump writes the row count on the line right after a block's terminator.
+            if let last = rowsLine, text.hasPrefix("-- Rows: ") {
+                let expected = Int64(text.dropFirst(9).trimmingCharacters(in: .whitespaces)) ?? -1
+                report.countedBlocks += 1
                 if last.rows != expected {
-                    report.problems.append("line \(lineNumber): table \(last.table) has \(last.rows) rows but its dump recorded \(expected)")
+                    report.problems.append("line \(lineNumber): table \(Untrusted.escape(last.table)) has \(last.rows) rows but its dump recorded \(expected)")
                 }
-            } else {
-                report.problems.append("line \(lineNumber): a row count without a COPY block before it")
             }
-            lastCopy = nil
             return
         }
-        if text.hasPrefix("COPY "), text.hasSuffix(" FROM stdin;") {
+        // After the completion line pg_dump may write `\unrestrict KEY`; anything else means the
+        // completion line was not the end.
+        if afterCompletion {
+            if text.hasPrefix("\\unrestrict ") { return }
+            afterCompletion = false
+            report.sawCompletion = false
+        }
+        if isCopy, text.hasSuffix(" FROM stdin;") {
             var rest = Substring(text.dropFirst(5))
             let name = Self.parseQualifiedName(&rest) ?? "?"
             inCopy = name
             copyRows = 0
-            lastCopy = nil
+            report.copyBlocks += 1
             return
         }
         for prefix in ["CREATE TABLE ", "CREATE UNLOGGED TABLE "] where text.hasPrefix(prefix) {
@@ -180,10 +270,10 @@ public final class DumpValidator {
     public func finish() -> Report {
         if lineLength > 0 || !line.isEmpty { endLine() }
         if let table = inCopy {
-            report.problems.append("the COPY block of \(table) is not terminated (the dump is truncated)")
+            report.problems.append("the COPY block of \(Untrusted.escape(table)) is not terminated (the dump is truncated)")
         }
         if !report.sawBanner { report.problems.append("no '-- PostgreSQL database dump' banner") }
-        if !report.sawCompletion || lastNonBlank != "-- PostgreSQL database dump complete" {
+        if !report.sawCompletion {
             report.problems.append("no '-- PostgreSQL database dump complete' line at the end (the dump is truncated)")
         }
         return report

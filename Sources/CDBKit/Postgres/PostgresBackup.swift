@@ -102,7 +102,10 @@ public struct PostgresBackup {
 
         let report = validator.finish()
         if !report.problems.isEmpty {
-            throw CDBError.validation(path: file?.temporaryPath ?? "standard output", reason: report.problems.joined(separator: "; "))
+            let first = BackupRoot.candidateNames(prefix: "cdb_backup", stamp: .init(started), suffix: ".sql" + request.compression.suffix)
+                .first { _ in true } ?? "cdb_backup.sql"
+            let shown = request.destination.displayName(folder: root.folder(.postgres), first: first)
+            throw CDBError.validation(path: shown + (file == nil ? "" : " (not written)"), reason: report.problems.joined(separator: "; "))
         }
         result.tables = summary.tables
         result.skipped = summary.skipped

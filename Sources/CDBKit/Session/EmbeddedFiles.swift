@@ -6,123 +6,311 @@ public enum EmbeddedFiles {
     public static let postCommit = #"""
     #!/bin/sh
     # cdb post-commit hook -- installed by `cdb-repo-snap --install-hook` (cdb-managed-hook)
-    # Snapshots the repository in the background after each commit. It never delays or fails the
-    # commit, always exits 0, and does nothing when CDB_HOOKS=0. A hook that was here before is
-    # kept as post-commit.legacy and still runs first.
+    # Snapshots the commit just made, in the background. It never delays or fails the commit,
+    # always exits 0, and does nothing when CDB_HOOKS=0 or the repository is not enabled
+    # (cdb-pre-session enable). The snapshot writes its own log entry, OK or FAILED. A hook that was
+    # here before is kept as post-commit.legacy and still runs first.
     hooks=$(dirname "$0")
     if [ -x "$hooks/post-commit.legacy" ]; then "$hooks/post-commit.legacy" "$@" || true; fi
     [ "${CDB_HOOKS:-1}" = "0" ] && exit 0
     snap="@CDB_REPO_SNAP@"
     [ -x "$snap" ] || snap=$(command -v cdb-repo-snap 2>/dev/null) || exit 0
-    root=${CDB_BACKUP_ROOT:-$HOME/Claire_Backups}
-    mkdir -p "$root/Repository" 2>/dev/null || exit 0
-    chmod 700 "$root" "$root/Repository" 2>/dev/null
-    # Errors go to the backup log (the snapshot logs its own entry too); the path is not needed.
-    ("$snap" --quiet --force --background </dev/null >/dev/null 2>>"$root/Repository/backup_log.txt" &) >/dev/null 2>&1
+    commit=$(git rev-parse -q --verify HEAD 2>/dev/null) || exit 0
+    ("$snap" --quiet --force --background --commit "$commit" </dev/null >/dev/null 2>&1 &) >/dev/null 2>&1
     exit 0
     """# + "\n"
     /// hooks/cdb.bash
     public static let bash = #"""
-    # cdb session hook for bash: `source PATH/cdb.bash` in ~/.bashrc (or eval "$(cdb-pre-session init bash)").
+    # cdb session hook for bash: `source PATH/cdb.bash` in ~/.bashrc, after your aliases
+    # (or eval "$(cdb-pre-session init bash)").
     # Each command named in CDB_SESSION_COMMANDS (default: claude) first runs cdb-pre-session, then
-    # itself with all its arguments, returning its exit status. A failed backup still starts the
-    # session unless CDB_BLOCK_ON_FAILURE=1. CDB_HOOKS=0 turns this off. Sourcing starts no process
-    # and keeps $?; sourcing again is harmless (and picks up a changed CDB_SESSION_COMMANDS).
+    # exactly what it ran before (your alias of that name, your function, or the program), with all
+    # its arguments, returning its exit status. The backup runs only inside repositories you enabled
+    # with `cdb-pre-session enable`; anywhere else the command starts at once and no process is added.
+    # A failed backup still starts the session unless CDB_BLOCK_ON_FAILURE=1. CDB_HOOKS=0 turns this
+    # off. Sourcing starts no process and keeps $?; sourcing again is harmless, picks up a changed
+    # CDB_SESSION_COMMANDS and unwraps names no longer in it.
     __cdb_keep_status=$?
     __cdb_pre_session="@CDB_PRE_SESSION@"
-    __cdb_session() {
-      local __cdb_name=$1 __cdb_bin=$__cdb_pre_session __cdb_status
-      shift
-      if [ "${CDB_HOOKS:-1}" != 0 ]; then
-        case $__cdb_bin in "@"*|"") __cdb_bin=$(command -v cdb-pre-session) ;; esac
-        if [ -n "$__cdb_bin" ]; then
-          "$__cdb_bin" >/dev/null
-          __cdb_status=$?
-          if [ "$__cdb_status" -ne 0 ] && [ "${CDB_BLOCK_ON_FAILURE:-0}" = 1 ]; then
-            printf 'cdb: the backup failed (exit %s); not starting %s because CDB_BLOCK_ON_FAILURE=1\n' "$__cdb_status" "$__cdb_name" >&2
-            return "$__cdb_status"
-          fi
-        fi
+    declare -gA __cdb_aliases 2>/dev/null || declare -A __cdb_aliases
+    __cdb_functions=${__cdb_functions-}
+
+    # Succeeds when the current folder is inside an enabled repository: the nearest folder upward
+    # (physical path) holding .git is listed in the user's enabled file. Starts no process.
+    __cdb_enabled() {
+      local list dir line here=$PWD old=${OLDPWD-}
+      case ${XDG_CONFIG_HOME-} in /*) list=$XDG_CONFIG_HOME/cdb/enabled ;; *) list=$HOME/.config/cdb/enabled ;; esac
+      [ -r "$list" ] || return 1
+      builtin cd -P . 2>/dev/null || return 1
+      dir=$PWD
+      builtin cd -- "$here" 2>/dev/null || builtin cd -P . 2>/dev/null
+      OLDPWD=$old
+      while :; do
+        [ -e "$dir/.git" ] && break
+        [ -z "$dir" ] && return 1
+        dir=${dir%/*}
+      done
+      [ -z "$dir" ] && dir=/
+      while IFS= read -r line || [ -n "$line" ]; do
+        [ "$line" = "$dir" ] && return 0
+      done <"$list"
+      return 1
+    }
+
+    # The backup before a session. Fails only when the session must not start.
+    __cdb_backup() {
+      local __cdb_bin=$__cdb_pre_session __cdb_status
+      [ "${CDB_HOOKS:-1}" = 0 ] && return 0
+      __cdb_enabled || return 0
+      case $__cdb_bin in "@"*|"") __cdb_bin=$(command -v cdb-pre-session) || return 0 ;; esac
+      "$__cdb_bin" </dev/null >/dev/null
+      __cdb_status=$?
+      if [ "$__cdb_status" -ne 0 ] && [ "${CDB_BLOCK_ON_FAILURE:-0}" = 1 ]; then
+        printf 'cdb: the backup failed (exit %s); not starting %s because CDB_BLOCK_ON_FAILURE=1\n' "$__cdb_status" "$1" >&2
+        return "$__cdb_status"
       fi
+      return 0
+    }
+
+    __cdb_session() {
+      local __cdb_name=$1
+      shift
+      __cdb_backup "$__cdb_name" || return
       command "$__cdb_name" "$@"
     }
+
+    __cdb_unwrap() {
+      if [ -n "${__cdb_aliases[$1]+set}" ]; then
+        [ "${BASH_ALIASES[$1]-}" = "__cdb_run_$1" ] && BASH_ALIASES[$1]=${__cdb_aliases[$1]}
+        unset "__cdb_aliases[$1]"
+        unset -f "__cdb_run_$1"
+      fi
+      case " $__cdb_functions " in
+        *" $1 "*) unset -f "$1"; __cdb_functions=" $__cdb_functions "; __cdb_functions=${__cdb_functions/ $1 / } ;;
+      esac
+    }
+
+    __cdb_wrap() {
+      local name=$1 original
+      if [ -n "${BASH_ALIASES[$name]+set}" ]; then
+        # An alias of that name: keep what it runs, behind the backup.
+        [ "${BASH_ALIASES[$name]}" = "__cdb_run_$name" ] && return
+        __cdb_unwrap "$name"
+        original=${BASH_ALIASES[$name]}
+        __cdb_aliases[$name]=$original
+        unalias -- "$name"
+        eval "function __cdb_run_$name { __cdb_backup $name || return; $original \"\$@\"; }"
+        BASH_ALIASES[$name]="__cdb_run_$name"
+      else
+        case " $__cdb_functions " in *" $name "*) return ;; esac
+        eval "function $name { __cdb_session $name \"\$@\"; }"
+        __cdb_functions="$__cdb_functions $name"
+      fi
+    }
+
+    for __cdb_name in ${__cdb_functions} "${!__cdb_aliases[@]}"; do
+      case " ${CDB_SESSION_COMMANDS:-claude} " in *" $__cdb_name "*) ;; *) __cdb_unwrap "$__cdb_name" ;; esac
+    done
     for __cdb_name in ${CDB_SESSION_COMMANDS:-claude}; do
       case $__cdb_name in *[!A-Za-z0-9_.+-]*|-*) continue ;; esac
-      eval "$__cdb_name() { __cdb_session $__cdb_name \"\$@\"; }"
+      __cdb_wrap "$__cdb_name"
     done
     unset __cdb_name
     return "$__cdb_keep_status" 2>/dev/null || true
     """# + "\n"
     /// hooks/cdb.zsh
     public static let zsh = #"""
-    # cdb session hook for zsh: `source PATH/cdb.zsh` in ~/.zshrc (or eval "$(cdb-pre-session init zsh)").
+    # cdb session hook for zsh: `source PATH/cdb.zsh` in ~/.zshrc, after your aliases
+    # (or eval "$(cdb-pre-session init zsh)").
     # Each command named in CDB_SESSION_COMMANDS (default: claude) first runs cdb-pre-session, then
-    # itself with all its arguments, returning its exit status. A failed backup still starts the
-    # session unless CDB_BLOCK_ON_FAILURE=1. CDB_HOOKS=0 turns this off. Sourcing starts no process
-    # and keeps $?; sourcing again is harmless (and picks up a changed CDB_SESSION_COMMANDS).
+    # exactly what it ran before (your alias of that name, your function, or the program), with all
+    # its arguments, returning its exit status. The backup runs only inside repositories you enabled
+    # with `cdb-pre-session enable`; anywhere else the command starts at once and no process is added.
+    # A failed backup still starts the session unless CDB_BLOCK_ON_FAILURE=1. CDB_HOOKS=0 turns this
+    # off. Sourcing starts no process and keeps $?; sourcing again is harmless, picks up a changed
+    # CDB_SESSION_COMMANDS and unwraps names no longer in it.
     typeset -g __cdb_keep_status=$?
     typeset -g __cdb_pre_session="@CDB_PRE_SESSION@"
-    __cdb_session() {
-      local __cdb_name=$1 __cdb_bin=$__cdb_pre_session __cdb_status
-      shift
-      if [[ ${CDB_HOOKS:-1} != 0 ]]; then
-        [[ $__cdb_bin == @* || -z $__cdb_bin ]] && __cdb_bin=${commands[cdb-pre-session]}
-        if [[ -n $__cdb_bin ]]; then
-          "$__cdb_bin" >/dev/null
-          __cdb_status=$?
-          if (( __cdb_status != 0 )) && [[ ${CDB_BLOCK_ON_FAILURE:-0} == 1 ]]; then
-            print -u2 "cdb: the backup failed (exit $__cdb_status); not starting $__cdb_name because CDB_BLOCK_ON_FAILURE=1"
-            return $__cdb_status
-          fi
-        fi
-      fi
-      command "$__cdb_name" "$@"
+    typeset -gA __cdb_aliases
+    typeset -ga __cdb_functions
+
+    # Succeeds when the current folder is inside an enabled repository: the nearest folder upward
+    # (physical path) holding .git is listed in the user's enabled file. Starts no process.
+    __cdb_enabled() {
+      local list dir line
+      if [[ ${XDG_CONFIG_HOME-} == /* ]]; then list=$XDG_CONFIG_HOME/cdb/enabled; else list=$HOME/.config/cdb/enabled; fi
+      [[ -r $list ]] || return 1
+      dir=${PWD:A}
+      while true; do
+        [[ -e $dir/.git ]] && break
+        [[ -z $dir ]] && return 1
+        dir=${dir%/*}
+      done
+      [[ -z $dir ]] && dir=/
+      while IFS= read -r line || [[ -n $line ]]; do
+        [[ $line == "$dir" ]] && return 0
+      done <$list
+      return 1
     }
+
+    # The backup before a session. Fails only when the session must not start.
+    __cdb_backup() {
+      local __cdb_bin=$__cdb_pre_session __cdb_status
+      [[ ${CDB_HOOKS:-1} == 0 ]] && return 0
+      __cdb_enabled || return 0
+      [[ $__cdb_bin == @* || -z $__cdb_bin ]] && __cdb_bin=${commands[cdb-pre-session]}
+      [[ -n $__cdb_bin ]] || return 0
+      "$__cdb_bin" </dev/null >/dev/null
+      __cdb_status=$?
+      if (( __cdb_status != 0 )) && [[ ${CDB_BLOCK_ON_FAILURE:-0} == 1 ]]; then
+        print -u2 -r -- "cdb: the backup failed (exit $__cdb_status); not starting $1 because CDB_BLOCK_ON_FAILURE=1"
+        return $__cdb_status
+      fi
+      return 0
+    }
+
+    __cdb_session() {
+      local __cdb_name=$1
+      shift
+      __cdb_backup $__cdb_name || return
+      command $__cdb_name "$@"
+    }
+
+    __cdb_unwrap() {
+      if (( ${+__cdb_aliases[$1]} )); then
+        [[ ${aliases[$1]-} == "__cdb_run_$1" ]] && aliases[$1]=${__cdb_aliases[$1]}
+        unset "__cdb_aliases[$1]"
+        unfunction "__cdb_run_$1" 2>/dev/null
+      fi
+      if (( ${__cdb_functions[(Ie)$1]} )); then
+        unfunction -- "$1" 2>/dev/null
+        __cdb_functions=(${__cdb_functions:#$1})
+      fi
+    }
+
+    __cdb_wrap() {
+      local name=$1 original
+      if (( ${+aliases[$name]} )); then
+        # An alias of that name: keep what it runs, behind the backup.
+        [[ ${aliases[$name]} == "__cdb_run_$name" ]] && return
+        __cdb_unwrap $name
+        original=${aliases[$name]}
+        __cdb_aliases[$name]=$original
+        unalias -- $name
+        eval "function __cdb_run_${name} { __cdb_backup ${(q)name} || return; $original \"\$@\" }"
+        aliases[$name]="__cdb_run_$name"
+      else
+        (( ${__cdb_functions[(Ie)$name]} )) && return
+        eval "function ${(q)name} { __cdb_session ${(q)name} \"\$@\" }"
+        __cdb_functions+=($name)
+      fi
+    }
+
     () {
       local name
+      for name in $__cdb_functions ${(k)__cdb_aliases}; do
+        (( ${${=CDB_SESSION_COMMANDS:-claude}[(Ie)$name]} )) || __cdb_unwrap $name
+      done
       for name in ${=CDB_SESSION_COMMANDS:-claude}; do
         [[ $name == -* || $name == *[^A-Za-z0-9_.+-]* ]] && continue
-        eval "function ${(q)name} { __cdb_session ${(q)name} \"\$@\" }"
+        __cdb_wrap $name
       done
     }
     return $__cdb_keep_status
     """# + "\n"
     /// hooks/cdb.fish
     public static let fish = #"""
-    # cdb session hook for fish: `source PATH/cdb.fish` in ~/.config/fish/config.fish
-    # (or cdb-pre-session init fish | source).
+    # cdb session hook for fish: `source PATH/cdb.fish` in ~/.config/fish/config.fish, after your
+    # aliases (or cdb-pre-session init fish | source).
     # Each command named in CDB_SESSION_COMMANDS (default: claude) first runs cdb-pre-session, then
-    # itself with all its arguments, returning its exit status. A failed backup still starts the
-    # session unless CDB_BLOCK_ON_FAILURE=1. CDB_HOOKS=0 turns this off. Sourcing starts no process
-    # and keeps $status; sourcing again is harmless (and picks up a changed CDB_SESSION_COMMANDS).
+    # exactly what it ran before (your alias or function of that name, or the program), with all its
+    # arguments, returning its exit status. The backup runs only inside repositories you enabled
+    # with `cdb-pre-session enable`; anywhere else the command starts at once and no process is added.
+    # A failed backup still starts the session unless CDB_BLOCK_ON_FAILURE=1. CDB_HOOKS=0 turns this
+    # off. Sourcing starts no process and keeps $status; sourcing again is harmless, picks up a
+    # changed CDB_SESSION_COMMANDS and unwraps names no longer in it.
     set -l __cdb_keep_status $status
     set -g __cdb_pre_session "@CDB_PRE_SESSION@"
-    function __cdb_session
-        set -l name $argv[1]
-        set -e argv[1]
-        if test "$CDB_HOOKS" != 0
-            set -l bin $__cdb_pre_session
-            if string match -q '@*' -- $bin; or test -z "$bin"
-                set bin (command -s cdb-pre-session)
-            end
-            if test -n "$bin"
-                $bin >/dev/null
-                set -l backup_status $status
-                if test $backup_status -ne 0; and test "$CDB_BLOCK_ON_FAILURE" = 1
-                    printf 'cdb: the backup failed (exit %s); not starting %s because CDB_BLOCK_ON_FAILURE=1\n' $backup_status $name >&2
-                    return $backup_status
-                end
-            end
+    set -q __cdb_functions; or set -g __cdb_functions
+    set -q __cdb_copied; or set -g __cdb_copied
+
+    # Succeeds when the current folder is inside an enabled repository: the nearest folder upward
+    # (physical path) holding .git is listed in the user's enabled file. Starts no process.
+    function __cdb_enabled
+        set -l list $HOME/.config/cdb/enabled
+        if string match -q '/*' -- "$XDG_CONFIG_HOME"
+            set list $XDG_CONFIG_HOME/cdb/enabled
         end
-        command $name $argv
+        test -r $list; or return 1
+        set -l dir (builtin pwd -P)
+        while true
+            test -e "$dir/.git"; and break
+            test -z "$dir"; and return 1
+            set dir (string replace -r '/[^/]*$' '' -- $dir)
+        end
+        test -z "$dir"; and set dir /
+        while read -l line
+            test "$line" = "$dir"; and return 0
+        end <$list
+        return 1
     end
+
+    # The backup before a session. Fails only when the session must not start.
+    function __cdb_backup
+        test "$CDB_HOOKS" = 0; and return 0
+        __cdb_enabled; or return 0
+        set -l bin $__cdb_pre_session
+        if string match -q '@*' -- $bin; or test -z "$bin"
+            set bin (command -s cdb-pre-session); or return 0
+        end
+        $bin </dev/null >/dev/null
+        set -l backup_status $status
+        if test $backup_status -ne 0; and test "$CDB_BLOCK_ON_FAILURE" = 1
+            printf 'cdb: the backup failed (exit %s); not starting %s because CDB_BLOCK_ON_FAILURE=1\n' $backup_status $argv[1] >&2
+            return $backup_status
+        end
+        return 0
+    end
+
+    function __cdb_unwrap
+        set -l name $argv[1]
+        if contains -- $name $__cdb_functions
+            functions -e $name
+            set -e __cdb_functions[(contains -i -- $name $__cdb_functions)]
+        end
+        if contains -- $name $__cdb_copied
+            functions -q __cdb_orig_$name; and functions -c __cdb_orig_$name $name
+            functions -e __cdb_orig_$name
+            set -e __cdb_copied[(contains -i -- $name $__cdb_copied)]
+        end
+    end
+
+    function __cdb_wrap
+        set -l name $argv[1]
+        contains -- $name $__cdb_functions; and return
+        if functions -q $name
+            # An alias or function of that name: keep what it runs, behind the backup.
+            functions -e __cdb_orig_$name
+            functions -c $name __cdb_orig_$name
+            set -g -a __cdb_copied $name
+            functions -e $name
+            eval "function $name --wraps __cdb_orig_$name; __cdb_backup $name; or return; __cdb_orig_$name \$argv; end"
+        else
+            eval "function $name --wraps $name; __cdb_backup $name; or return; command $name \$argv; end"
+        end
+        set -g -a __cdb_functions $name
+    end
+
     set -l __cdb_names claude
     if set -q CDB_SESSION_COMMANDS
         set __cdb_names (string split -n ' ' -- $CDB_SESSION_COMMANDS)
     end
+    for __cdb_name in $__cdb_functions
+        contains -- $__cdb_name $__cdb_names; or __cdb_unwrap $__cdb_name
+    end
     for __cdb_name in $__cdb_names
         string match -qr '^[A-Za-z0-9_.+][A-Za-z0-9_.+-]*$' -- $__cdb_name; or continue
-        eval "function $__cdb_name --wraps $__cdb_name; __cdb_session $__cdb_name \$argv; end"
+        __cdb_wrap $__cdb_name
     end
     return $__cdb_keep_status 2>/dev/null; or true
     """# + "\n"

@@ -50,6 +50,12 @@ public struct PreSession {
         let started = Date()
         var outcome = Outcome()
         let root = request.settings.backupRoot
+        // A repository is not the user: backups run only where the user enabled them.
+        if let refusal = Self.trustRefusal(directory: request.repository, settings: request.settings) {
+            outcome.steps.append(Step(name: "trust", status: refusal.exitStatus, summary: refusal.errorDescription ?? ""))
+            reporter.error(refusal.errorDescription ?? "")
+            return outcome
+        }
         let marker = Self.markerPath(root: root, repository: request.repository)
         if request.minInterval > 0, let age = Self.age(of: marker), age < Double(request.minInterval) * 60 {
             outcome.skippedBecauseRecent = "last backup of this repository \(Int(age / 60)) min ago (less than \(request.minInterval) min); skipping"
@@ -99,6 +105,15 @@ public struct PreSession {
         reporter.detail(String(format: "took %.2f s", outcome.seconds))
         if outcome.status == .success { Self.touch(marker) }
         return outcome
+    }
+
+    /// Why a run in `directory` may not back up: not in a work tree (66), or not enabled (78).
+    public static func trustRefusal(directory: String, settings: Settings) -> CDBError? {
+        if settings.enabledWorkTree != nil { return nil }
+        guard let tree = WorkTree.root(containing: directory) else {
+            return .inputMissing(path: directory, reason: "not inside a git work tree — run cdb-pre-session in your repository (or --repo DIR)")
+        }
+        return .configuration("\(Untrusted.escape(tree)) is not enabled for cdb backups; if you trust this repository, run `cdb-pre-session enable` in it (cdb never runs for a repository you did not enable)")
     }
 
     private func banner(_ text: String) { reporter.info(text) }
@@ -200,8 +215,9 @@ public struct PreSession {
     }
 
     static func touch(_ path: String) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
-        if fd >= 0 { futimens(fd, nil); close(fd) }
+        guard let fd = try? OwnedFile.open(path, flags: O_WRONLY) else { return }
+        futimens(fd, nil)
+        close(fd)
     }
 }
 

@@ -194,7 +194,7 @@ public enum Checksum {
     /// Writes `<digest>  <file name>` next to the file, atomically.
     public static func writeSidecar(digest: String, for path: String) throws {
         let name = (path as NSString).lastPathComponent
-        try AtomicFile.write("\(digest)  \(name)\n", to: sidecarPath(for: path), mode: 0o644)
+        try AtomicFile.write("\(digest)  \(name)\n", to: sidecarPath(for: path), mode: 0o600)
     }
 
     /// SHA-256 of a whole file, read in chunks.

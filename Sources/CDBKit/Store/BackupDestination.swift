@@ -4,7 +4,10 @@ import Foundation
 /// standard output.
 public enum BackupDestination: Sendable {
     case backupRoot
+    /// Exactly this file, which must not exist yet.
     case file(String)
+    /// Exactly this file, replacing it if it exists (`--force`).
+    case fileReplacing(String)
     case standardOutput
 
     /// An open output: the atomic file (nil for standard output) and the sink that writes it.
@@ -21,10 +24,22 @@ public enum BackupDestination: Sendable {
         case .backupRoot:
             let file = try AtomicFile(directory: folder, stem: stem)
             return Opened(file: file, sink: file.sink)
-        case let .file(path):
+        case let .file(path), let .fileReplacing(path):
+            if case .file = self, FileManager.default.fileExists(atPath: path) || (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) != nil {
+                throw CDBError.cannotCreate(path: path, reason: "it exists; cdb never replaces a file it was not asked to — choose another name, or remove it (cdb-pg-dump: --force)")
+            }
             let directory = (path as NSString).deletingLastPathComponent
             let file = try AtomicFile(directory: directory.isEmpty ? "." : directory, stem: (path as NSString).lastPathComponent)
             return Opened(file: file, sink: file.sink)
+        }
+    }
+
+    /// The name a message gives the backup before it has one (never a temporary name).
+    func displayName(folder: String, first: String) -> String {
+        switch self {
+        case .backupRoot: return (folder as NSString).appendingPathComponent(first)
+        case let .file(path), let .fileReplacing(path): return path
+        case .standardOutput: return "standard output"
         }
     }
 
@@ -39,7 +54,7 @@ public enum BackupDestination: Sendable {
         switch self {
         case .backupRoot:
             for name in candidates() {
-                let sidecar = try AtomicFile(directory: file.directory, stem: name + ".sha256", mode: 0o644)
+                let sidecar = try AtomicFile(directory: file.directory, stem: name + ".sha256", mode: 0o600)
                 try Array("\(digest)  \(name)\n".utf8).withUnsafeBytes { try sidecar.sink.write($0) }
                 try sidecar.sync()
                 guard (try? sidecar.commit(candidates: [name + ".sha256"])) != nil else { continue }
@@ -50,6 +65,11 @@ public enum BackupDestination: Sendable {
             }
             throw CDBError.cannotCreate(path: file.directory, reason: "no free file name")
         case let .file(target):
+            // Never replaces: a file that appeared meanwhile keeps its place.
+            try file.commit(candidates: [(target as NSString).lastPathComponent])
+            try Checksum.writeSidecar(digest: digest, for: target)
+            return target
+        case let .fileReplacing(target):
             try file.commit(replacing: target)
             try Checksum.writeSidecar(digest: digest, for: target)
             return target

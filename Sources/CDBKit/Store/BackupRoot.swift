@@ -28,6 +28,39 @@ public struct BackupRoot: Sendable {
         return folder
     }
 
+    /// Folders that are never a backup root; the first group not even their subfolders.
+    static let systemTrees = ["/proc", "/sys", "/dev", "/boot", "/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/run"]
+    static let systemFolders = ["/", "/home", "/root", "/tmp", "/var", "/var/tmp", "/opt", "/mnt", "/media", "/srv", "/snap"]
+
+    /// A backup root must be absolute, not `/`, `$HOME` or a system folder, and not inside any
+    /// git work tree (a repository could otherwise receive, or plant files in, the backups).
+    /// `setting` names where the value came from; the error is a configuration error (78).
+    public static func validate(_ path: String, setting: String, home: String) throws {
+        func refuse(_ why: String) -> CDBError {
+            .configuration("refusing \(Untrusted.escape(path)) as the backup root (\(setting)): \(why) — set CDB_BACKUP_ROOT (or --backup-root) to an absolute folder of its own, e.g. ~/Claire_Backups")
+        }
+        guard path.hasPrefix("/") else { throw refuse("not an absolute path") }
+        // The physical path: the nearest existing ancestor resolved, the rest appended.
+        var existing = path, rest: [String] = []
+        while WorkTree.physical(existing) == nil {
+            let parent = (existing as NSString).deletingLastPathComponent
+            if parent == existing || parent.isEmpty { break }
+            rest.insert((existing as NSString).lastPathComponent, at: 0)
+            existing = parent
+        }
+        var physical = WorkTree.physical(existing) ?? existing
+        for part in rest where part != "." && !part.isEmpty {
+            physical = part == ".." ? (physical as NSString).deletingLastPathComponent : (physical as NSString).appendingPathComponent(part)
+        }
+        let homePhysical = WorkTree.physical(home) ?? home
+        if physical == homePhysical { throw refuse("that is your home folder") }
+        if systemFolders.contains(physical) { throw refuse("that is a system folder") }
+        if systemTrees.contains(where: { physical == $0 || physical.hasPrefix($0 + "/") }) { throw refuse("that is inside a system folder") }
+        if let tree = WorkTree.enclosing(path) {
+            throw refuse("that is inside the git work tree \(Untrusted.escape(tree))")
+        }
+    }
+
     /// A backup root that is (or leads to) `/` is a mistake, whatever program is run.
     static func refuseSystemRoot(_ path: String) throws {
         if URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path == "/" {
@@ -104,8 +137,7 @@ public final class RootLock {
         try BackupRoot.refuseSystemRoot(root)
         try BackupRoot.makeDirectory(root)
         let path = (root as NSString).appendingPathComponent(".lock")
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        if fd < 0 { throw CDBError.cannotCreate(path: path, reason: String(cString: strerror(errno))) }
+        fd = try OwnedFile.open(path, flags: O_RDWR)
         let operation = (mode == .shared ? LOCK_SH : LOCK_EX) | LOCK_NB
         let deadline = Date().addingTimeInterval(wait)
         while flock(fd, operation) != 0 {
@@ -114,17 +146,34 @@ public final class RootLock {
                 throw CDBError.cannotCreate(path: path, reason: String(cString: strerror(errno)))
             }
             if Date() >= deadline {
-                let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+                let holders = Self.holders(of: fd)
                 close(fd)
-                throw CDBError.locked(path: path, holder: holder.isEmpty ? "waited \(Int(wait)) s" : "held by \(holder); waited \(Int(wait)) s")
+                throw CDBError.locked(path: path, holder: holders.isEmpty ? "waited \(Int(wait)) s" : "held by \(holders.joined(separator: ", ")); waited \(Int(wait)) s")
             }
             usleep(50_000)
         }
-        if mode == .exclusive {
-            let note = "pid \(getpid()) (\(CommandLine.arguments.first.map { ($0 as NSString).lastPathComponent } ?? "cdb"))\n"
-            _ = ftruncate(fd, 0)
-            _ = note.withCString { pwrite(fd, $0, strlen($0), 0) }
+    }
+
+    /// The processes holding a lock on the file open at `fd`, read from /proc/locks (which
+    /// lists every holder, shared ones too): "pid 42 (cdb-repo-snap)".
+    static func holders(of fd: Int32) -> [String] {
+        var info = stat()
+        guard fstat(fd, &info) == 0, let table = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) else { return [] }
+        let me = getpid()
+        var seen = Set<Int32>()
+        var result: [String] = []
+        for line in table.split(separator: "\n") {
+            // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF" (blocked waiters carry "->").
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 6, fields[1] == "FLOCK", let pid = Int32(fields[4]), pid != me, !seen.contains(pid) else { continue }
+            let device = fields[5].split(separator: ":")
+            guard device.count == 3, UInt64(device[2]) == UInt64(info.st_ino) else { continue }
+            seen.insert(pid)
+            let name = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+            result.append("pid \(pid) (\(Untrusted.escape(name)), \(fields[3] == "WRITE" ? "exclusive" : "shared"))")
         }
+        return result
     }
 
     deinit {
@@ -144,13 +193,17 @@ public enum BackupLog {
         localtime_r(&t, &parts)
         let stamp = String(format: "%04d-%02d-%02d %02d:%02d:%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
                            parts.tm_hour, parts.tm_min, parts.tm_sec)
-        var text = "[\(stamp)] \(title)\n"
+        // Every value may come from a repository, a database or a file name: one entry is always
+        // exactly its own lines, with no control characters.
+        var text = "[\(stamp)] \(Untrusted.escape(title))\n"
         for (key, value) in fields {
-            text += "  \(key): \(value.replacingOccurrences(of: "\n", with: " "))\n"
+            text += "  \(Untrusted.escape(key)): \(Untrusted.escape(value))\n"
         }
         let path = (folder as NSString).appendingPathComponent("backup_log.txt")
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return "\(path): \(String(cString: strerror(errno)))" }
+        let fd: Int32
+        do { fd = try OwnedFile.open(path, flags: O_WRONLY | O_APPEND) } catch let error as CDBError {
+            return error.errorDescription ?? path
+        } catch { return path }
         defer { close(fd) }
         let bytes = Array(text.utf8)
         let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }

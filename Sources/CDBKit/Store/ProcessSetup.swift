@@ -11,7 +11,14 @@ public enum ProcessSetup {
 
     /// Write errors instead of deadly signals (a full file size limit gives EFBIG, a closed
     /// pipe EPIPE), and Ctrl-C / SIGTERM remove our temporary files before the process ends.
-    public static func prepare() {
+    /// `detached`: a job a hook started in the background (the post-commit snapshot). It first
+    /// closes every descriptor it inherited and leaves the terminal's session — before any signal
+    /// source exists, so that libdispatch's own descriptors are never closed under it.
+    public static func prepare(detached: Bool = false) {
+        if detached {
+            closeInheritedDescriptors()
+            _ = setsid()
+        }
         // With TZ unset glibc stats /etc/localtime on every local-time conversion; naming the
         // file once makes it read it once (same zone, same answers).
         if getenv("TZ") == nil, access("/etc/localtime", R_OK) == 0 { setenv("TZ", ":/etc/localtime", 0) }
@@ -33,14 +40,21 @@ public enum ProcessSetup {
 }
 
 extension ProcessSetup {
-    /// Closes every descriptor above stderr that this process inherited. A job started in the
-    /// background by a hook calls it first, so that it holds none of its parent's pipes open
-    /// (a caller reading git's output would otherwise wait for the job to end).
-    public static func closeInheritedDescriptors() {
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
-        for fd in entries.compactMap(Int32.init) where fd > 2 {
-            close(fd)
+    /// Closes every descriptor above stderr that this process inherited, so that a job started
+    /// in the background holds none of its parent's pipes open (a caller reading git's output
+    /// would otherwise wait for the job to end). Call it before anything opens descriptors.
+    static func closeInheritedDescriptors() {
+        guard let dir = opendir("/proc/self/fd") else { return }
+        let own = dirfd(dir)
+        var open: [Int32] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if let fd = Int32(name), fd > 2, fd != own { open.append(fd) }
         }
+        closedir(dir)
+        open.forEach { close($0) }
     }
 }
 

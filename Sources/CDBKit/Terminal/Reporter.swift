@@ -29,9 +29,9 @@ public final class Reporter: @unchecked Sendable {
     /// `[✓]` / `[✗]` / `[!]` on a terminal, `[OK]` / `[FAIL]` / `[WARN]` elsewhere.
     public func glyph(_ mark: Mark) -> String {
         switch (mark, fancy) {
-        case (.ok, true): return "[\u{1B}[32m✓\u{1B}[0m]"
-        case (.fail, true): return "[\u{1B}[31m✗\u{1B}[0m]"
-        case (.warn, true): return "[\u{1B}[33m!\u{1B}[0m]"
+        case (.ok, true): return "[\(Self.green)✓\(Self.reset)]"
+        case (.fail, true): return "[\(Self.red)✗\(Self.reset)]"
+        case (.warn, true): return "[\(Self.yellow)!\(Self.reset)]"
         case (.ok, false): return "[OK]"
         case (.fail, false): return "[FAIL]"
         case (.warn, false): return "[WARN]"
@@ -54,10 +54,19 @@ public final class Reporter: @unchecked Sendable {
         progressShown = true
     }
 
+    // Colours travel through messages as private-use placeholders and become escape sequences
+    // only here, after every other control character in the line was made visible.
+    static let green = "\u{E000}", red = "\u{E001}", yellow = "\u{E002}", reset = "\u{E003}"
+    private static let colours: [(String, String)] = [(green, "\u{1B}[32m"), (red, "\u{1B}[31m"), (yellow, "\u{1B}[33m"), (reset, "\u{1B}[0m")]
+
     private func emit(_ text: String) {
         if silent { return }
+        var shown = Untrusted.escapeKeepingLines(text)
+        for (placeholder, code) in Self.colours where shown.contains(placeholder) {
+            shown = shown.replacingOccurrences(of: placeholder, with: fancy ? code : "")
+        }
         lock.lock(); defer { lock.unlock() }
-        var line = text + "\n"
+        var line = shown + "\n"
         if progressShown { line = "\r\u{1B}[2K" + line; progressShown = false }
         FileHandle.standardError.write(Data(line.utf8))
     }
