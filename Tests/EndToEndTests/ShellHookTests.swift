@@ -80,6 +80,70 @@ struct ShellHookTests {
         #expect(blocked.stderr.contains("CDB_BLOCK_ON_FAILURE=1"))
     }
 
+    @Test("with the user's alias of that name (none, with arguments, to an absolute path), the backup runs first and then exactly what the alias ran",
+          arguments: Shell.allCases)
+    func aliases(_ shell: Shell) throws {
+        let f = try SessionFixture()
+        defer { f.remove() }
+        // The real program lives off PATH, as `~/.claude/local/claude` does.
+        let hidden = f.bin + "/local"
+        try FileManager.default.createDirectory(atPath: hidden, withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: f.bin + "/claude", toPath: hidden + "/claude")
+        let onPath = "PATH=\"\(hidden):$PATH\""
+        let cases: [(String, String, String)] = [   // (alias line, what the alias adds, PATH setup)
+            ("", "", onPath),
+            (shell == .fish ? "alias claude 'claude --verbose'" : "alias claude='claude --verbose'", "arg:--verbose\n", onPath),
+            (shell == .fish ? "alias claude '\(hidden)/claude'" : "alias claude='\(hidden)/claude'", "", ""),
+            (shell == .fish ? "alias claude '\(hidden)/claude --model x'" : "alias claude=\"\(hidden)/claude --model x\"", "arg:--model\narg:x\n", ""),
+        ]
+        for (alias, added, path) in cases {
+            f.resetLog()
+            for file in f.dumps { unlink(f.root + "/PostgreSQL/" + file) }
+            let setPath = path.isEmpty ? "" : (shell == .fish ? "set -gx PATH \(hidden) $PATH" : "export \(path)")
+            // eval: zsh reads a whole -c script before running it, so an alias made by sourcing
+            // applies to commands read afterwards, as at a prompt.
+            let script = [setPath, alias, shell.source(), "eval \"claude one 'two words'\"", "echo \"status=\(shell.status)\""]
+                .filter { !$0.isEmpty }.joined(separator: "\n")
+            let out = try run(shell, script, f)
+            #expect(out.stdout.contains("status=7"), "\(shell) [\(alias)]: \(out.stdout) \(out.stderr)")
+            #expect(f.calls == "backup-before\n" + added + "arg:one\narg:two words\n", "\(shell) [\(alias)]: \(f.calls) \(out.stderr)")
+            #expect(out.stderr.contains("=== Pre-Session") && f.dumps.count == 1, "\(shell) [\(alias)]: one backup first: \(out.stderr)")
+            #expect(!out.stderr.contains("syntax error") && !out.stderr.contains("not found"), "\(shell) [\(alias)]: \(out.stderr)")
+        }
+        // Re-sourcing after removing the name from CDB_SESSION_COMMANDS gives the alias back as it was.
+        f.resetLog()
+        for file in f.dumps { unlink(f.root + "/PostgreSQL/" + file) }
+        let alias = shell == .fish ? "alias claude 'claude --verbose'" : "alias claude='claude --verbose'"
+        let set = shell == .fish ? "set -gx CDB_SESSION_COMMANDS other" : "CDB_SESSION_COMMANDS=other"
+        let script = [shell == .fish ? "set -gx PATH \(hidden) $PATH" : "export \(onPath)", alias, shell.source(), set, shell.source(), "eval \"claude three\""].joined(separator: "\n")
+        let out = try run(shell, script, f)
+        #expect(f.calls == "arg:--verbose\narg:three\n", "\(shell): unwrapped: \(f.calls) \(out.stderr)")
+        #expect(!out.stderr.contains("=== Pre-Session"))
+    }
+
+    @Test("outside an enabled repository the wrapped command starts no process besides itself", arguments: Shell.allCases)
+    func noProcessOutsideEnabled(_ shell: Shell) throws {
+        let f = try SessionFixture(database: false)
+        defer { f.remove() }
+        let outside = try Harness.temporaryDirectory("plain")
+        defer { Harness.remove(outside) }
+        func processes(_ script: String, in directory: String) throws -> Int {
+            let trace = f.bin + "/trace"
+            let argv = ["strace", "-f", "-qq", "-e", "trace=fork,vfork,clone,clone3,execve", "-o", trace] + shell.interactive(script)
+            _ = try Harness.run(argv[0], Array(argv.dropFirst()), environment: f.environment, directory: directory)
+            let text = try String(contentsOfFile: trace, encoding: .utf8)
+            return text.split(separator: "\n").filter { $0.contains("clone") || $0.contains("fork") || $0.contains("execve(") }.count
+        }
+        // `; true`: a shell runs a last plain command with exec, without a fork; not so a function.
+        let plain = try processes("claude x; true", in: outside)
+        let wrapped = try processes("\(shell.source())\nclaude x; true", in: outside)
+        #expect(wrapped == plain, "\(shell): \(wrapped) process calls with the hook, \(plain) without")
+        #expect(!f.calls.contains("backup-before") && f.dumps.isEmpty)
+        // In the enabled repository the backup does run.
+        let inside = try processes("\(shell.source())\nclaude x; true", in: f.repo.path)
+        #expect(inside > plain, "\(shell): the backup should have run in the enabled repository")
+    }
+
     @Test("sourcing the hook starts no process", arguments: Shell.allCases)
     func noProcessWhileSourcing(_ shell: Shell) throws {
         let f = try SessionFixture(database: false)

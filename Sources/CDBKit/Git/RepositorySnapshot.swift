@@ -36,7 +36,7 @@ public struct GitMetadata: Sendable {
             "Date: \(authorDate)",
             "Remotes: \(remotes.count)",
         ]
-        lines += remotes.map { "  \($0.name) \($0.url)" }
+        lines += remotes.map { "  \(Untrusted.escape($0.name)) \(Untrusted.escape($0.url))" }
         lines += [
             "Commit count: \(commitCount)",
             "Uncommitted changes: \(uncommitted)",
@@ -45,14 +45,16 @@ public struct GitMetadata: Sendable {
             "Worktree: \(worktree ? "yes" : "no")",
             "Submodules: \(submodules.count)",
         ]
-        lines += submodules.map { "  \($0.path) \($0.commit)" }
+        lines += submodules.map { "  \(Untrusted.escape($0.path)) \($0.commit)" }
         lines += [
             "Env included: \(envIncluded ? "yes" : "no")",
             "Extras: \(extras.isEmpty ? "none" : extras.joined(separator: ", "))",
             "Captured: \(captured)",
             "Tool: cdb-repo-snap \(CDBVersion.string)",
         ]
-        return lines.map { $0.replacingOccurrences(of: "\n", with: " ") }.joined(separator: "\n") + "\n"
+        // Every value may come from the repository (branch, message, author, remotes, paths): one
+        // line each, no control characters.
+        return lines.map(Untrusted.escape).joined(separator: "\n") + "\n"
     }
 
     public var json: [String: Any] {

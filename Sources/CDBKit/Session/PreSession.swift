@@ -210,7 +210,7 @@ public struct PreSession {
 
     static func age(of path: String) -> Double? {
         var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
+        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_uid == geteuid() else { return nil }
         return Date().timeIntervalSince1970 - Double(info.st_mtim.tv_sec)
     }
 
