@@ -11,7 +11,8 @@ struct RepoSnap: ParsableCommand {
             Writes Repository/claire_repo_YYYY-MM-DD_HHMM_<commit>.zip under the backup root (or -o FILE, or \
             -o - for standard output) with a .sha256 sidecar, and prints the path. The zip holds \
             git_metadata.txt and git_metadata.json, repository.zip (every file of HEAD's tree with its mode), \
-            uncommitted.patch when the work tree differs from HEAD, .env.backup with --include-env, and \
+            uncommitted.patch when the work tree differs from HEAD (untracked, not ignored files included as new \
+            files, up to 10M each and 100M in all; never .env), .env.backup with --include-env, and \
             extra/ with --include. No git executable is needed.
 
             Exit codes: 0 ok, 64 usage, 66 not a repository or nothing committed, 73 cannot create output, \
@@ -33,8 +34,17 @@ struct RepoSnap: ParsableCommand {
     @Flag(name: .long, help: "Add the repository's .env as .env.backup (secrets: the zip is 0600).")
     var includeEnv = false
 
-    @Flag(name: .long, help: "Add untracked, not ignored files to uncommitted.patch as new files.")
-    var includeUntracked = false
+    @Flag(name: .long, help: "Leave untracked files out of uncommitted.patch (by default untracked, not ignored files go in as new files).")
+    var noUntracked = false
+
+    @Flag(name: .long, help: .hidden)
+    var includeUntracked = false  // the default now; kept so that old command lines still work
+
+    @Option(name: .long, help: ArgumentHelp("Skip untracked files larger than this (default 10M, CDB_UNTRACKED_MAX_FILE).", valueName: "size"))
+    var untrackedMaxFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Capture at most this much untracked data in all (default 100M, CDB_UNTRACKED_MAX_TOTAL).", valueName: "size"))
+    var untrackedMaxTotal: String?
 
     @Option(name: .long, help: ArgumentHelp("Add a file or folder under extra/ (repeatable).", valueName: "path"), completion: .file())
     var include: [String] = []
@@ -65,6 +75,9 @@ struct RepoSnap: ParsableCommand {
         if common.json && output == "-" { throw ValidationError("--json and -o - both use standard output; choose one") }
         if lockWait < 0 { throw ValidationError("--lock-wait must be 0 or more seconds") }
         if !(1...12).contains(compressionLevel) { throw ValidationError("--compression-level takes 1 to 12") }
+        for (flag, value) in [("--untracked-max-file", untrackedMaxFile), ("--untracked-max-total", untrackedMaxTotal)] {
+            if let value, ByteSize.parse(value) == nil { throw ValidationError("\(flag) takes a size such as 10M or 512K") }
+        }
     }
 
     func run() throws {
@@ -97,6 +110,8 @@ struct RepoSnap: ParsableCommand {
             }
             var flags = Settings.Flags()
             flags.backupRoot = common.backupRoot
+            flags.untrackedMaxFile = untrackedMaxFile.flatMap(ByteSize.parse)
+            flags.untrackedMaxTotal = untrackedMaxTotal.flatMap(ByteSize.parse)
             let settings: Settings
             do {
                 settings = try Settings.resolve(flags: flags, directory: directory)
@@ -112,7 +127,7 @@ struct RepoSnap: ParsableCommand {
             request.commit = commit
             request.repository = directory
             request.includeEnv = includeEnv
-            request.includeUntracked = includeUntracked
+            request.untracked = !noUntracked
             request.includes = include
             request.lockWait = Double(lockWait)
             request.level = Int32(compressionLevel)

@@ -21,8 +21,13 @@ struct Restore: ParsableCommand {
               Unpacks the snapshot's files (modes, links), git_metadata.txt and .env (0600) into an empty DIR; \
             --apply-uncommitted replays uncommitted.patch (with git).
 
-            Exit codes: 0 ok, 64 usage, 65 a statement failed, rows differ or a hostile archive, 66 no such \
-            file, 69 database unreachable, 73 target not empty, 78 configuration.
+            Every restore first checks the backup against its .sha256 sidecar (when there is one) and refuses \
+            a mismatch (--no-verify restores it anyway, with a warning). A snapshot's every file is checked \
+            against its CRC and size as it is written; a lie stops the restore and nothing it wrote is left.
+
+            Exit codes: 0 ok, 64 usage, 65 a statement failed, rows differ, a damaged or hostile backup, 66 no \
+            such file, 69 database unreachable, 73 target not empty or cannot be created, 78 configuration, \
+            130 interrupted.
             """,
         version: CDBVersion.string,
         helpNames: [.long]
@@ -49,6 +54,9 @@ struct Restore: ParsableCommand {
 
     @Flag(name: .long, help: "Apply uncommitted.patch after unpacking a snapshot (needs git).")
     var applyUncommitted = false
+
+    @Flag(name: .long, help: "Restore even when the backup does not match its .sha256 sidecar (to rescue a damaged backup; warns).")
+    var noVerify = false
 
     @Argument(help: ArgumentHelp("The dump or snapshot to restore.", valueName: "backup"), completion: .file(extensions: ["sql", "gz", "zst", "zip"]))
     var backup: String
@@ -85,6 +93,7 @@ struct Restore: ParsableCommand {
                 var request = SnapshotRestore.Request(snapshot: backup, directory: directory!)
                 request.force = force
                 request.applyUncommitted = applyUncommitted
+                request.noVerify = noVerify
                 let result = try SnapshotRestore(request: request, reporter: reporter).run()
                 reporter.info("Restored commit \(result.commit.prefix(7)): \(result.files) files, \(result.links) links\(result.env ? ", .env (0600)" : "")\(result.patchApplied ? ", uncommitted changes applied" : "") into \(directory!)")
                 if common.json {
@@ -96,7 +105,9 @@ struct Restore: ParsableCommand {
                 return .success
             }
             if check {
-                let result = try RestoreCheck(settings: settings, dump: backup, reporter: reporter).run()
+                var checker = RestoreCheck(settings: settings, dump: backup, reporter: reporter)
+                checker.noVerify = noVerify
+                let result = try checker.run()
                 let rows = result.tables.reduce(0) { $0 + $1.rows }
                 reporter.info(String(format: "OK: %d tables, %lld rows restored and matching the dump in %.2f s (scratch database dropped)",
                                      result.tables.count, rows, result.seconds))
@@ -111,6 +122,7 @@ struct Restore: ParsableCommand {
             request.clean = clean
             request.create = create
             request.singleTransaction = !noSingleTransaction
+            request.noVerify = noVerify
             let result = try DumpRestore(request: request, reporter: reporter).run()
             let rows = result.tables.reduce(0) { $0 + $1.rows }
             reporter.info(String(format: "Restored %@ into %@: %d statements, %d tables, %lld rows in %.2f s",

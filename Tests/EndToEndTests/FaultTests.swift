@@ -139,38 +139,63 @@ struct FaultTests {
         let root = try Harness.temporaryDirectory("cdb-root")
         defer { PG.dropDatabase(database); Harness.remove(root) }
         _ = try PG.psql(database, "CREATE TABLE public.big AS SELECT g AS id, repeat(md5(g::text), 8) AS payload FROM generate_series(1, 400000) g")
-        let killer = DispatchQueue(label: "terminator")
-        killer.async {
-            try? waitFor(seconds: 20) {
-                try PG.psql("postgres", """
-                    SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                     WHERE application_name = 'cdb-pg-dump' AND query LIKE 'COPY %'
-                    """) == "1"
-            }
+        // Proven mid-transfer: the dump is stopped (SIGSTOP) once its own backend runs the COPY,
+        // so the server blocks writing to it (wait_event ClientWrite: the table is far larger than
+        // the socket buffers); only then is that one backend terminated, and the dump resumed.
+        let errFile = root + "/stderr"
+        FileManager.default.createFile(atPath: errFile, contents: nil)
+        let dump = Process()
+        dump.executableURL = URL(fileURLWithPath: Harness.binDir + "/cdb-pg-dump")
+        dump.arguments = ["--backup-root", root, "--dbname", database, "--require-table", "big"]
+        dump.environment = Harness.environment.merging(["XDG_CONFIG_HOME": Harness.configHome]) { $1 }
+        dump.standardOutput = FileHandle.nullDevice
+        dump.standardError = FileHandle(forWritingAtPath: errFile)
+        try dump.run()
+        let backend = "datname = '\(database)' AND application_name = 'cdb-pg-dump' AND state = 'active' AND query LIKE 'COPY %'"
+        var pid = ""
+        try waitFor(seconds: 30) {
+            pid = try PG.psql("postgres", "SELECT pid FROM pg_stat_activity WHERE \(backend)")
+            return !pid.isEmpty
         }
-        let out = try Harness.cdb("cdb-pg-dump", ["--backup-root", root, "--dbname", database, "--require-table", "big"])
-        killer.sync {}
-        tally.trial(out.status != 0, "exit \(out.status) after the backend was terminated")
-        tally.trial(out.stderr.contains("connection to the database lost") || out.stderr.contains("terminat"), "message: \(out.stderr)")
+        kill(dump.processIdentifier, SIGSTOP)
+        try waitFor(seconds: 30) {
+            try PG.psql("postgres", "SELECT count(*) FROM pg_stat_activity WHERE pid = \(pid) AND \(backend) AND wait_event = 'ClientWrite'") == "1"
+        }
+        let terminated = try PG.psql("postgres", "SELECT pg_terminate_backend(\(pid))")
+        kill(dump.processIdentifier, SIGCONT)
+        dump.waitUntilExit()
+        let message = (try? String(contentsOfFile: errFile, encoding: .utf8)) ?? ""
+        unlink(errFile)
+        tally.trial(terminated == "t", "the backend \(pid) was not terminated")
+        tally.trial(dump.terminationStatus == 69, "exit \(dump.terminationStatus) after the backend was terminated mid-COPY (expected 69)")
+        tally.trial(message.contains("connection to the database lost while dumping public.big"), "message: \(message)")
         tally.trial(Harness.files(in: root + "/PostgreSQL").allSatisfy { $0 == "backup_log.txt" }, "files: \(Harness.files(in: root + "/PostgreSQL"))")
 
         // The server stopped mid-dump: a private cluster of its own, so the suite's stays up.
         let script = """
             psql -X -q -c "CREATE TABLE big AS SELECT g AS id, repeat(md5(g::text), 8) AS payload FROM generate_series(1, 400000) g" postgres
             '\(Harness.binDir)/cdb-pg-dump' --backup-root '\(root)/stopped' --dbname postgres --require-table big 2>'\(root)/stderr' & pid=$!
-            for i in $(seq 1 200); do
-              if psql -X -At -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY %' AND application_name = 'cdb-pg-dump'" postgres | grep -q 1; then break; fi
+            copy="application_name = 'cdb-pg-dump' AND state = 'active' AND query LIKE 'COPY %'"
+            for i in $(seq 1 1500); do
+              if psql -X -At -c "SELECT count(*) FROM pg_stat_activity WHERE $copy" postgres | grep -qx 1; then break; fi
+              sleep 0.02
+            done
+            kill -STOP $pid
+            for i in $(seq 1 1500); do
+              if psql -X -At -c "SELECT count(*) FROM pg_stat_activity WHERE $copy AND wait_event = 'ClientWrite'" postgres | grep -qx 1; then echo mid-copy; break; fi
               sleep 0.02
             done
             if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$CDB_TEST_PGBIN/pg_ctl" -D "$CDB_TEST_PGDATA" -m immediate stop >/dev/null
             else "$CDB_TEST_PGBIN/pg_ctl" -D "$CDB_TEST_PGDATA" -m immediate stop >/dev/null; fi
+            kill -CONT $pid
             wait $pid; echo "exit $?"
             """
         let stopped = try Harness.run(Harness.packageRoot + "/scripts/with-postgres.sh", ["bash", "-c", script],
                                       environment: ["CDB_TEST_PGPORT": "5499"])
         let stderr = (try? String(contentsOfFile: root + "/stderr", encoding: .utf8)) ?? ""
-        tally.trial(stopped.stdout.contains("exit ") && !stopped.stdout.contains("exit 0"), "dump exit after the server stopped: \(stopped.stdout)")
-        tally.trial(stderr.contains("connection to the database lost") || stderr.contains("unreachable") || stderr.contains("terminat"), "message: \(stderr)")
+        tally.trial(stopped.stdout.contains("mid-copy"), "the server was not proven mid-COPY: \(stopped.stdout) \(stopped.stderr)")
+        tally.trial(stopped.stdout.contains("exit 69"), "dump exit after the server stopped: \(stopped.stdout)")
+        tally.trial(stderr.contains("connection to the database lost while dumping public.big"), "message: \(stderr)")
         tally.trial(Harness.files(in: root + "/stopped/PostgreSQL").allSatisfy { $0 == "backup_log.txt" }, "files left: \(Harness.files(in: root + "/stopped/PostgreSQL"))")
         tally.report()
     }

@@ -219,7 +219,7 @@ struct RepoSnapTests {
             #expect(bytes.range(of: Data("gh-token-SECRET123".utf8)) == nil, "\(path) holds the token")
         }
         #expect(!out.stdout.contains("SECRET123") && !out.stderr.contains("SECRET123"))
-        #expect(out.stderr.contains("3 uncommitted changes in the work tree, captured in uncommitted.patch"))
+        #expect(out.stderr.contains("3 uncommitted changes captured (2 untracked files included), in uncommitted.patch"), "\(out.stderr)")
         let forced = try snapshot(repo.path, ["--force"])
         defer { Harness.remove(forced.root) }
         #expect(!forced.out.stderr.contains("uncommitted"))
@@ -246,7 +246,7 @@ struct RepoSnapTests {
         try repo.write("brand new.txt", "untracked\n")
         try repo.writeBytes("new.bin", [0, 1, 2, 255, 0, 10])
         for untracked in [false, true] {
-            let (zip, root, _) = try snapshot(repo.path, untracked ? ["--include-untracked"] : [])
+            let (zip, root, _) = try snapshot(repo.path, untracked ? [] : ["--no-untracked"])
             defer { Harness.remove(root) }
             let dir = try unpack(zip)
             defer { Harness.remove(dir) }
@@ -263,6 +263,47 @@ struct RepoSnapTests {
             let got = try treeFingerprint(clean + "/c")
             #expect(got == expected, "untracked=\(untracked): only in copy \(Set(got.keys).subtracting(expected.keys)), only in work tree \(Set(expected.keys).subtracting(got.keys)), differing \(expected.keys.filter { got[$0] != nil && got[$0] != expected[$0] })")
         }
+    }
+
+    @Test("untracked files are captured by default, within the caps; .env never; every skipped file is named with its reason")
+    func untrackedCapture() throws {
+        let repo = try TestRepo()
+        defer { repo.remove() }
+        try repo.write(".gitignore", "*.log\n")
+        try repo.write("a.txt", "1\n")
+        try repo.commitAll("first")
+        try repo.write("notes/idea.md", "buy low\n")           // new, captured
+        try repo.write("session.log", "ignored\n")             // ignored, not even counted
+        try repo.write(".env", "POSTGRES_PASSWORD=hunter2\n")   // untracked and not ignored: never captured
+        try repo.writeBytes("big.bin", [UInt8](repeating: 7, count: 4096))  // over a 2K per-file cap
+        try repo.write("z1.txt", String(repeating: "z", count: 1500) + "\n")
+        try repo.write("z2.txt", String(repeating: "y", count: 1500) + "\n")  // passes a 2K total cap after z1
+        let (zip, root, out) = try snapshot(repo.path, ["--untracked-max-file", "2K", "--untracked-max-total", "2K"])
+        defer { Harness.remove(root) }
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stderr.contains("5 uncommitted changes captured (2 untracked files included; 3 untracked files skipped)"), "\(out.stderr)")
+        #expect(out.stderr.contains("untracked .env not captured: may hold secrets"))
+        #expect(out.stderr.contains("untracked big.bin not captured: 4.00 KB, over the per-file cap of 2.00 KB"))
+        #expect(out.stderr.contains("untracked z2.txt not captured: over the total cap of 2.00 KB"))
+        let dir = try unpack(zip)
+        defer { Harness.remove(dir) }
+        let patch = try String(contentsOfFile: dir + "/outer/uncommitted.patch", encoding: .utf8)
+        #expect(patch.contains("notes/idea.md") && patch.contains("z1.txt"))
+        #expect(!patch.contains("hunter2") && !patch.contains("big.bin") && !patch.contains("z2.txt") && !patch.contains("session.log"))
+        let m = try metadata(dir)
+        #expect(m["Untracked files captured"] == "2" && m["Untracked files skipped"] == "3")
+        // Restored with --apply-uncommitted, the captured new files come back.
+        let target = try Harness.temporaryDirectory("restored") + "/t"
+        defer { Harness.remove((target as NSString).deletingLastPathComponent) }
+        let restored = try Harness.cdb("cdb-restore", [zip, target, "--apply-uncommitted"])
+        #expect(restored.status == 0 && (try? String(contentsOfFile: target + "/notes/idea.md", encoding: .utf8)) == "buy low\n", "\(restored.stderr)")
+        // --no-untracked: nothing untracked in the patch, and the message says so.
+        let (zip2, root2, out2) = try snapshot(repo.path, ["--no-untracked"])
+        defer { Harness.remove(root2) }
+        #expect(out2.stderr.contains("untracked notes/idea.md not captured: --no-untracked"), "\(out2.stderr)")
+        let dir2 = try unpack(zip2)
+        defer { Harness.remove(dir2) }
+        #expect(!FileManager.default.fileExists(atPath: dir2 + "/outer/uncommitted.patch"), "only untracked changes: no patch")
     }
 
     @Test("not a repository and nothing committed yet: exit 66 with the reason, nothing written")

@@ -7,14 +7,18 @@ import Glibc
 
 /// Unpacks a repository snapshot into a folder: repository.zip's files with their modes and
 /// links, git_metadata.txt, `.env` from .env.backup (0600), and optionally the uncommitted
-/// patch. Every name and link target is checked before anything is written; nothing is
-/// written outside the folder.
+/// patch. The sidecar is checked first; every name is checked before anything is written
+/// (no `..`, no absolute names, no `.git`, no duplicates, nothing below a link); every byte is
+/// checked against its CRC and size as it is written, and a failure takes back everything the
+/// run wrote. Links are made last, exactly as committed, and nothing is written through one.
 public struct SnapshotRestore {
     public struct Request: Sendable {
         public var snapshot: String
         public var directory: String
         public var force = false
         public var applyUncommitted = false
+        /// Skip the `.sha256` check (to rescue a damaged backup on purpose).
+        public var noVerify = false
         public init(snapshot: String, directory: String) {
             self.snapshot = snapshot
             self.directory = directory
@@ -27,6 +31,8 @@ public struct SnapshotRestore {
         public var env = false
         public var patchApplied = false
         public var commit = ""
+        /// Links restored as committed that point outside the folder ("name -> target").
+        public var outsideLinks: [String] = []
     }
 
     public let request: Request
@@ -37,52 +43,96 @@ public struct SnapshotRestore {
         self.reporter = reporter
     }
 
-    /// Why `name` may not be written under the folder, or nil when it may.
-    static func unsafeReason(name: String, linkTarget: String?) -> String? {
+    /// Why `name` may not be written under the folder, or nil when it may. As git refuses them:
+    /// absolute names, `..`, and `.git` in any case or disguise (`.GIT`, `.git.`, `git~1`, with
+    /// characters HFS+ ignores) as any component.
+    static func unsafeReason(name: String) -> String? {
         if name.isEmpty || name.contains("\0") { return "an empty or NUL-containing name" }
         if name.hasPrefix("/") { return "an absolute path" }
         let parts = name.split(separator: "/", omittingEmptySubsequences: true)
         if parts.contains("..") { return "a path that climbs out with '..'" }
-        guard let target = linkTarget else { return nil }
-        if target.hasPrefix("/") { return "a symbolic link to an absolute path (\(target))" }
-        // Resolve the target against the link's folder, lexically.
-        var stack = parts.dropLast().map(String.init)
-        for piece in target.split(separator: "/", omittingEmptySubsequences: true) {
-            if piece == "." { continue }
-            if piece == ".." {
-                if stack.isEmpty { return "a symbolic link pointing outside the folder (\(target))" }
-                stack.removeLast()
-            } else {
-                stack.append(String(piece))
-            }
-        }
+        if parts.contains(where: { isGitFolderName(String($0)) }) { return "a .git folder (it could plant hooks or configuration that run commands)" }
         return nil
     }
 
+    static func isGitFolderName(_ component: String) -> Bool {
+        let ignorable: Set<UInt32> = [0x200C, 0x200D, 0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E,
+                                      0x206A, 0x206B, 0x206C, 0x206D, 0x206E, 0x206F, 0xFEFF]
+        var text = String(String.UnicodeScalarView(component.unicodeScalars.filter { !ignorable.contains($0.value) })).lowercased()
+        while let last = text.last, last == "." || last == " " { text.removeLast() }
+        return text == ".git" || text == "git~1"
+    }
+
+    /// The components of a name, without empty ones and `.`: "a//./b" and "a/b" are one path.
+    static func components(_ name: String) -> [String] {
+        name.split(separator: "/", omittingEmptySubsequences: true).map(String.init).filter { $0 != "." }
+    }
+
+    /// Whether link `name` resolves to a place outside the folder, following the snapshot's own
+    /// links on the way (`s/l1 -> ..`, `l2 -> s/l1/..` leaves it).
+    static func pointsOutside(_ name: String, links: [String: String]) -> Bool {
+        var budget = 40
+        func resolve(_ start: [String], _ target: String) -> [String]? {
+            budget -= 1
+            if budget < 0 || target.hasPrefix("/") { return nil }
+            var stack = start
+            for piece in components(target) {
+                if piece == ".." {
+                    if stack.isEmpty { return nil }
+                    stack.removeLast()
+                    continue
+                }
+                stack.append(piece)
+                if let next = links[stack.joined(separator: "/")] {
+                    guard let resolved = resolve(Array(stack.dropLast()), next) else { return nil }
+                    stack = resolved
+                }
+            }
+            return stack
+        }
+        guard let target = links[name] else { return false }
+        return resolve(Array(components(name).dropLast()), target) == nil
+    }
+
     public func run() throws -> Result {
+        try BackupIntegrity.checkSidecar(of: request.snapshot, skip: request.noVerify, reporter: reporter)
         let outer = try ZipReader(path: request.snapshot)
         func entry(_ name: String) -> ZipReader.Entry? { outer.entries.first { $0.name == name } }
         guard let innerEntry = entry("repository.zip"), innerEntry.method == 0 else {
             throw CDBError.validation(path: request.snapshot, reason: "no repository.zip inside: not a cdb snapshot")
         }
-        let start = try outer.dataOffset(of: innerEntry)
-        let inner = try ZipReader(length: innerEntry.size, name: "repository.zip") { offset, count in try outer.read(start + offset, count) }
+        let inner = try ZipReader(inner: innerEntry, of: outer)
+        let envBackup = entry(".env.backup")
 
-        // Check everything before writing anything.
+        // Check every name and link before writing anything.
+        func refuse(_ name: String, _ reason: String) -> CDBError {
+            .validation(path: request.snapshot, reason: "refusing entry '\(Untrusted.escape(name))': \(reason); nothing was written")
+        }
         var links: [(ZipReader.Entry, String)] = []
+        var linkMap: [String: String] = [:]
+        var seen = Set<String>()
         for e in inner.entries {
-            var target: String?
+            if let reason = Self.unsafeReason(name: e.name) { throw refuse(e.name, reason) }
+            let key = Self.components(e.name).joined(separator: "/")
+            guard seen.insert(key).inserted else { throw refuse(e.name, "the name appears twice") }
             if e.isSymlink {
-                target = String(decoding: try BackupVerifier.contents(inner, e, limit: 4096), as: UTF8.self)
-                links.append((e, target!))
+                let target = String(decoding: try BackupVerifier.contents(inner, e, limit: 4096), as: UTF8.self)
+                guard !target.isEmpty, !target.contains("\0") else { throw refuse(e.name, "a link with an empty or NUL-containing target") }
+                links.append((e, target))
+                linkMap[key] = target
             }
-            if let reason = Self.unsafeReason(name: e.name, linkTarget: target) {
-                throw CDBError.validation(path: request.snapshot, reason: "refusing entry '\(e.name)': \(reason); nothing was written")
+        }
+        for e in inner.entries {
+            // Nothing may sit below a link: it would be written through it.
+            let parts = Self.components(e.name)
+            for depth in 1..<max(1, parts.count) where linkMap[parts[0..<depth].joined(separator: "/")] != nil {
+                throw refuse(e.name, "it lies below the symbolic link '\(Untrusted.escape(parts[0..<depth].joined(separator: "/")))'")
             }
         }
 
         let dir = request.directory
         var info = stat()
+        var createdRoot = false
         if lstat(dir, &info) == 0 {
             guard (info.st_mode & S_IFMT) == S_IFDIR else {
                 throw CDBError.cannotCreate(path: dir, reason: "it exists and is not a folder")
@@ -94,90 +144,141 @@ public struct SnapshotRestore {
         } else {
             try BackupRoot.makeDirectory(dir)
             chmod(dir, 0o755)
+            createdRoot = true
         }
         let rootFD = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard rootFD >= 0 else { throw CDBError.cannotCreate(path: dir, reason: String(cString: strerror(errno))) }
         defer { close(rootFD) }
 
+        // Whatever goes wrong from here, nothing this run wrote stays under the folder.
+        let created = Created()
+        do {
+            return try extract(outer: outer, inner: inner, links: links, linkMap: linkMap, envBackup: envBackup, rootFD: rootFD, created: created)
+        } catch {
+            created.undo(rootFD: rootFD)
+            if createdRoot { rmdir(dir) }
+            throw error
+        }
+    }
+
+    /// What a run created, to take back when it fails.
+    final class Created {
+        var files: [String] = []
+        var folders: [String] = []
+
+        func undo(rootFD: Int32) {
+            for file in files.reversed() { unlinkat(rootFD, file, 0) }
+            for folder in folders.reversed() { unlinkat(rootFD, folder, AT_REMOVEDIR) }
+        }
+    }
+
+    private func extract(outer: ZipReader, inner: ZipReader, links: [(ZipReader.Entry, String)], linkMap: [String: String],
+                         envBackup: ZipReader.Entry?, rootFD: Int32, created: Created) throws -> Result {
+        let dir = request.directory
         var result = Result()
         for e in inner.entries where !e.isSymlink {
+            let parts = Self.components(e.name)
             if e.isDirectory {
-                _ = try openDirectory(rootFD, components: e.name.split(separator: "/").map(String.init), create: true)
+                let fd = try openDirectory(rootFD, components: parts, create: true, created: created)
+                if fd != rootFD { close(fd) }
                 continue
             }
-            try writeFile(rootFD, name: e.name, mode: mode_t(e.mode & 0o777 == 0 ? 0o644 : e.mode & 0o777)) { write in
-                try BackupVerifier.stream(inner, e, body: write)
+            if envBackup != nil && parts == [".env"] {
+                reporter.warning("the snapshot holds both a committed .env and .env.backup (the work tree's .env when it was made); .env.backup wins, the committed one is in the repository's history")
+                continue
             }
+            try writeFile(rootFD, name: parts.joined(separator: "/"), mode: mode_t(e.mode & 0o777 == 0 ? 0o644 : e.mode & 0o777),
+                          entry: e, zip: inner, created: created)
             result.files += 1
         }
-        // Links last, so that no file is ever written through one.
+        // Links last, exactly as committed, so that no file is ever written through one.
+        var outside: [String] = []
         for (e, target) in links {
-            let parts = e.name.split(separator: "/").map(String.init)
-            let parent = try openDirectory(rootFD, components: Array(parts.dropLast()), create: true)
+            let parts = Self.components(e.name)
+            let parent = try openDirectory(rootFD, components: Array(parts.dropLast()), create: true, created: created)
             defer { if parent != rootFD { close(parent) } }
             if request.force { unlinkat(parent, parts.last!, 0) }
             guard symlinkat(target, parent, parts.last!) == 0 else {
-                throw CDBError.cannotCreate(path: dir + "/" + e.name, reason: String(cString: strerror(errno)))
+                throw CDBError.cannotCreate(path: dir + "/" + Untrusted.escape(e.name), reason: String(cString: strerror(errno)))
             }
+            created.files.append(parts.joined(separator: "/"))
+            if Self.pointsOutside(parts.joined(separator: "/"), links: linkMap) { outside.append("\(Untrusted.escape(e.name)) -> \(Untrusted.escape(target))") }
             result.links += 1
         }
-        if let meta = entry("git_metadata.txt") {
-            let text = try BackupVerifier.contents(outer, meta, limit: 1 << 20)
-            if inner.entries.contains(where: { $0.name == "git_metadata.txt" }) {
+        if !outside.isEmpty {
+            reporter.warning("\(outside.count) link\(outside.count == 1 ? "" : "s") point\(outside.count == 1 ? "s" : "") outside \(dir) (restored as committed, as git checkout does): \(outside.joined(separator: ", "))")
+        }
+        result.outsideLinks = outside
+        if let meta = outer.entries.first(where: { $0.name == "git_metadata.txt" }) {
+            if inner.entries.contains(where: { Self.components($0.name) == ["git_metadata.txt"] }) {
                 reporter.warning("the repository has its own git_metadata.txt; the snapshot's was not written")
             } else {
-                try writeFile(rootFD, name: "git_metadata.txt", mode: 0o644) { write in try text.withUnsafeBytes(write) }
+                try writeFile(rootFD, name: "git_metadata.txt", mode: 0o644, entry: meta, zip: outer, created: created)
             }
+            let text = try BackupVerifier.contents(outer, meta, limit: 1 << 20)
             let line = String(decoding: text, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("Commit: ") }
             result.commit = line.map { String($0.dropFirst(8)) } ?? ""
         }
-        if let env = entry(".env.backup") {
-            try writeFile(rootFD, name: ".env", mode: 0o600) { write in try BackupVerifier.stream(outer, env, body: write) }
+        if let env = envBackup {
+            try writeFile(rootFD, name: ".env", mode: 0o600, entry: env, zip: outer, created: created)
             result.env = true
         }
         if request.applyUncommitted {
-            guard let patchEntry = entry("uncommitted.patch") else {
+            guard let patchEntry = outer.entries.first(where: { $0.name == "uncommitted.patch" }) else {
                 reporter.info("no uncommitted.patch in the snapshot: the work tree was clean")
                 return result
             }
-            let patch = try BackupVerifier.contents(outer, patchEntry, limit: Int.max)
-            try applyPatch(Data(patch), in: dir)
+            try applyPatch(outer, patchEntry, in: dir)
             result.patchApplied = true
         }
         return result
     }
 
     /// Opens (creating when asked) a folder below `root`, refusing any component that is a link.
-    private func openDirectory(_ root: Int32, components: [String], create: Bool) throws -> Int32 {
+    private func openDirectory(_ root: Int32, components: [String], create: Bool, created: Created) throws -> Int32 {
         var fd = root
         for (index, part) in components.enumerated() {
-            if create { mkdirat(fd, part, 0o755) }
+            if create, mkdirat(fd, part, 0o755) == 0 { created.folders.append(components[0...index].joined(separator: "/")) }
             let next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            let code = errno
             if fd != root { close(fd) }
             guard next >= 0 else {
-                throw CDBError.cannotCreate(path: request.directory + "/" + components[0...index].joined(separator: "/"),
-                                            reason: errno == ELOOP || errno == ENOTDIR ? "a symbolic link or file is in the way; refusing to write through it" : String(cString: strerror(errno)))
+                throw CDBError.cannotCreate(path: request.directory + "/" + Untrusted.escape(components[0...index].joined(separator: "/")),
+                                            reason: code == ELOOP || code == ENOTDIR ? "a symbolic link or file is in the way; refusing to write through it" : String(cString: strerror(code)))
             }
             fd = next
         }
         return fd
     }
 
-    private func writeFile(_ root: Int32, name: String, mode: mode_t, body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+    /// Writes one entry's bytes to a new file, checking its CRC-32 and size against the central
+    /// directory as it goes: a lie is exit 65.
+    private func writeFile(_ root: Int32, name: String, mode: mode_t, entry: ZipReader.Entry, zip: ZipReader, created: Created) throws {
         let parts = name.split(separator: "/").map(String.init)
-        let parent = try openDirectory(root, components: Array(parts.dropLast()), create: true)
+        let parent = try openDirectory(root, components: Array(parts.dropLast()), create: true, created: created)
         defer { if parent != root { close(parent) } }
         if request.force { unlinkat(parent, parts.last!, 0) }
         let fd = openat(parent, parts.last!, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw CDBError.cannotCreate(path: request.directory + "/" + name, reason: String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw CDBError.cannotCreate(path: request.directory + "/" + Untrusted.escape(name), reason: String(cString: strerror(errno))) }
+        created.files.append(name)
         defer { close(fd) }
         let sink = DescriptorSink(fd: fd, path: request.directory + "/" + name, ownsDescriptor: false)
         sink.hashing = false
-        try body { try sink.write($0) }
+        var crc: uLong = crc32(0, nil, 0)
+        var size: UInt64 = 0
+        try BackupVerifier.stream(zip, entry) { chunk in
+            crc = crc32(crc, chunk.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(chunk.count))
+            size += UInt64(chunk.count)
+            try sink.write(chunk)
+        }
+        guard UInt32(crc) == entry.crc, size == entry.size else {
+            throw CDBError.validation(path: request.snapshot, reason: "\(Untrusted.escape(entry.name)): \(size != entry.size ? "\(size) bytes where the archive declares \(entry.size)" : "CRC mismatch (corrupt data)"); nothing was left behind")
+        }
         fchmod(fd, mode)
     }
 
-    private func applyPatch(_ patch: Data, in dir: String) throws {
+    /// Streams uncommitted.patch into `git apply` (memory stays flat whatever its size).
+    private func applyPatch(_ zip: ZipReader, _ entry: ZipReader.Entry, in dir: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["git", "apply", "--whitespace=nowarn", "-"]
@@ -188,12 +289,33 @@ public struct SnapshotRestore {
         do { try process.run() } catch {
             throw CDBError.configuration("--apply-uncommitted needs git to apply uncommitted.patch; install git, or apply it by hand")
         }
-        input.fileHandleForWriting.write(patch)
+        final class Box: @unchecked Sendable { var data = Data() }
+        let box = Box()
+        let reader = DispatchGroup()
+        reader.enter()
+        DispatchQueue.global().async {
+            box.data = errors.fileHandleForReading.readDataToEndOfFile()
+            reader.leave()
+        }
+        let sink = DescriptorSink(fd: input.fileHandleForWriting.fileDescriptor, path: "git apply", ownsDescriptor: false)
+        sink.hashing = false
+        var crc: uLong = crc32(0, nil, 0)
+        var failure: Error?
+        do {
+            try BackupVerifier.stream(zip, entry) { chunk in
+                crc = crc32(crc, chunk.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(chunk.count))
+                try sink.write(chunk)
+            }
+            if UInt32(crc) != entry.crc { failure = CDBError.validation(path: request.snapshot, reason: "uncommitted.patch: CRC mismatch (corrupt data)") }
+        } catch { failure = error }
         try? input.fileHandleForWriting.close()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        if failure != nil { process.terminate() }
         process.waitUntilExit()
+        reader.wait()
+        if let failure { throw failure }
+        let message = String(decoding: box.data, as: UTF8.self)
         if process.terminationStatus != 0 {
-            throw CDBError.validation(path: "uncommitted.patch", reason: "git apply failed: \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw CDBError.validation(path: "uncommitted.patch", reason: "git apply failed: \(Untrusted.escape(message.trimmingCharacters(in: .whitespacesAndNewlines)))")
         }
     }
 }

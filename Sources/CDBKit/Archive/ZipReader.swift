@@ -19,10 +19,21 @@ public struct ZipReader {
         public var isSymlink: Bool { mode & 0o170000 == 0o120000 }
     }
 
-    public let entries: [Entry]
-    /// Reads `count` bytes at `offset` of the archive.
-    let read: (UInt64, Int) throws -> [UInt8]
+    public private(set) var entries: [Entry]
+    /// Reads `count` bytes at `offset` of the archive (unchecked; use `read`).
+    private let readRaw: (UInt64, Int) throws -> [UInt8]
     public let length: UInt64
+    let name: String
+
+    /// `count` bytes at `offset`, or a validation error when any of them lies outside the
+    /// archive. Every read of a zip goes through here: no field of a hostile file can make an
+    /// offset overflow or a read run past the end.
+    func read(_ offset: UInt64, _ count: Int) throws -> [UInt8] {
+        guard count >= 0, offset <= length, UInt64(count) <= length - offset else {
+            throw CDBError.validation(path: name, reason: "a field points outside the archive (offset \(offset), \(count) bytes, archive \(length) bytes)")
+        }
+        return try readRaw(offset, count)
+    }
 
     public init(path: String) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -30,7 +41,7 @@ public struct ZipReader {
         var info = stat()
         fstat(fd, &info)
         let handle = FileDescriptorBox(fd: fd)
-        try self.init(length: UInt64(info.st_size), name: path) { offset, count in
+        try self.init(length: UInt64(max(0, info.st_size)), name: path) { offset, count in
             var bytes = [UInt8](repeating: 0, count: count)
             let n = bytes.withUnsafeMutableBytes { pread(handle.fd, $0.baseAddress, count, off_t(offset)) }
             guard n == count else { throw CDBError.validation(path: path, reason: "unexpected end of file") }
@@ -40,18 +51,28 @@ public struct ZipReader {
 
     public init(bytes: [UInt8], name: String) throws {
         try self.init(length: UInt64(bytes.count), name: name) { offset, count in
-            guard offset + UInt64(count) <= UInt64(bytes.count) else { throw CDBError.validation(path: name, reason: "unexpected end of data") }
-            return Array(bytes[Int(offset)..<(Int(offset) + count)])
+            Array(bytes[Int(offset)..<(Int(offset) + count)])
         }
     }
 
+    /// A zip stored inside another (repository.zip): its bytes are `entry`'s, read through `outer`.
+    init(inner entry: Entry, of outer: ZipReader) throws {
+        let start = try outer.dataOffset(of: entry)
+        guard entry.method == 0, entry.compressedSize == entry.size, start <= outer.length, entry.size <= outer.length - start else {
+            throw CDBError.validation(path: outer.name, reason: "\(entry.name) is not stored whole inside the archive")
+        }
+        try self.init(length: entry.size, name: entry.name) { offset, count in try outer.read(start + offset, count) }
+    }
+
     init(length: UInt64, name: String, read: @escaping (UInt64, Int) throws -> [UInt8]) throws {
-        self.read = read
+        self.readRaw = read
         self.length = length
+        self.name = name
+        self.entries = []
         func fail(_ reason: String) -> CDBError { .validation(path: name, reason: reason) }
         guard length >= 22 else { throw fail("too short to be a zip") }
         let tailLength = Int(min(length, 65_557))
-        let tail = try read(length - UInt64(tailLength), tailLength)
+        let tail = try self.read(length - UInt64(tailLength), tailLength)
         guard let eocd = stride(from: tail.count - 22, through: 0, by: -1).first(where: { tail.u32($0) == 0x06054B50 }) else {
             throw fail("no end of central directory (truncated?)")
         }
@@ -61,13 +82,16 @@ public struct ZipReader {
         if count == 0xFFFF || cdSize == 0xFFFF_FFFF || cdOffset == 0xFFFF_FFFF {
             guard eocd >= 20, tail.u32(eocd - 20) == 0x07064B50 else { throw fail("ZIP64 locator missing") }
             let z64 = tail.u64(eocd - 20 + 8)
-            let record = try read(z64, 56)
+            let record = try self.read(z64, 56)
             guard record.u32(0) == 0x06064B50 else { throw fail("ZIP64 end record missing") }
             count = record.u64(32); cdSize = record.u64(40); cdOffset = record.u64(48)
         }
-        guard cdOffset + cdSize <= length else { throw fail("central directory out of range") }
-        let cd = try read(cdOffset, Int(cdSize))
+        guard cdOffset <= length, cdSize <= length - cdOffset else { throw fail("central directory out of range") }
+        // Each entry takes at least 46 bytes: a count the directory cannot hold is a lie.
+        guard count <= cdSize / 46 else { throw fail("the central directory claims \(count) entries but has room for \(cdSize / 46)") }
+        let cd = try self.read(cdOffset, Int(cdSize))
         var entries: [Entry] = []
+        entries.reserveCapacity(Int(count))
         var p = 0
         for _ in 0..<count {
             guard p + 46 <= cd.count, cd.u32(p) == 0x02014B50 else { throw fail("bad central directory entry") }
@@ -78,29 +102,44 @@ public struct ZipReader {
             let extraEnd = e + extraLength
             while e + 4 <= extraEnd {
                 let id = cd.u16(e), len = Int(cd.u16(e + 2))
+                guard e + 4 + len <= extraEnd else { throw fail("an extra field runs past its entry") }
                 if id == 0x0001 {
                     var q = e + 4
-                    if size == 0xFFFF_FFFF { size = cd.u64(q); q += 8 }
-                    if compressed == 0xFFFF_FFFF { compressed = cd.u64(q); q += 8 }
-                    if offset == 0xFFFF_FFFF { offset = cd.u64(q) }
+                    let end = e + 4 + len
+                    func next() throws -> UInt64 {
+                        guard q + 8 <= end else { throw fail("a ZIP64 field is shorter than its entry needs") }
+                        defer { q += 8 }
+                        return cd.u64(q)
+                    }
+                    if size == 0xFFFF_FFFF { size = try next() }
+                    if compressed == 0xFFFF_FFFF { compressed = try next() }
+                    if offset == 0xFFFF_FFFF { offset = try next() }
                 }
                 e += 4 + len
             }
-            let name = String(decoding: cd[(p + 46)..<(p + 46 + nameLength)], as: UTF8.self)
-            entries.append(Entry(name: name, method: cd.u16(p + 10), flags: cd.u16(p + 8), crc: cd.u32(p + 16),
+            let entryName = String(decoding: cd[(p + 46)..<(p + 46 + nameLength)], as: UTF8.self)
+            guard offset < length, compressed <= length else {
+                throw fail("entry \(Untrusted.escape(entryName)) points outside the archive")
+            }
+            entries.append(Entry(name: entryName, method: cd.u16(p + 10), flags: cd.u16(p + 8), crc: cd.u32(p + 16),
                                  compressedSize: compressed, size: size, localHeaderOffset: offset, mode: cd.u32(p + 38) >> 16))
             p += 46 + nameLength + extraLength + commentLength
         }
         self.entries = entries
     }
 
-    /// Where an entry's data starts (after its local header), checking the header.
+    /// Where an entry's data starts (after its local header), checking the header and that
+    /// the data lies inside the archive.
     public func dataOffset(of entry: Entry) throws -> UInt64 {
         let header = try read(entry.localHeaderOffset, 30)
         guard header.u32(0) == 0x04034B50 else {
-            throw CDBError.validation(path: entry.name, reason: "local header missing at \(entry.localHeaderOffset)")
+            throw CDBError.validation(path: name, reason: "\(Untrusted.escape(entry.name)): local header missing at \(entry.localHeaderOffset)")
         }
-        return entry.localHeaderOffset + 30 + UInt64(header.u16(26)) + UInt64(header.u16(28))
+        let start = entry.localHeaderOffset + 30 + UInt64(header.u16(26)) + UInt64(header.u16(28))  // ≤ length + 2^17: no overflow
+        guard start <= length, entry.compressedSize <= length - start else {
+            throw CDBError.validation(path: name, reason: "\(Untrusted.escape(entry.name)): data runs past the end of the archive")
+        }
+        return start
     }
 }
 
@@ -127,10 +166,7 @@ enum ZipCheck {
         guard let inner = outer.entries.first(where: { $0.name == "repository.zip" }), inner.method == 0 else {
             throw CDBError.validation(path: path, reason: "repository.zip is missing")
         }
-        let start = try outer.dataOffset(of: inner)
-        let innerZip = try ZipReader(length: inner.size, name: "repository.zip") { offset, count in
-            try outer.read(start + offset, count)
-        }
+        let innerZip = try ZipReader(inner: inner, of: outer)
         for entry in innerZip.entries { _ = try innerZip.dataOffset(of: entry) }
     }
 }

@@ -8,6 +8,9 @@ public struct Settings: Sendable {
     public var retentionDays: Int
     public var keepLast: Int
     public var requiredTables: [String]
+    /// Untracked files a snapshot captures: none larger than `untrackedMaxFile`, at most `untrackedMaxTotal` bytes in all.
+    public var untrackedMaxFile: Int64 = 10 << 20
+    public var untrackedMaxTotal: Int64 = 100 << 20
     public var database: DatabaseSettings
     /// The enabled work tree the run is in (its `.env` was read), if any.
     public var enabledWorkTree: String?
@@ -25,6 +28,8 @@ public struct Settings: Sendable {
         public var retentionDays: Int?
         public var keepLast: Int?
         public var requiredTables: [String] = []
+        public var untrackedMaxFile: Int64?
+        public var untrackedMaxTotal: Int64?
         public var dbname: String?
         public var host: String?
         public var port: String?
@@ -93,11 +98,25 @@ public struct Settings: Sendable {
         }
         if tables.isEmpty { tables = defaultRequiredTables }
 
+        func size(_ flag: Int64?, _ key: String, default value: Int64) throws -> Int64 {
+            if let flag { return flag }
+            guard let (text, source) = lookup(key) else { return value }
+            guard let bytes = ByteSize.parse(text) else {
+                throw CDBError.configuration("\(source) is not a size; set it to e.g. 10M (K, M and G are 1024-based)")
+            }
+            return bytes
+        }
+        let maxFile = try size(flags.untrackedMaxFile, "CDB_UNTRACKED_MAX_FILE", default: 10 << 20)
+        let maxTotal = try size(flags.untrackedMaxTotal, "CDB_UNTRACKED_MAX_TOTAL", default: 100 << 20)
+
         let database = DatabaseSettings(flags: flags, environment: environment, dotenv: dotenv)
-        return Settings(
+        var settings = Settings(
             backupRoot: root, retentionDays: retention, keepLast: keepLast,
             requiredTables: tables, database: database, enabledWorkTree: workTree, warnings: warnings
         )
+        settings.untrackedMaxFile = maxFile
+        settings.untrackedMaxTotal = maxTotal
+        return settings
     }
 
     /// A whole-number setting from flags, the environment or the config file (e.g. CDB_SESSION_INTERVAL).

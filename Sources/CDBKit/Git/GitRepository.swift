@@ -195,20 +195,62 @@ public final class GitRepository {
         return git_status_list_entrycount(list)
     }
 
-    /// A binary-safe patch from HEAD to the work tree (staged and unstaged), which `git apply`
-    /// replays on a clean checkout; with `untracked`, untracked files are added as new files.
-    public func uncommittedPatch(head: GitCommit, untracked: Bool) throws -> [UInt8] {
+    /// An untracked file that `.gitignore` does not ignore, with its size (links: their target's length).
+    public struct UntrackedFile: Sendable {
+        public var path: String
+        public var size: Int64
+    }
+
+    /// Every untracked, not ignored file of the work tree (folders walked into).
+    public func untrackedFiles() throws -> [UntrackedFile] {
         guard !isBare else { return [] }
+        var options = git_status_options()
+        git_status_options_init(&options, UInt32(GIT_STATUS_OPTIONS_VERSION))
+        options.show = GIT_STATUS_SHOW_WORKDIR_ONLY
+        options.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED.rawValue | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS.rawValue
+        var list: OpaquePointer?
+        try check(git_status_list_new(&list, handle, &options), "listing untracked files")
+        defer { git_status_list_free(list) }
+        var result: [UntrackedFile] = []
+        for i in 0..<git_status_list_entrycount(list) {
+            guard let entry = git_status_byindex(list, i)?.pointee, entry.status.rawValue & GIT_STATUS_WT_NEW.rawValue != 0,
+                  let delta = entry.index_to_workdir?.pointee, let cPath = delta.new_file.path else { continue }
+            let path = String(cString: cPath)
+            var info = stat()
+            let size: Int64 = lstat(workdir + path, &info) == 0 ? Int64(info.st_size) : 0
+            result.append(UntrackedFile(path: path, size: size))
+        }
+        return result
+    }
+
+    /// A binary-safe patch from HEAD to the work tree (staged and unstaged), which `git apply`
+    /// replays on a clean checkout, then the untracked files named in `untracked` as new files.
+    public func uncommittedPatch(head: GitCommit, untracked: [String]) throws -> [UInt8] {
+        guard !isBare else { return [] }
+        var patch = try diffToWorkdir(head, flags: 0, paths: nil)
+        if !untracked.isEmpty {
+            let flags = GIT_DIFF_INCLUDE_UNTRACKED.rawValue | GIT_DIFF_RECURSE_UNTRACKED_DIRS.rawValue
+                | GIT_DIFF_SHOW_UNTRACKED_CONTENT.rawValue | GIT_DIFF_DISABLE_PATHSPEC_MATCH.rawValue
+            patch += try diffToWorkdir(head, flags: flags, paths: untracked)
+        }
+        return patch
+    }
+
+    private func diffToWorkdir(_ head: GitCommit, flags extra: UInt32, paths: [String]?) throws -> [UInt8] {
         let tree = try head.tree()
         var options = git_diff_options()
         git_diff_options_init(&options, UInt32(GIT_DIFF_OPTIONS_VERSION))
-        var flags = GIT_DIFF_SHOW_BINARY.rawValue | GIT_DIFF_IGNORE_SUBMODULES.rawValue
-        if untracked {
-            flags |= GIT_DIFF_INCLUDE_UNTRACKED.rawValue | GIT_DIFF_RECURSE_UNTRACKED_DIRS.rawValue | GIT_DIFF_SHOW_UNTRACKED_CONTENT.rawValue
-        }
-        options.flags = flags
+        options.flags = GIT_DIFF_SHOW_BINARY.rawValue | GIT_DIFF_IGNORE_SUBMODULES.rawValue | extra
+        var cPaths = (paths ?? []).map { strdup($0) }
+        defer { cPaths.forEach { free($0) } }
         var diff: OpaquePointer?
-        try check(git_diff_tree_to_workdir_with_index(&diff, handle, tree.handle, &options), "comparing the work tree with HEAD")
+        let code = cPaths.withUnsafeMutableBufferPointer { buffer -> Int32 in
+            if paths != nil {
+                options.pathspec = git_strarray(strings: buffer.baseAddress, count: buffer.count)
+            }
+            return git_diff_tree_to_workdir_with_index(&diff, handle, tree.handle, &options)
+        }
+        try check(code, "comparing the work tree with HEAD")
         defer { git_diff_free(diff) }
         var buffer = git_buf()
         try check(git_diff_to_buf(&buffer, diff, GIT_DIFF_FORMAT_PATCH), "writing the patch")

@@ -17,6 +17,9 @@ public struct GitMetadata: Sendable {
     public var remotes: [(name: String, url: String)]
     public var commitCount: Int
     public var uncommitted: Int
+    /// Untracked files put into uncommitted.patch, and those left out with the reason.
+    public var untrackedCaptured: [String] = []
+    public var untrackedSkipped: [(path: String, reason: String)] = []
     public var shallow: Bool
     public var bare: Bool
     public var worktree: Bool
@@ -26,6 +29,16 @@ public struct GitMetadata: Sendable {
     public var captured: String
 
     public var shortCommit: String { String(commit.prefix(7)) }
+
+    /// "3 uncommitted changes captured (2 untracked files included; 1 skipped)".
+    public var uncommittedSummary: String {
+        var text = "\(uncommitted) uncommitted change\(uncommitted == 1 ? "" : "s") captured"
+        var parts: [String] = []
+        if !untrackedCaptured.isEmpty { parts.append("\(untrackedCaptured.count) untracked file\(untrackedCaptured.count == 1 ? "" : "s") included") }
+        if !untrackedSkipped.isEmpty { parts.append("\(untrackedSkipped.count) untracked file\(untrackedSkipped.count == 1 ? "" : "s") skipped") }
+        if !parts.isEmpty { text += " (" + parts.joined(separator: "; ") + ")" }
+        return text
+    }
 
     public var text: String {
         var lines = [
@@ -40,6 +53,11 @@ public struct GitMetadata: Sendable {
         lines += [
             "Commit count: \(commitCount)",
             "Uncommitted changes: \(uncommitted)",
+            "Untracked files captured: \(untrackedCaptured.count)",
+            "Untracked files skipped: \(untrackedSkipped.count)",
+        ]
+        lines += untrackedSkipped.map { "  \(Untrusted.escape($0.path)) (\($0.reason))" }
+        lines += [
             "Shallow: \(shallow ? "yes" : "no")",
             "Bare: \(bare ? "yes" : "no")",
             "Worktree: \(worktree ? "yes" : "no")",
@@ -63,6 +81,8 @@ public struct GitMetadata: Sendable {
             "author": ["name": authorName, "email": authorEmail], "date": authorDate,
             "remotes": remotes.map { ["name": $0.name, "url": $0.url] },
             "commit_count": commitCount, "uncommitted_changes": uncommitted,
+            "untracked_captured": untrackedCaptured,
+            "untracked_skipped": untrackedSkipped.map { ["path": $0.path, "reason": $0.reason] },
             "shallow": shallow, "bare": bare, "worktree": worktree,
             "submodules": submodules.map { ["path": $0.path, "commit": $0.commit] },
             "env_included": envIncluded, "extras": extras, "captured": captured,
@@ -79,7 +99,8 @@ public struct RepositorySnapshot {
         public var repository: String = FileManager.default.currentDirectoryPath
         public var destination: Destination = .backupRoot
         public var includeEnv = false
-        public var includeUntracked = false
+        /// Capture untracked, not ignored files in uncommitted.patch (within the settings' caps).
+        public var untracked = true
         public var includes: [String] = []
         /// A full commit hash to snapshot instead of HEAD (the post-commit hook's commit).
         public var commit: String?
@@ -146,7 +167,7 @@ public struct RepositorySnapshot {
         let submodules = entries.filter { $0.kind == .submodule }.map { ($0.path, $0.oid.hex) }
         let envPath = repo.workdir.isEmpty ? nil : repo.workdir + ".env"
         let envIncluded = request.includeEnv && envPath.map { FileManager.default.fileExists(atPath: $0) } == true
-        return GitMetadata(
+        var metadata = GitMetadata(
             branch: branch ?? "detached at \(head.hash.prefix(7))", detached: branch == nil,
             commit: head.hash, subject: head.summary, authorName: head.authorName, authorEmail: head.authorEmail,
             authorDate: head.authorDate,
@@ -156,6 +177,41 @@ public struct RepositorySnapshot {
             envIncluded: envIncluded, extras: request.includes,
             captured: ISO8601DateFormatter.string(from: started, timeZone: .current, formatOptions: [.withInternetDateTime])
         )
+        if workTree && metadata.uncommitted > 0 && !repo.isBare {
+            if request.untracked {
+                let choice = Self.chooseUntracked(try repo.untrackedFiles(), maxFile: request.settings.untrackedMaxFile,
+                                                  maxTotal: request.settings.untrackedMaxTotal)
+                metadata.untrackedCaptured = choice.captured
+                metadata.untrackedSkipped = choice.skipped
+            } else {
+                metadata.untrackedSkipped = try repo.untrackedFiles().map { ($0.path, "--no-untracked") }
+            }
+        }
+        return metadata
+    }
+
+    /// Which untracked files go into the patch: in path order, none named `.env` or `.env.*`
+    /// (secrets: --include-env keeps .env apart, as .env.backup), none over the per-file cap,
+    /// and no more once the total would pass its cap.
+    static func chooseUntracked(_ files: [GitRepository.UntrackedFile], maxFile: Int64, maxTotal: Int64)
+        -> (captured: [String], skipped: [(path: String, reason: String)]) {
+        var captured: [String] = []
+        var skipped: [(String, String)] = []
+        var total: Int64 = 0
+        for file in files.sorted(by: { $0.path < $1.path }) {
+            let name = (file.path as NSString).lastPathComponent
+            if name == ".env" || name.hasPrefix(".env.") {
+                skipped.append((file.path, "may hold secrets; --include-env stores the repository's .env as .env.backup"))
+            } else if file.size > maxFile {
+                skipped.append((file.path, "\(ByteSize.format(file.size)), over the per-file cap of \(ByteSize.format(maxFile)) (CDB_UNTRACKED_MAX_FILE)"))
+            } else if total + file.size > maxTotal {
+                skipped.append((file.path, "over the total cap of \(ByteSize.format(maxTotal)) (CDB_UNTRACKED_MAX_TOTAL)"))
+            } else {
+                total += file.size
+                captured.append(file.path)
+            }
+        }
+        return (captured, skipped)
     }
 
     private func write(_ repo: GitRepository, _ head: GitCommit, _ tree: [GitTree.Entry], _ metadata: GitMetadata,
@@ -181,7 +237,7 @@ public struct RepositorySnapshot {
 
         var patchBytes = 0
         if metadata.uncommitted > 0 && !repo.isBare {
-            let patch = try repo.uncommittedPatch(head: head, untracked: request.includeUntracked)
+            let patch = try repo.uncommittedPatch(head: head, untracked: metadata.untrackedCaptured)
             patchBytes = patch.count
             if !patch.isEmpty { try outer.add(name: "uncommitted.patch", bytes: patch) }
         }
@@ -317,6 +373,7 @@ public struct RepositorySnapshot {
             fields.append(("Commit", result.metadata.commit))
             fields.append(("Files", "\(result.files)"))
             fields.append(("Uncommitted changes", "\(result.metadata.uncommitted)"))
+            fields.append(("Untracked files", "\(result.metadata.untrackedCaptured.count) captured, \(result.metadata.untrackedSkipped.count) skipped"))
             fields.append((".env included", result.metadata.envIncluded ? "yes" : "no"))
             fields.append(("Extras", result.metadata.extras.isEmpty ? "none" : result.metadata.extras.joined(separator: ", ")))
             fields.append(("Duration", String(format: "%.2f s", result.seconds)))
@@ -368,7 +425,10 @@ public enum RepositorySnapshotCommand {
             let m = result.metadata
             if m.uncommitted > 0 && !force {
                 let place = result.path.map { "uncommitted.patch in \($0)" } ?? "uncommitted.patch"
-                reporter.warning("\(m.uncommitted) uncommitted change\(m.uncommitted == 1 ? "" : "s") in the work tree, captured in \(place)")
+                reporter.warning(m.uncommittedSummary + ", in \(place)")
+            }
+            for (path, reason) in m.untrackedSkipped where !force || reason != "--no-untracked" {
+                reporter.warning("untracked \(Untrusted.escape(path)) not captured: \(reason)")
             }
             if m.envIncluded {
                 reporter.warning("the snapshot holds the repository's .env (secrets) as .env.backup; it is readable by you only (0600)")

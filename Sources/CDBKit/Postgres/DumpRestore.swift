@@ -14,6 +14,9 @@ public struct DumpRestore {
         public var clean = false
         /// Create the target database first.
         public var create = false
+        /// Check the dump against its `.sha256` sidecar first (off: --no-verify, or a caller that did).
+        public var verifySidecar = true
+        public var noVerify = false
         public init(settings: Settings, dump: String) {
             self.settings = settings
             self.dump = dump
@@ -52,13 +55,39 @@ public struct DumpRestore {
         guard FileManager.default.fileExists(atPath: request.dump) else {
             throw CDBError.inputMissing(path: request.dump, reason: "no such dump")
         }
-        if request.create {
-            guard let name = request.target, !name.contains("="), !name.contains("://") else {
-                throw CDBError.usage("--create needs a plain database name in --dbname")
-            }
-            let maintenance = try PGConnection(settings: Self.settings(request.settings.database, database: "postgres"), applicationName: "cdb-restore")
-            try maintenance.execute("CREATE DATABASE \(Self.quoteIdentifier(name))", context: "creating database \(name)")
+        if request.verifySidecar {
+            try BackupIntegrity.checkSidecar(of: request.dump, skip: request.noVerify, reporter: reporter)
         }
+        guard request.create else { return try restore(started: started) }
+        guard let name = request.target, !name.contains("="), !name.contains("://") else {
+            throw CDBError.usage("--create needs a plain database name in --dbname")
+        }
+        let maintenance = try PGConnection(settings: Self.settings(request.settings.database, database: "postgres"), applicationName: "cdb-restore")
+        do {
+            try maintenance.execute("CREATE DATABASE \(Self.quoteIdentifier(name))", context: "creating database \(name)")
+        } catch let CDBError.query(_, sqlstate, message) {
+            throw CDBError.cannotCreate(path: "database \(Untrusted.escape(name))", reason: "\(message) (SQLSTATE \(sqlstate))")
+        }
+        // A restore that fails takes the database it created with it.
+        let drop = "DROP DATABASE IF EXISTS \(Self.quoteIdentifier(name))" + (maintenance.serverVersion >= 130000 ? " WITH (FORCE)" : "")
+        let database = request.settings.database
+        let cleanup = Interruption.register {
+            if let c = try? PGConnection(settings: Self.settings(database, database: "postgres"), applicationName: "cdb-restore") {
+                _ = try? c.execute(drop, context: "dropping the database")
+            }
+        }
+        defer { Interruption.unregister(cleanup) }
+        do {
+            return try restore(started: started)
+        } catch {
+            do { try maintenance.execute(drop, context: "dropping database \(name)") } catch {
+                reporter.warning("could not drop the database \(name) this restore created: \(error.localizedDescription)")
+            }
+            throw error
+        }
+    }
+
+    private func restore(started: Date) throws -> Result {
         let connection = try PGConnection(settings: Self.settings(request.settings.database, database: request.target), applicationName: "cdb-restore")
         // NOTICEs (DROP … CASCADE, IF EXISTS) are not for people here.
         try connection.execute("SET client_min_messages = warning", context: "setting up the session")
@@ -206,6 +235,8 @@ public struct RestoreCheck {
     public let settings: Settings
     public let dump: String
     public let reporter: Reporter
+    /// Skip the `.sha256` check (--no-verify).
+    public var noVerify = false
 
     public init(settings: Settings, dump: String, reporter: Reporter) {
         self.settings = settings
@@ -215,8 +246,12 @@ public struct RestoreCheck {
 
     public func run() throws -> Result {
         let started = Date()
-        // The dump's own record of every table's rows, checked offline first.
+        // The sidecar, then the dump's own record of every table's rows, checked offline first.
+        try BackupIntegrity.checkSidecar(of: dump, skip: noVerify, reporter: reporter)
         let report = try DumpValidator.validate(fileAt: dump)
+        if report.countedBlocks < report.copyBlocks {
+            reporter.info("note: the dump records no row counts (-- Rows: lines; pg_dump writes none): the restored rows are compared with the rows in its COPY data")
+        }
 
         let maintenance = try PGConnection(settings: DumpRestore.settings(settings.database, database: "postgres"), applicationName: "cdb-restore")
         try maintenance.execute("SET client_min_messages = warning", context: "setting up the session")
@@ -237,6 +272,7 @@ public struct RestoreCheck {
         }
         var request = DumpRestore.Request(settings: settings, dump: dump)
         request.target = scratch
+        request.verifySidecar = false
         let restored = try DumpRestore(request: request, reporter: reporter).run()
 
         let connection = try PGConnection(settings: DumpRestore.settings(settings.database, database: scratch), applicationName: "cdb-restore")

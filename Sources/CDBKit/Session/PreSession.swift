@@ -168,8 +168,9 @@ public struct PreSession {
             let result = try RepositorySnapshot(request: snap, reporter: SilentReporter.shared).run()
             step.path = result.path
             step.summary = "Repository: \(String(format: "%.2f MB", Double(result.bytes) / 1_048_576)) | \(result.metadata.shortCommit)"
-            let n = result.metadata.uncommitted
-            if n > 0 { step.warnings.append("\(n) uncommitted change\(n == 1 ? "" : "s") captured in uncommitted.patch") }
+            let m = result.metadata
+            if m.uncommitted > 0 { step.warnings.append(m.uncommittedSummary + " in uncommitted.patch") }
+            for (path, reason) in m.untrackedSkipped { step.warnings.append("untracked \(Untrusted.escape(path)) not captured: \(reason)") }
         } catch let error as CDBError {
             step.status = error.exitStatus
             step.summary = ConnectionString.redactURLs(in: error.errorDescription ?? "\(error)")

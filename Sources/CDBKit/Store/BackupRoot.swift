@@ -213,6 +213,20 @@ public enum BackupLog {
 
 /// Human sizes as the original scripts printed them.
 public enum ByteSize {
+    /// "1048576", "512K", "10M", "2G" (1024-based; a trailing "B" or "iB" is allowed); nil otherwise.
+    public static func parse(_ text: String) -> Int64? {
+        var t = text.trimmingCharacters(in: .whitespaces).uppercased()
+        if t.hasSuffix("IB") { t.removeLast(2) } else if t.hasSuffix("B") { t.removeLast() }
+        var factor: Int64 = 1
+        if let last = t.last, let shift = ["K": 10, "M": 20, "G": 30, "T": 40][String(last)] {
+            factor = 1 << shift
+            t.removeLast()
+        }
+        guard let number = Int64(t), number >= 0 else { return nil }
+        let (value, overflow) = number.multipliedReportingOverflow(by: factor)
+        return overflow ? nil : value
+    }
+
     public static func format(_ bytes: Int64) -> String {
         let b = Double(bytes)
         if b >= 1024 * 1024 * 1024 { return String(format: "%.2f GB", b / 1024 / 1024 / 1024) }

@@ -98,10 +98,7 @@ public struct BackupVerifier {
             throw CDBError.validation(path: path, reason: "repository.zip is missing")
         }
         guard innerEntry.method == 0 else { throw CDBError.validation(path: path, reason: "repository.zip is not stored") }
-        let start = try outer.dataOffset(of: innerEntry)
-        let inner = try ZipReader(length: innerEntry.size, name: "repository.zip") { offset, count in
-            try outer.read(start + offset, count)
-        }
+        let inner = try ZipReader(inner: innerEntry, of: outer)
         for entry in inner.entries { try Self.checkCRC(inner, entry, container: "repository.zip") }
         return "commit \(commit.prefix(7)), \(inner.entries.filter { !$0.isDirectory }.count) files"
     }
@@ -131,15 +128,23 @@ public struct BackupVerifier {
     static func stream(_ zip: ZipReader, _ entry: ZipReader.Entry, body: (UnsafeRawBufferPointer) throws -> Void) throws {
         var offset = try zip.dataOffset(of: entry)
         var remaining = entry.compressedSize
-        guard offset + remaining <= zip.length else {
-            throw CDBError.validation(path: entry.name, reason: "\(entry.name): data runs past the end of the archive")
+        // Never more than the central directory declares: an entry that inflates past its size
+        // stops here, before its excess reaches anyone.
+        var produced: UInt64 = 0
+        let declared = entry.size
+        func deliver(_ chunk: UnsafeRawBufferPointer) throws {
+            produced += UInt64(chunk.count)
+            guard produced <= declared else {
+                throw CDBError.validation(path: zip.name, reason: "\(Untrusted.escape(entry.name)): inflates past its declared size of \(declared) bytes (a hostile or corrupt archive)")
+            }
+            try body(chunk)
         }
         switch entry.method {
         case 0:
             while remaining > 0 {
                 let n = Int(min(remaining, 1 << 20))
                 let chunk = try zip.read(offset, n)
-                try chunk.withUnsafeBytes(body)
+                try chunk.withUnsafeBytes(deliver)
                 offset += UInt64(n)
                 remaining -= UInt64(n)
             }
@@ -167,8 +172,8 @@ public struct BackupVerifier {
                         guard status == Z_OK || status == Z_STREAM_END || (status == Z_BUF_ERROR && raw.count == 0) else {
                             throw CDBError.validation(path: entry.name, reason: "\(entry.name): corrupt deflate data")
                         }
-                        let produced = out.count - Int(stream.avail_out)
-                        if produced > 0 { try body(UnsafeRawBufferPointer(rebasing: out[0..<produced])) }
+                        let made = out.count - Int(stream.avail_out)
+                        if made > 0 { try deliver(UnsafeRawBufferPointer(rebasing: out[0..<made])) }
                         if status == Z_STREAM_END { ended = true; break }
                         if status == Z_BUF_ERROR { break }
                     } while stream.avail_out == 0 || stream.avail_in > 0
