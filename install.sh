@@ -82,7 +82,12 @@ for f in cdb.bash cdb.zsh cdb.fish post-commit; do
   put "$mode" "$tmp/$f" "$share/hooks/$f"
 done
 
-if [ "$(id -u)" = 0 ]; then fishdir=$prefix/share/fish/vendor_completions.d; else fishdir=${XDG_CONFIG_HOME:-$HOME/.config}/fish/completions; fi
+# fish (3.6) searches ~/.config/fish/completions, /etc/fish/completions and the vendor folders
+# named in XDG_DATA_DIRS; with XDG_DATA_DIRS unset that is /usr/share's only, not /usr/local's.
+if [ "$(id -u)" != 0 ]; then fishdir=${XDG_CONFIG_HOME:-$HOME/.config}/fish/completions
+elif [ "$prefix" = /usr/local ]; then fishdir=/etc/fish/completions
+elif [ "$prefix" = /usr ]; then fishdir=/usr/share/fish/vendor_completions.d
+else fishdir=$prefix/share/fish/vendor_completions.d; fi
 for p in "${programs[@]}"; do
   put 0644 "$here/completions/bash/$p" "$prefix/share/bash-completion/completions/$p"
   put 0644 "$here/completions/zsh/_$p" "$prefix/share/zsh/site-functions/_$p"

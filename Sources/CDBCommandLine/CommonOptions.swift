@@ -32,6 +32,13 @@ public func runReportingErrors(_ reporter: Reporter, redact: (String) -> String 
     } catch let error as CDBError {
         reporter.error(redact(error.errorDescription ?? "\(error)"))
         status = error.exitStatus
+    } catch let error as CocoaError {
+        // Foundation's file errors: a missing file is 66, anything else an I/O error, never exit 1.
+        reporter.error(redact(error.localizedDescription))
+        status = [.fileNoSuchFile, .fileReadNoSuchFile].contains(error.code) ? .noInput : .ioError
+    } catch let error as POSIXError {
+        reporter.error(redact(error.localizedDescription))
+        status = error.code == .ENOENT ? .noInput : .ioError
     }
     fflush(stdout)
     if status != .success { throw ExitCode(status.rawValue) }

@@ -13,6 +13,9 @@ struct Verify: ParsableCommand {
             present; a snapshot (.zip) has sound zips with matching CRCs inside and out, and git_metadata.txt \
             naming the commit in the file name. Reads any size in flat memory.
 
+            A dump without cdb's "-- Rows:" lines (pg_dump's) is checked for structure and the OK line says that \
+            row counts were not recorded; --no-checksum accepts a file without a sidecar.
+
             stderr: one line per file, OK or FAILED: reason. stdout: the failing paths. Exit 65 when any failed, \
             66 when a file is missing.
             """,
@@ -23,6 +26,9 @@ struct Verify: ParsableCommand {
 
     @Flag(name: .long, help: "Check the newest backup of each kind in the backup root.")
     var latest = false
+
+    @Flag(name: .long, help: "Do not require a .sha256 sidecar (files not written by cdb, e.g. pg_dump's); one that exists is still checked.")
+    var noChecksum = false
 
     @Option(name: .long, help: ArgumentHelp("A table a dump must hold (repeatable; default the five trading tables, CDB_REQUIRED_TABLES).", valueName: "table"))
     var requireTable: [String] = []
@@ -55,7 +61,8 @@ struct Verify: ParsableCommand {
                 if found.isEmpty { throw CDBError.inputMissing(path: settings.backupRoot, reason: "no backups found") }
                 paths += found
             }
-            let verifier = BackupVerifier(requiredTables: settings.requiredTables)
+            var verifier = BackupVerifier(requiredTables: settings.requiredTables)
+            verifier.requireSidecar = !noChecksum
             var worst = ExitStatus.success
             for path in paths {
                 let report = verifier.verify(path)

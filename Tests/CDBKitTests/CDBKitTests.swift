@@ -26,6 +26,31 @@ struct SettingsTests {
         #expect(parsed.problems[0].description.contains(":6:"))
     }
 
+    @Test(".env as docker compose reads it: CRLF, BOM, quotes, escapes, comments, multi-line values, interpolation")
+    func composeSyntax() {
+        let text = "\u{FEFF}A=1\r\nB='literal $A ${A} \\n'\r\nC=\"x\\ty\\n$A ${A}\" # comment\r\nD=plain value # comment\r\n"
+            + "E=no#comment\nF=${UNSET:-fallback}\nG=${A:-unused}\nH=${UNSET-dash}\nI=${A:+alt}\nJ=${UNSET:+alt}\nK=$$A and \\$A\n"
+            + "L=\"first\nsecond\"\nM=${A}${A}\nN=${PGPASSWORD}${HOME}\nO=${UNSET:?needs a value}\nP=\"x\" trailing\nQ=\"\\$A\"\n"
+        let parsed = DotEnv.parse(text, environment: ["HOME": "/home/t", "PGPASSWORD": "secret"])
+        let v = parsed.values
+        #expect(v["A"] == "1")
+        #expect(v["B"] == "literal $A ${A} \\n")
+        #expect(v["C"] == "x\ty\n1 1")
+        #expect(v["D"] == "plain value")
+        #expect(v["E"] == "no#comment")
+        #expect(v["F"] == "fallback" && v["G"] == "1" && v["H"] == "dash" && v["I"] == "alt" && v["J"] == "")
+        #expect(v["K"] == "$A and \\1")
+        #expect(v["L"] == "first\nsecond")
+        #expect(v["M"] == "11")
+        #expect(v["N"] == "/home/t", "a secret-looking variable is never interpolated")
+        #expect(v["O"] == nil && v["P"] == nil)
+        #expect(v["Q"] == "$A")
+        #expect(parsed.lines["L"] == 12 && parsed.lines["M"] == 14, "\(parsed.lines)")
+        let keys = parsed.problems.compactMap(\.key)
+        #expect(keys == ["O", "P"], "\(parsed.problems)")
+        #expect(parsed.problems.allSatisfy { !$0.description.contains("secret") })
+    }
+
     @Test("flags beat the environment, which beats the user's config file, which beats defaults; .env gives only the connection, and only when enabled")
     func precedence() throws {
         let dir = NSTemporaryDirectory() + "cdb-settings-\(UUID().uuidString.prefix(6))"

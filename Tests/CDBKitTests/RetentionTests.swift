@@ -42,6 +42,23 @@ struct RetentionTests {
         #expect(BackupName.parse("cdb_backup_2025-13-45_2227.sql")?.stamp == nil, "an impossible date falls back to mtime")
     }
 
+    @Test("backups named in the future are kept but never push out the backup just made")
+    func futureNames() {
+        let now = Self.date(2025, 11, 25, 22, 30)
+        let justMade = Self.date(2025, 11, 25, 22, 30)
+        let yesterday = Self.date(2025, 11, 24, 22, 30)
+        let future = [Self.date(2099, 1, 1), Self.date(2099, 1, 2), Self.date(2099, 1, 3), Self.date(2025, 11, 25, 23, 0)]
+        for policy in [RetentionPolicy(retentionDays: 0, keepLast: 3), RetentionPolicy(retentionDays: 0, keepLast: 1),
+                       RetentionPolicy(retentionDays: 0, keepLast: 0, keepDaily: 1)] {
+            let rules = kept(policy, future + [justMade, yesterday], now: now)
+            #expect(rules[justMade] != .expired, "\(policy): the backup just made went")
+            #expect(future.allSatisfy { rules[$0] == .future }, "\(policy): \(rules)")
+        }
+        // Five minutes of clock difference is not the future.
+        let soon = Self.date(2025, 11, 25, 22, 33)
+        #expect(kept(RetentionPolicy(retentionDays: 0, keepLast: 1), [soon, justMade], now: now)[soon] == .keepLast)
+    }
+
     @Test("exactly 14 days old is kept; a minute older goes")
     func boundary() {
         let now = Self.date(2025, 6, 20, 12, 0)

@@ -330,13 +330,13 @@ struct FaultTests {
         let tally = PromiseTally("secrets stay secret")
         let password = "PgPw-\(UUID().uuidString.prefix(8))"
         let token = "ghp_Tok\(UUID().uuidString.prefix(8))"
-        try PasswordRole.ensure(password: password)
+        let role = try PasswordRole(password: password)
         let f = try SessionFixture()
         defer { f.remove() }
         try f.repo.git("remote", "add", "origin", "https://trader:\(token)@github.com/claire/trading.git")
         try f.repo.write(".gitignore", ".env\n")
         try f.repo.commitAll("ignore env")
-        try "POSTGRES_USER=\(PasswordRole.name)\nPOSTGRES_PASSWORD=\(password)\nPOSTGRES_DB=\(f.database!)\n".write(toFile: f.repo.path + "/.env", atomically: false, encoding: .utf8)
+        try "POSTGRES_USER=\(role.name)\nPOSTGRES_PASSWORD=\(password)\nPOSTGRES_DB=\(f.database!)\n".write(toFile: f.repo.path + "/.env", atomically: false, encoding: .utf8)
         var env = f.environment
         env["PGUSER"] = .some(nil)       // unset: .env supplies user, password and database
         env["PGDATABASE"] = .some(nil)
@@ -359,10 +359,10 @@ struct FaultTests {
         outputs += pre.stdout + pre.stderr
         tally.trial(pre.status == 0, "pre-session with .env credentials: \(pre.stderr)")
         let fresh = f.bin + "/fresh-root"
-        let withPGPASSWORD = try Harness.cdb("cdb-pg-dump", ["--backup-root", fresh, "--username", PasswordRole.name, "--dbname", f.database!],
+        let withPGPASSWORD = try Harness.cdb("cdb-pg-dump", ["--backup-root", fresh, "--username", role.name, "--dbname", f.database!],
                                              environment: env.merging(["PGPASSWORD": password]) { $1 })
         outputs += withPGPASSWORD.stdout + withPGPASSWORD.stderr
-        let wrong = try Harness.cdb("cdb-pg-dump", ["--backup-root", f.root, "--dbname", f.database!, "--username", PasswordRole.name],
+        let wrong = try Harness.cdb("cdb-pg-dump", ["--backup-root", f.root, "--dbname", f.database!, "--username", role.name],
                                     environment: env.merging(["PGPASSWORD": "not-\(password.reversed())"]) { $1 })
         outputs += wrong.stdout + wrong.stderr
         let snap = try Harness.cdb("cdb-repo-snap", ["--backup-root", f.root, "--include-env", "--json"], environment: env, directory: f.repo.path)

@@ -62,13 +62,13 @@ struct PgDumpErrorTests {
     func credentials() throws {
         let secret = "Pw-\(UUID().uuidString.prefix(6))-s3cr3t"
         let wrong = "Wrong-\(UUID().uuidString.prefix(6))-pw"
-        try PasswordRole.ensure(password: secret)
+        let role = try PasswordRole(password: secret)
         let source = try PG.tradingDatabase()
         let root = try Root()
         let repo = try Harness.temporaryDirectory("repo")
         defer { PG.dropDatabase(source); root.remove(); Harness.remove(repo) }
 
-        let bad = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", source, "--username", PasswordRole.name],
+        let bad = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", source, "--username", role.name],
                                   environment: ["PGPASSWORD": wrong])
         #expect(bad.status == 78, "\(bad.stderr)")
         #expect(bad.stderr.contains("password"), "should say what failed: \(bad.stderr)")
@@ -78,7 +78,7 @@ struct PgDumpErrorTests {
 
         // The repository's .env supplies user and password; PGPASSWORD is unset.
         try FileManager.default.createDirectory(atPath: repo + "/.git", withIntermediateDirectories: true)
-        try "POSTGRES_USER=\(PasswordRole.name)\nPOSTGRES_PASSWORD='\(secret)'\nPOSTGRES_DB=\(source)\n"
+        try "POSTGRES_USER=\(role.name)\nPOSTGRES_PASSWORD='\(secret)'\nPOSTGRES_DB=\(source)\n"
             .write(toFile: repo + "/.env", atomically: true, encoding: .utf8)
         try Harness.enable(repo)
         let good = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--json"],
@@ -93,7 +93,7 @@ struct PgDumpErrorTests {
 
         // A URI with the password in it is redacted from messages, too.
         let uri = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname",
-                                                  "postgresql://\(PasswordRole.name):\(wrong)@localhost:1/\(source)"])
+                                                  "postgresql://\(role.name):\(wrong)@localhost:1/\(source)"])
         #expect(uri.status == 69 || uri.status == 78)
         #expect(!uri.stderr.contains(wrong), "\(uri.stderr)")
     }
@@ -236,25 +236,37 @@ struct PgDumpErrorTests {
 }
 
 /// A login role that must authenticate with a password (scram), for the credential tests.
-enum PasswordRole {
-    static let name = "cdb_pw_user"
+/// A login role with a password, of its own for each test (roles are cluster-wide: two tests
+/// setting one role's password at once would break each other). pg_hba asks every member of
+/// `cdb_pw_users` for its password.
+struct PasswordRole {
+    let name: String
+    private static let lock = NSLock()
 
-    static func ensure(password: String) throws {
+    init(password: String) throws {
+        name = PG.uniqueName("cdb_pw")
         let escaped = password.replacingOccurrences(of: "'", with: "''")
+        Self.lock.lock()
+        defer { Self.lock.unlock() }
         _ = try PG.psql("postgres", """
             DO $$ BEGIN
-              IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '\(name)') THEN CREATE ROLE \(name) LOGIN SUPERUSER; END IF;
+              IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cdb_pw_users') THEN CREATE ROLE cdb_pw_users NOLOGIN; END IF;
             END $$;
-            ALTER ROLE \(name) PASSWORD '\(escaped)';
+            CREATE ROLE \(name) LOGIN SUPERUSER PASSWORD '\(escaped)' IN ROLE cdb_pw_users;
             """)
         guard let data = Harness.environment["CDB_TEST_PGDATA"] else { throw Failure("CDB_TEST_PGDATA is not set (run under scripts/with-postgres.sh)") }
         let hba = data + "/pg_hba.conf"
         let current = try String(contentsOfFile: hba, encoding: .utf8)
-        let line = "local all \(name) scram-sha-256\nhost all \(name) 127.0.0.1/32 scram-sha-256\n"
+        let line = "local all +cdb_pw_users scram-sha-256\nhost all +cdb_pw_users 127.0.0.1/32 scram-sha-256\n"
         if !current.hasPrefix(line) {
             try (line + current).write(toFile: hba, atomically: false, encoding: .utf8)
             _ = try PG.psql("postgres", "SELECT pg_reload_conf()")
-            usleep(300_000)
+        }
+        // The reload is asynchronous: wait until the server asks this role for its password.
+        let role = name
+        try waitFor(seconds: 10) {
+            let out = try Harness.run("psql", ["-X", "-At", "-U", role, "-d", "postgres", "-c", "SELECT 1"], environment: ["PGPASSWORD": "not-" + password])
+            return out.status != 0 && out.stderr.contains("password authentication failed")
         }
     }
 }

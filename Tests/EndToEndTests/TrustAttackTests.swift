@@ -220,15 +220,15 @@ struct TrustAttackTests {
 
     @Test("a password that is a short common word never mangles a message or the exit code")
     func wordPasswords() throws {
-        try PasswordRole.ensure(password: "correct-\(UUID().uuidString.prefix(6))")
+        let role = try PasswordRole(password: "correct-\(UUID().uuidString.prefix(6))")
         let database = try PG.tradingDatabase()
         let root = try Harness.temporaryDirectory("cdb-root")
         defer { PG.dropDatabase(database); Harness.remove(root) }
         for wrong in ["t", "e", "failed", "password", "user", "authentication"] {
-            let out = try Harness.cdb("cdb-pg-dump", ["--backup-root", root, "-d", database, "-U", PasswordRole.name],
+            let out = try Harness.cdb("cdb-pg-dump", ["--backup-root", root, "-d", database, "-U", role.name],
                                       environment: ["PGPASSWORD": wrong])
             #expect(out.status == 78, "password \(wrong): \(out.status) \(out.stderr)")
-            #expect(out.stderr.contains("password authentication failed for user \"\(PasswordRole.name)\""), "password \(wrong): \(out.stderr)")
+            #expect(out.stderr.contains("password authentication failed for user \"\(role.name)\""), "password \(wrong): \(out.stderr)")
             #expect(!out.stderr.contains("***"), "password \(wrong): nothing was blindly replaced: \(out.stderr)")
         }
     }

@@ -100,7 +100,7 @@ public final class PostgresDumper {
             -- Dumped by cdb-pg-dump \(CDBVersion.string)
 
             """
-        for object in skipped { text += "-- Skipped (--allow-unsupported): \(object.replacingOccurrences(of: "\n", with: " "))\n" }
+        for object in skipped { text += "-- Skipped (--allow-unsupported): \(object.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " "))\n" }
         text += """
 
             SET statement_timeout = 0;

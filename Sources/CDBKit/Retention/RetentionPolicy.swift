@@ -38,6 +38,8 @@ public struct RetentionPolicy: Sendable, Equatable {
         case daily = "keep-daily"
         case weekly = "keep-weekly"
         case monthly = "keep-monthly"
+        /// Named for a time more than five minutes ahead: kept, and never counted as the newest.
+        case future = "future"
         case expired = "expired"
     }
 
@@ -53,10 +55,17 @@ public struct RetentionPolicy: Sendable, Equatable {
     public func plan(_ backups: [(BackupName, Date)], now: Date, calendar: Calendar = .current) -> [Decision] {
         var result: [Decision] = []
         let cutoff = calendar.date(byAdding: .day, value: -retentionDays, to: now) ?? now
+        // A name in the future (a wrong clock, or a planted file) must not take the place of the
+        // backup just made in keep-last or a period: it is kept, but counts for nothing.
+        let horizon = now.addingTimeInterval(300)
         for kind in [BackupName.Kind.postgres, .repository] {
-            let newestFirst = backups.filter { $0.0.kind == kind }.sorted {
+            let sorted = backups.filter { $0.0.kind == kind }.sorted {
                 $0.1 != $1.1 ? $0.1 > $1.1 : ($0.0.order != $1.0.order ? $0.0.order > $1.0.order : $0.0.name > $1.0.name)
             }
+            for entry in sorted where entry.1 > horizon {
+                result.append(Decision(backup: entry.0, date: entry.1, keep: true, rule: .future))
+            }
+            let newestFirst = sorted.filter { $0.1 <= horizon }
             var rules = [Rule?](repeating: nil, count: newestFirst.count)
             for index in newestFirst.indices.prefix(keepLast) { rules[index] = .keepLast }
             for (index, entry) in newestFirst.enumerated() where rules[index] == nil && entry.1 >= cutoff {

@@ -8,6 +8,8 @@ import Glibc
 /// Process-wide manners every cdb program sets up first.
 public enum ProcessSetup {
     nonisolated(unsafe) private static var signalSources: [DispatchSourceSignal] = []
+    /// The signal being handled, 0 when none.
+    static let interrupted = SignalFlag()
 
     /// Write errors instead of deadly signals (a full file size limit gives EFBIG, a closed
     /// pipe EPIPE), and Ctrl-C / SIGTERM remove our temporary files before the process ends.
@@ -24,13 +26,29 @@ public enum ProcessSetup {
         if getenv("TZ") == nil, access("/etc/localtime", R_OK) == 0 { setenv("TZ", ":/etc/localtime", 0) }
         signal(SIGXFSZ, SIG_IGN)
         signal(SIGPIPE, SIG_IGN)
+        atexit {
+            // An exit racing the signal handler waits for it, so that the status is the signal's.
+            if ProcessSetup.interrupted.load() != 0 { sleep(30) }
+        }
         for sig in [SIGINT, SIGTERM, SIGHUP] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler {
+                // From here the process ends by this signal: the work it undoes below may make
+                // the main thread fail and try to exit first; exit then waits for the signal.
+                interrupted.store(sig)
+                let name = (CommandLine.arguments.first as NSString?)?.lastPathComponent ?? "cdb"
+                FileHandle.standardError.write(Data("\n\(name): \(sig == SIGINT ? "interrupted" : "stopped by signal \(sig)")\n".utf8))
                 TemporaryFiles.removeAll()
                 Interruption.runCleanups()
+                // The shell then sees the signal itself (Ctrl-C: 130), as it expects.
+                // libdispatch keeps the signal blocked (it reads it from a queue): unblock it here,
+                // with the default action back, and raise it on this thread.
                 signal(sig, SIG_DFL)
+                var set = sigset_t()
+                sigemptyset(&set)
+                sigaddset(&set, sig)
+                pthread_sigmask(SIG_UNBLOCK, &set, nil)
                 raise(sig)
             }
             source.resume()
@@ -56,6 +74,14 @@ extension ProcessSetup {
         closedir(dir)
         open.forEach { close($0) }
     }
+}
+
+/// A signal number shared between the signal handler's queue and the exiting thread.
+final class SignalFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Int32 = 0
+    func store(_ v: Int32) { lock.lock(); value = v; lock.unlock() }
+    func load() -> Int32 { lock.lock(); defer { lock.unlock() }; return value }
 }
 
 /// The temporary files this process has open, so that a signal can remove them.

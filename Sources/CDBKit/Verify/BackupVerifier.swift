@@ -8,6 +8,8 @@ import Glibc
 /// Offline checks of backups: the sidecar, and the structure of a dump or a snapshot.
 public struct BackupVerifier {
     public var requiredTables: [String]
+    /// A missing `.sha256` sidecar is a problem (off for files cdb did not write, --no-checksum).
+    public var requireSidecar = true
 
     public init(requiredTables: [String]) { self.requiredTables = requiredTables }
 
@@ -37,7 +39,7 @@ public struct BackupVerifier {
                 report.problems.append("cannot read the file: \(error)")
                 return report
             }
-        } else {
+        } else if requireSidecar {
             report.problems.append("no .sha256 sidecar")
         }
         let name = (path as NSString).lastPathComponent
@@ -70,7 +72,8 @@ public struct BackupVerifier {
             throw CDBError.validation(path: path, reason: "required table\(missing.count == 1 ? "" : "s") missing: \(missing.joined(separator: ", "))")
         }
         let rows = report.copiedRows.values.reduce(0, +)
-        return "\(report.copiedRows.count) tables, \(rows) rows"
+        let counts = report.countedBlocks < report.copyBlocks ? "; no row counts recorded (not a cdb dump): structure checked" : ""
+        return "\(report.copiedRows.count) tables, \(rows) rows\(counts)"
     }
 
     /// A snapshot: both zips sound with matching CRCs, metadata present and naming the commit in the file name.
