@@ -42,7 +42,7 @@ func spawn(_ path: String, _ args: [String], directory: String? = nil, environme
     p.standardInput = FileHandle.nullDevice
     if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
     p.environment = Harness.environment.merging(["XDG_CONFIG_HOME": Harness.configHome]) { $1 }.merging(environment) { $1 }
-    try p.run()
+    try Harness.startUnblocked(p)
     return p
 }
 
@@ -150,7 +150,7 @@ struct FaultTests {
         dump.environment = Harness.environment.merging(["XDG_CONFIG_HOME": Harness.configHome]) { $1 }
         dump.standardOutput = FileHandle.nullDevice
         dump.standardError = FileHandle(forWritingAtPath: errFile)
-        try dump.run()
+        try Harness.startUnblocked(dump)
         let backend = "datname = '\(database)' AND application_name = 'cdb-pg-dump' AND state = 'active' AND query LIKE 'COPY %'"
         var pid = ""
         try waitFor(seconds: 30) {

@@ -110,7 +110,7 @@ struct HostileArchiveTests {
         try Data(outer).write(to: URL(fileURLWithPath: path))
     }
 
-    @Test(".git in any case or disguise, duplicate names, and files below a link are refused before anything is written", arguments: [
+    @Test(".git in any case or disguise, duplicate names, files below a link, '..' and absolute names are refused before anything is written", arguments: [
         [("ok.txt", UInt32(0o100644), "fine"), (".git/config", 0o100644, "[core]\n\tfsmonitor = touch /tmp/cdb-pwned\n")],
         [(".GIT/hooks/post-checkout", 0o100755, "#!/bin/sh\n")],
         [("sub/.Git/config", 0o100644, "x")],
@@ -121,6 +121,9 @@ struct HostileArchiveTests {
         [("a.txt", 0o100644, "one"), ("a.txt", 0o100644, "two")],
         [("d/a.txt", 0o100644, "one"), ("d//./a.txt", 0o100644, "two")],
         [("link", 0o120777, "/tmp"), ("link/x", 0o100644, "evil")],
+        [("ok.txt", 0o100644, "fine"), ("../escaped.txt", 0o100644, "evil")],
+        [("a/../../escaped.txt", 0o100644, "evil")],
+        [("/tmp/cdb-absolute-evil.txt", 0o100644, "evil")],
     ])
     func refusedNames(_ entries: [(String, UInt32, String)]) throws {
         let base = try Harness.temporaryDirectory("hostile")
@@ -131,6 +134,49 @@ struct HostileArchiveTests {
         #expect(out.status == 65 && out.stderr.contains("refusing entry"), "\(entries.map(\.0)): \(out.status) \(out.stderr)")
         #expect(Harness.files(in: base + "/dir").isEmpty, "nothing written")
         #expect(!FileManager.default.fileExists(atPath: "/tmp/cdb-pwned"))
+        #expect(!FileManager.default.fileExists(atPath: base + "/escaped.txt") && !FileManager.default.fileExists(atPath: "/tmp/cdb-absolute-evil.txt"))
+    }
+
+    @Test("archives made by Python's zipfile, not by cdb: hostile ones are refused with nothing written, a sound one restores")
+    func pythonZips() throws {
+        let base = try Harness.temporaryDirectory("pyzip")
+        defer { Harness.remove(base) }
+        let script = #"""
+            import io, sys, zipfile
+            def snapshot(path, entries):
+                inner = io.BytesIO()
+                with zipfile.ZipFile(inner, "w", zipfile.ZIP_DEFLATED) as z:
+                    for name, mode, data in entries:
+                        info = zipfile.ZipInfo(name)
+                        info.external_attr = mode << 16
+                        info.compress_type = zipfile.ZIP_DEFLATED
+                        z.writestr(info, data)
+                with zipfile.ZipFile(path, "w") as z:
+                    z.writestr("git_metadata.txt", "Commit: 0123456789abcdef0123456789abcdef01234567\n")
+                    z.writestr(zipfile.ZipInfo("repository.zip"), inner.getvalue())
+            out = sys.argv[1]
+            snapshot(out + "/git.zip", [("a.txt", 0o100644, "x"), (".git/hooks/post-checkout", 0o100755, "#!/bin/sh\ntouch /tmp/cdb-pwned-py\n")])
+            snapshot(out + "/up.zip", [("a.txt", 0o100644, "x"), ("sub/../../escaped.txt", 0o100644, "evil")])
+            snapshot(out + "/abs.zip", [("/tmp/cdb-py-absolute.txt", 0o100644, "evil")])
+            snapshot(out + "/below.zip", [("l", 0o120777, "/tmp"), ("l/cdb-py-below.txt", 0o100644, "evil")])
+            snapshot(out + "/dup.zip", [("a.txt", 0o100644, "one"), ("a.txt", 0o100644, "two")])
+            snapshot(out + "/good.zip", [("a.txt", 0o100644, "alpha\n"), ("bin/run.sh", 0o100755, "#!/bin/sh\n"), ("link", 0o120777, "a.txt")])
+            """#
+        let made = try Harness.run("python3", ["-W", "ignore", "-c", script, base])
+        #expect(made.status == 0, "\(made.stderr)")
+        for name in ["git", "up", "abs", "below", "dup"] {
+            let out = try Harness.cdb("cdb-restore", [base + "/\(name).zip", base + "/out-\(name)"])
+            #expect(out.status == 65 && out.stderr.contains("refusing entry"), "\(name): \(out.status) \(out.stderr)")
+            #expect(Harness.files(in: base + "/out-\(name)").isEmpty, "\(name): something was written")
+        }
+        for planted in ["/tmp/cdb-pwned-py", "/tmp/cdb-py-absolute.txt", "/tmp/cdb-py-below.txt", base + "/escaped.txt"] {
+            #expect(!FileManager.default.fileExists(atPath: planted), "\(planted)")
+        }
+        let good = try Harness.cdb("cdb-restore", [base + "/good.zip", base + "/good"])
+        #expect(good.status == 0, "\(good.stderr)")
+        #expect((try? String(contentsOfFile: base + "/good/a.txt", encoding: .utf8)) == "alpha\n")
+        #expect(FileManager.default.isExecutableFile(atPath: base + "/good/bin/run.sh"))
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: base + "/good/link")) == "a.txt")
     }
 
     @Test("links come back exactly as committed, absolute and outside ones too, with a warning naming those that point outside")

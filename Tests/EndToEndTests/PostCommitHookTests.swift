@@ -18,19 +18,27 @@ struct PostCommitHookTests {
         #expect(install.status == 0, "\(install.stderr)")
 
         // Hold the backup root's lock: the background snapshot must wait, the commit must not.
-        let holder = try holdRootLock(root, shared: false, seconds: 3)
+        let holder = try holdRootLock(root, shared: false, seconds: 60)
         try repo.write("a.txt", "2\n")
         try repo.gitArgs(["commit", "-q", "-am", "second"], environment: ["CDB_BACKUP_ROOT": root])
-        // Had the commit waited for the hook, the snapshot would exist by now (the lock is held for 3 s).
+        // Had the commit waited for the hook, it would not have returned while the lock is held.
         #expect(snapshots(root).isEmpty, "the snapshot should not exist yet when git commit returns")
+        holder.terminate()
         holder.waitUntilExit()
         let hash = try repo.git("rev-parse", "--short=7", "HEAD")
         try waitFor(seconds: 20) { snapshots(root).contains { $0.hasSuffix("_\(hash).zip") } }
 
         try repo.write("a.txt", "3\n")
         try repo.gitArgs(["commit", "-q", "-am", "third"], environment: ["CDB_BACKUP_ROOT": root, "CDB_HOOKS": "0"])
-        usleep(1_500_000)
         let third = try repo.git("rev-parse", "--short=7", "HEAD")
+        // A fourth commit with the hook on: once its snapshot is there and no snapshot runs any
+        // more, a snapshot of the third would have been there too.
+        try repo.write("a.txt", "4\n")
+        try repo.gitArgs(["commit", "-q", "-am", "fourth"], environment: ["CDB_BACKUP_ROOT": root])
+        let fourth = try repo.git("rev-parse", "--short=7", "HEAD")
+        try waitFor(seconds: 20) { snapshots(root).contains { $0.hasSuffix("_\(fourth).zip") } }
+        let full = [try repo.git("rev-parse", "HEAD~1"), try repo.git("rev-parse", "HEAD")]
+        try waitFor(seconds: 20) { try Harness.run("pgrep", ["-f", "--commit (\(full.joined(separator: "|")))"]).status != 0 }
         #expect(!snapshots(root).contains { $0.hasSuffix("_\(third).zip") }, "CDB_HOOKS=0 should turn the hook off")
     }
 
@@ -42,7 +50,18 @@ struct PostCommitHookTests {
         try repo.write("a.txt", "1\n")
         try repo.commitAll("first")
         let hooks = repo.path + "/.git/hooks"
-        let foreign = "#!/bin/sh\n# someone else's hook\necho ran >> \"$(git rev-parse --git-dir)/foreign-ran\"\n"
+        // It notes whether a snapshot of this commit had started before it ran (a process, or its file).
+        let foreign = """
+            #!/bin/sh
+            # someone else's hook
+            head=$(git rev-parse HEAD)
+            if pgrep -f -- "--commit $head" >/dev/null || ls "$CDB_BACKUP_ROOT"/Repository/*_$(git rev-parse --short=7 HEAD).zip >/dev/null 2>&1; then
+              echo "ran after the snapshot started" >> "$(git rev-parse --git-dir)/foreign-ran"
+            else
+              echo ran >> "$(git rev-parse --git-dir)/foreign-ran"
+            fi
+
+            """
         try foreign.write(toFile: hooks + "/post-commit", atomically: false, encoding: .utf8)
         chmod(hooks + "/post-commit", 0o751)
         let before = try Harness.sha256(hooks + "/post-commit")
@@ -57,7 +76,7 @@ struct PostCommitHookTests {
 
         try repo.write("a.txt", "2\n")
         try repo.gitArgs(["commit", "-q", "-am", "second"], environment: ["CDB_BACKUP_ROOT": root])
-        #expect(try String(contentsOfFile: repo.path + "/.git/foreign-ran", encoding: .utf8) == "ran\n")
+        #expect(try String(contentsOfFile: repo.path + "/.git/foreign-ran", encoding: .utf8) == "ran\n", "the foreign hook runs first")
         try waitFor(seconds: 20) { !snapshots(root).isEmpty }
 
         for _ in 0..<2 {

@@ -66,9 +66,11 @@ struct PruneTests {
             try "precious\n".write(toFile: outside + "/target.sql", atomically: false, encoding: .utf8)
             try FileManager.default.createSymbolicLink(atPath: pg + "/cdb_backup_2025-01-02_0101.sql", withDestinationPath: outside + "/target.sql")
             try FileManager.default.createSymbolicLink(atPath: pg + "/cdb_backup_2025-01-03_0101.sql.sha256", withDestinationPath: outside + "/target.sql")
-            try "partial\n".write(toFile: pg + "/.cdb-tmp-123-old-cdb_backup.sql", atomically: false, encoding: .utf8)
+            // An old one goes by its age alone, even with a live pid in its name (this process's:
+            // a pid reused by another program, or another machine's run).
+            try "partial\n".write(toFile: pg + "/.cdb-tmp-\(getpid())-old-cdb_backup.sql", atomically: false, encoding: .utf8)
             try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-3 * 86_400)],
-                                                  ofItemAtPath: pg + "/.cdb-tmp-123-old-cdb_backup.sql")
+                                                  ofItemAtPath: pg + "/.cdb-tmp-\(getpid())-old-cdb_backup.sql")
             // A recent one of a live process (this one) is a run in progress: left alone.
             try "partial\n".write(toFile: pg + "/.cdb-tmp-\(getpid())-new-cdb_backup.sql", atomically: false, encoding: .utf8)
         }
@@ -134,7 +136,7 @@ struct PruneTests {
         // Orphan sidecars and old leftovers go.
         #expect(after["PostgreSQL/cdb_backup_2025-01-01_0101.sql.sha256"] == nil)
         #expect(after["Repository/claire_repo_2025-11-24_1000_abcdef0.zip.sha256"] == nil)
-        #expect(after["PostgreSQL/.cdb-tmp-123-old-cdb_backup.sql"] == nil)
+        #expect(after["PostgreSQL/.cdb-tmp-\(getpid())-old-cdb_backup.sql"] == nil)
         let listed = Set(real.stdout.split(separator: "\n").map(String.init))
         #expect(Set(expectedDeleted).isSubset(of: listed))
         #expect(listed.count == expectedDeleted.count + 3, "plus two orphan sidecars and one leftover: \(listed.subtracting(expectedDeleted))")

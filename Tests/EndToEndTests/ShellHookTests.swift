@@ -190,9 +190,13 @@ struct CompletionTests {
         #expect(try tmux(["new-session", "-d", "-s", session, "-x", "200", "-y", "50",
                           "env PATH=\(Harness.binDir):\(Harness.environment["PATH"] ?? "") TERM=xterm \(command)"]).status == 0)
         defer { _ = try? tmux(["kill-server"]) }
-        usleep(500_000)
-        _ = try tmux(["send-keys", "-t", session, setup, "Enter"])
-        usleep(800_000)
+        // Waits for what the screen shows, not for a time: the setup ran once "READY" is printed
+        // (typed as READ""Y, so that the typed line itself does not match).
+        _ = try tmux(["send-keys", "-t", session, setup + "; echo READ\"\"Y", "Enter"])
+        try waitFor(seconds: 20) {
+            try tmux(["capture-pane", "-p", "-t", session]).stdout.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces) == "READY" }
+        }
+        _ = try tmux(["send-keys", "-t", session, "clear", "Enter"])
         _ = try tmux(["send-keys", "-t", session, "cdb-prune --keep-", "Tab", "Tab"])
         var screen = ""
         for _ in 0..<30 {

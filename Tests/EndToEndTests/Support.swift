@@ -4,7 +4,8 @@ import Testing
 /// Runs the built programs and the real clients (psql, pg_dump, git, unzip, sha256sum).
 enum Harness {
     static let environment = ProcessInfo.processInfo.environment
-    static let underCI = environment["CI"] == "true"
+    /// Under CI, or under scripts/test.sh (which starts the server): tests that need PostgreSQL fail without it.
+    static let underCI = environment["CI"] == "true" || environment["CDB_REQUIRE_PG"] == "1"
 
     /// The folder holding the built programs: CDB_BIN_DIR, else next to the test bundle.
     static let binDir: String = {
@@ -52,7 +53,7 @@ enum Harness {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = input
-        try process.run()
+        try startUnblocked(process)
         if let stdin { input.fileHandleForWriting.write(stdin) }
         try input.fileHandleForWriting.close()
         // Read both pipes concurrently so that neither fills up.
@@ -76,6 +77,17 @@ enum Harness {
     @discardableResult
     static func cdb(_ name: String, _ arguments: [String], environment: [String: String?] = [:], directory: String? = nil) throws -> Output {
         try run(binDir + "/" + name, arguments, environment: environment, directory: directory)
+    }
+
+    /// Starts `process` as a terminal would: no signal blocked. The test runner's threads block
+    /// SIGHUP, SIGINT and SIGTERM, and a child inherits the mask of the thread that starts it
+    /// (then `terminate()` and Ctrl-C would do nothing).
+    static func startUnblocked(_ process: Process) throws {
+        var none = sigset_t(), old = sigset_t()
+        sigfillset(&none)
+        pthread_sigmask(SIG_UNBLOCK, &none, &old)
+        defer { pthread_sigmask(SIG_SETMASK, &old, nil) }
+        try process.run()
     }
 
     /// `XDG_CONFIG_HOME` of every program the tests run (enabled repositories, settings file).
@@ -102,6 +114,10 @@ enum Harness {
 
     static func files(in directory: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+    }
+
+    static func sha256Bytes(_ data: Data) throws -> String {
+        String(try run("sha256sum", [], stdin: data).stdout.prefix(64))
     }
 
     static func sha256(_ path: String) throws -> String {
@@ -154,7 +170,12 @@ enum PG {
     }
 
     /// A database holding fixtures/awkward_schema.sql (and the roles it needs).
+    private static let roleLock = NSLock()
+
     static func awkwardDatabase() throws -> String {
+        // Roles are cluster-wide: two tests creating them at once would collide.
+        roleLock.lock()
+        defer { roleLock.unlock() }
         _ = try psql("postgres", """
             DO $$ BEGIN
               IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cdb_reader') THEN CREATE ROLE cdb_reader; END IF;
@@ -212,8 +233,10 @@ enum PG {
 /// Holds the backup root's `.lock` with flock(1) for `seconds`, as another cdb run would.
 func holdRootLock(_ root: String, shared: Bool, seconds: Int) throws -> Process {
     try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-    let holder = try spawn("/usr/bin/flock", [shared ? "--shared" : "--exclusive", root + "/.lock", "sleep", "\(seconds)"])
-    usleep(200_000)
+    // --no-fork: the holder is the process itself, so terminate() ends the hold.
+    let holder = try spawn("/usr/bin/flock", ["--no-fork", shared ? "--shared" : "--exclusive", root + "/.lock", "sleep", "\(seconds)"])
+    // Held once an exclusive attempt of our own fails.
+    try waitFor(seconds: 10) { try Harness.run("/usr/bin/flock", ["--nonblock", "--exclusive", root + "/.lock", "true"]).status != 0 }
     return holder
 }
 

@@ -170,8 +170,10 @@ public struct DatabaseSettings: Sendable {
         for value in [environment["PGPASSWORD"], dotenv["POSTGRES_PASSWORD"]] {
             if let value, !value.isEmpty { secrets.append(value) }
         }
-        if let dbname = flags.dbname, let password = ConnectionString.password(in: dbname) {
-            secrets.append(password)
+        if let dbname = flags.dbname {
+            if let password = ConnectionString.password(in: dbname) { secrets.append(password) }
+            // As written, percent-encoding and all: libpq quotes it so when it cannot decode it.
+            if let raw = ConnectionString.rawURIPassword(in: dbname) { secrets.append(raw) }
         }
         self.parameters = parameters
         self.secrets = secrets
@@ -181,7 +183,13 @@ public struct DatabaseSettings: Sendable {
     /// every URI's `user:password@` part. Not blind text replacement: a password like `t` or
     /// `failed` leaves every other word alone.
     public func redact(_ text: String) -> String {
-        ConnectionString.redactURLs(in: ConnectionString.redactConninfo(in: text))
+        var text = ConnectionString.redactURLs(in: ConnectionString.redactConninfo(in: text))
+        // libpq quotes a token it cannot read ("invalid percent-encoded token: \"…\""): a known
+        // secret is replaced where it stands quoted, and nowhere else.
+        for secret in Set(secrets) where !secret.isEmpty && text.contains("\"\(secret)\"") {
+            text = text.replacingOccurrences(of: "\"\(secret)\"", with: "\"***\"")
+        }
+        return text
     }
 }
 
@@ -198,6 +206,15 @@ public enum ConnectionString {
             return value.isEmpty ? nil : value
         }
         return nil
+    }
+
+    /// The password of a `scheme://user:password@…` URI exactly as written (still percent-encoded).
+    public static func rawURIPassword(in text: String) -> String? {
+        guard let range = text.range(of: #"^[A-Za-z][A-Za-z0-9+.-]*://[^/@:\s]*:([^/@\s]*)@"#, options: .regularExpression) else { return nil }
+        let part = text[range]
+        guard let colon = part.dropFirst(part.distance(from: part.startIndex, to: part.range(of: "://")!.upperBound)).firstIndex(of: ":") else { return nil }
+        let value = String(part[part.index(after: colon)..<part.index(before: part.endIndex)])
+        return value.isEmpty ? nil : value
     }
 
     /// Replaces the value of every `password=…` conninfo pair with `***`.

@@ -32,7 +32,7 @@ public final class PGConnection {
         let redact = settings.redact
         let host = PQhost(conn).map { String(cString: $0) } ?? ""
         let port = PQport(conn).map { String(cString: $0) } ?? ""
-        let target = host.isEmpty ? "default socket:\(port)" : "\(host):\(port)"
+        let target = (host.isEmpty ? "the default socket" : Untrusted.escape(host)) + (port.isEmpty ? "" : ":\(port)")
         if PQstatus(conn) != CONNECTION_OK {
             // Classify the server's own words first; redact only what is shown.
             let raw = Self.clean(PQerrorMessage(conn))
