@@ -9,4 +9,5 @@ scripts/install-deps.sh --with-shells
 swift build --build-tests
 # with-postgres.sh starts the server: tests that need it fail (not skip) when it is not there.
 export CDB_REQUIRE_PG=1
-scripts/with-postgres.sh swift test --skip-build "$@"
+# --matrix: the version-matrix tests also get PostgreSQL 16, 17 and 18 (scripts/fetch-postgres.sh).
+scripts/with-postgres.sh --matrix swift test --skip-build "$@"

@@ -38,7 +38,7 @@ struct PostCommitHookTests {
         let fourth = try repo.git("rev-parse", "--short=7", "HEAD")
         try waitFor(seconds: 20) { snapshots(root).contains { $0.hasSuffix("_\(fourth).zip") } }
         let full = [try repo.git("rev-parse", "HEAD~1"), try repo.git("rev-parse", "HEAD")]
-        try waitFor(seconds: 20) { try Harness.run("pgrep", ["-f", "--commit (\(full.joined(separator: "|")))"]).status != 0 }
+        try waitFor(seconds: 20) { try Harness.run("pgrep", ["-f", "--", "--commit (\(full.joined(separator: "|")))"]).status != 0 }
         #expect(!snapshots(root).contains { $0.hasSuffix("_\(third).zip") }, "CDB_HOOKS=0 should turn the hook off")
     }
 

@@ -127,6 +127,36 @@ enum Harness {
     }
 }
 
+/// A PostgreSQL server the tests can use, with its own client programs as judges.
+struct Server: Sendable, CustomStringConvertible {
+    var major: String
+    /// The folder of its psql and pg_dump; empty for the ones on PATH.
+    var bindir: String
+    var host: String?
+    var port: String?
+
+    /// The server scripts/with-postgres.sh started first (PGHOST, PGPORT; Debian's PostgreSQL).
+    static let main = Server(major: "main", bindir: "", host: nil, port: nil)
+
+    /// The other majors `with-postgres.sh --matrix` started: `CDB_TEST_MATRIX` holds
+    /// `major:bindir:socketdir:port` entries separated by spaces.
+    static let matrix: [Server] = (Harness.environment["CDB_TEST_MATRIX"] ?? "").split(separator: " ").compactMap { entry in
+        let parts = entry.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 4 else { return nil }
+        return Server(major: parts[0], bindir: parts[1], host: parts[2], port: parts[3])
+    }
+
+    var description: String { major == "main" ? "PostgreSQL (Debian's)" : "PostgreSQL \(major)" }
+
+    func tool(_ name: String) -> String { bindir.isEmpty ? name : bindir + "/" + name }
+
+    /// The environment that points libpq (and cdb) at this server.
+    var environment: [String: String?] {
+        guard let host, let port else { return [:] }
+        return ["PGHOST": host, "PGPORT": port, "PGUSER": "postgres"]
+    }
+}
+
 /// The throwaway PostgreSQL server that scripts/with-postgres.sh started (PGHOST, PGPORT, PGUSER).
 enum PG {
     static let available: Bool = {
@@ -137,10 +167,10 @@ enum PG {
     /// Tests that need the server run when it is there, and under CI always (so that they fail).
     static var enabled: Bool { available || Harness.underCI }
 
-    static func psql(_ database: String, _ sql: String, file: String? = nil) throws -> String {
+    static func psql(_ database: String, _ sql: String, file: String? = nil, on server: Server = .main) throws -> String {
         var args = ["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", database]
         if let file { args += ["-f", file] } else { args += ["-c", sql] }
-        let out = try Harness.run("psql", args)
+        let out = try Harness.run(server.tool("psql"), args, environment: server.environment)
         if out.status != 0 { throw Failure("psql on \(database) failed: \(out.stderr)") }
         return out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -149,22 +179,22 @@ enum PG {
         "\(prefix)_\(UUID().uuidString.prefix(8).lowercased())"
     }
 
-    static func createDatabase(_ prefix: String) throws -> String {
+    static func createDatabase(_ prefix: String, on server: Server = .main) throws -> String {
         let name = uniqueName(prefix)
-        _ = try psql("postgres", "CREATE DATABASE \(name)")
+        _ = try psql("postgres", "CREATE DATABASE \(name)", on: server)
         return name
     }
 
-    static func dropDatabase(_ name: String) {
-        _ = try? psql("postgres", "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+    static func dropDatabase(_ name: String, on server: Server = .main) {
+        _ = try? psql("postgres", "DROP DATABASE IF EXISTS \(name) WITH (FORCE)", on: server)
     }
 
     /// A database holding the trading fixture at `scale`.
-    static func tradingDatabase(scale: Int = 1) throws -> String {
-        let name = try createDatabase("trading")
-        _ = try psql(name, "", file: Harness.packageRoot + "/fixtures/trading_schema.sql")
-        let out = try Harness.run("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "scale=\(scale)", "-d", name,
-                                           "-f", Harness.packageRoot + "/fixtures/trading_data.sql"])
+    static func tradingDatabase(scale: Int = 1, on server: Server = .main) throws -> String {
+        let name = try createDatabase("trading", on: server)
+        _ = try psql(name, "", file: Harness.packageRoot + "/fixtures/trading_schema.sql", on: server)
+        let out = try Harness.run(server.tool("psql"), ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "scale=\(scale)", "-d", name,
+                                                        "-f", Harness.packageRoot + "/fixtures/trading_data.sql"], environment: server.environment)
         if out.status != 0 { throw Failure("loading the trading data failed: \(out.stderr)") }
         return name
     }
@@ -172,7 +202,7 @@ enum PG {
     /// A database holding fixtures/awkward_schema.sql (and the roles it needs).
     private static let roleLock = NSLock()
 
-    static func awkwardDatabase() throws -> String {
+    static func awkwardDatabase(on server: Server = .main) throws -> String {
         // Roles are cluster-wide: two tests creating them at once would collide.
         roleLock.lock()
         defer { roleLock.unlock() }
@@ -181,9 +211,9 @@ enum PG {
               IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cdb_reader') THEN CREATE ROLE cdb_reader; END IF;
               IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'Mixed Role') THEN CREATE ROLE "Mixed Role"; END IF;
             END $$
-            """)
-        let name = try createDatabase("awkward")
-        _ = try psql(name, "", file: Harness.packageRoot + "/fixtures/awkward_schema.sql")
+            """, on: server)
+        let name = try createDatabase("awkward", on: server)
+        _ = try psql(name, "", file: Harness.packageRoot + "/fixtures/awkward_schema.sql", on: server)
         return name
     }
 
@@ -198,8 +228,8 @@ enum PG {
     }
 
     /// `pg_dump --schema-only`, without the `\restrict` lines whose key changes every run.
-    static func schema(_ database: String) throws -> String {
-        let out = try Harness.run("pg_dump", ["--schema-only", "-d", database])
+    static func schema(_ database: String, on server: Server = .main) throws -> String {
+        let out = try Harness.run(server.tool("pg_dump"), ["--schema-only", "-d", database], environment: server.environment)
         if out.status != 0 { throw Failure("pg_dump failed: \(out.stderr)") }
         return out.stdout.split(separator: "\n", omittingEmptySubsequences: false)
             .filter { !$0.hasPrefix("\\restrict") && !$0.hasPrefix("\\unrestrict") }.joined(separator: "\n")
@@ -207,7 +237,8 @@ enum PG {
 
     /// An md5 of every table's rows (sorted text form), and every sequence's state. Relations
     /// are listed by OID, so names with newlines are no trouble.
-    static func contentDigest(_ database: String) throws -> [String: String] {
+    static func contentDigest(_ database: String, on server: Server = .main) throws -> [String: String] {
+        func psql(_ database: String, _ sql: String) throws -> String { try PG.psql(database, sql, on: server) }
         let oids = try psql(database, """
             SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE c.relkind IN ('r', 'm', 'S') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
