@@ -49,6 +49,8 @@ cat >"$work/mutations.txt" <<'EOF'
 26|Sources/CDBKit/Archive/ZipReader.swift|        guard count >= 0, offset <= length, UInt64(count) <= length - offset else {|        guard MUTANT \|\| (count >= 0 \&\& offset <= length \&\& UInt64(count) <= length - offset) else {|HostileArchiveTests/overflowingFields
 27|Sources/CDBKit/Git/RepositorySnapshot.swift|                let choice = Self.chooseUntracked(|                let choice = MUTANT ? (captured: [], skipped: []) : Self.chooseUntracked(|RepoSnapTests/untrackedCapture
 28|Sources/CDBKit/Config/Settings.swift|        if let workTree, let path = DotEnv.locate(|        if let workTree = MUTANT ? WorkTree.root(containing: directory) : workTree, let path = DotEnv.locate(|SettingsTests
+29|Sources/CDBKit/Postgres/ScriptReader.swift|            case 0x3B where beginDepth == 0:|            case 0x3B where beginDepth == 0 \|\| MUTANT:|RestoreTests/beginAtomic
+30|Sources/CDBKit/Postgres/DumpScript.swift|if c.bool("notnull_valid") {|if c.bool("notnull_valid") \|\| MUTANT {|VersionMatrixTests/newFeatures
 EOF
 
 python3 - "$work" <<'PY'
@@ -106,4 +108,4 @@ echo "$total mutants, $killed killed"
 EOF
 chmod +x "$work/run.sh"
 # The tests look for the package at their own path: run them in the copy.
-"$here/scripts/with-postgres.sh" "$work/run.sh" "$work" "$only"
+"$here/scripts/with-postgres.sh" --matrix "$work/run.sh" "$work" "$only"

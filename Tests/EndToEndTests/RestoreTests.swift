@@ -89,6 +89,31 @@ struct RestoreTests {
         #expect(try PG.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname = '\(other)'") == "0", "the created database was left behind")
     }
 
+    @Test("SQL-standard function bodies (BEGIN ATOMIC … END, with CASE inside) stay one statement, as psql reads them; a column named begin does not")
+    func beginAtomic() throws {
+        let dir = try Harness.temporaryDirectory()
+        defer { Harness.remove(dir) }
+        try """
+            CREATE TABLE public.t (begin int, "end" int);
+            CREATE FUNCTION public.sign_of(x int) RETURNS text LANGUAGE sql
+            BEGIN ATOMIC
+              SELECT CASE WHEN x > 0 THEN 'up' WHEN x < 0 THEN 'down' ELSE 'flat' END;
+            END;
+            CREATE OR REPLACE PROCEDURE public.fill(n int) LANGUAGE sql
+            BEGIN ATOMIC
+              INSERT INTO public.t VALUES (n, n + 1);
+              INSERT INTO public.t VALUES (n + 2, n + 3);
+            END;
+            CALL public.fill(1);
+
+            """.write(toFile: dir + "/atomic.sql", atomically: false, encoding: .utf8)
+        let target = try PG.createDatabase("atomic")
+        defer { PG.dropDatabase(target) }
+        let out = try Harness.cdb("cdb-restore", [dir + "/atomic.sql", "--dbname", target])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(try PG.psql(target, "SELECT public.sign_of(-3) || ',' || (SELECT count(*) FROM public.t)") == "down,2")
+    }
+
     @Test("--check passes a good dump and leaves no scratch database, also after a failure")
     func check() throws {
         let source = try PG.tradingDatabase()

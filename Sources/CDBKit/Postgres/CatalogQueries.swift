@@ -226,9 +226,15 @@ enum CatalogQueries {
                             JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation) END AS collation,
                pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS default_expr,
                pg_catalog.quote_literal(pg_catalog.col_description(a.attrelid, a.attnum)) AS comment,
-               \(grants("a.attacl")) AS grants
+               \(grants("a.attacl")) AS grants,
+               pg_catalog.quote_ident(nn.conname) AS notnull_name, nn.convalidated AS notnull_valid,
+               nn.connoinherit AS notnull_noinherit,
+               nn.conname = rc.relname || '_' || a.attname || '_not_null' AS notnull_default_name
           FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+          JOIN pg_catalog.pg_class rc ON rc.oid = a.attrelid
           LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+          -- PostgreSQL 18 keeps NOT NULL as named constraints (none before: the join finds nothing).
+          LEFT JOIN pg_catalog.pg_constraint nn ON nn.conrelid = a.attrelid AND nn.contype = 'n' AND nn.conkey[1] = a.attnum
          WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attrelid IN (\(userRelations))
          ORDER BY a.attrelid, a.attnum
         """

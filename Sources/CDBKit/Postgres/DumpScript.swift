@@ -66,12 +66,24 @@ enum DDL {
     static func column(_ c: Row, identitySequence: Row?) -> String {
         var text = "\(c.text("name")) \(c.text("type"))"
         if let collation = c["collation"] { text += " COLLATE \(collation)" }
-        if c.text("attgenerated") == "s", let expr = c["default_expr"] {
-            text += " GENERATED ALWAYS AS (\(expr)) STORED"
+        let generated = c.text("attgenerated")  // "s" stored, "v" virtual (PostgreSQL 18)
+        if !generated.isEmpty, let expr = c["default_expr"] {
+            text += " GENERATED ALWAYS AS (\(expr)) \(generated == "v" ? "VIRTUAL" : "STORED")"
         } else if let expr = c["default_expr"] {
             text += " DEFAULT \(expr)"
         }
-        if c.bool("attnotnull") { text += " NOT NULL" }
+        if c.bool("attnotnull") {
+            if let name = c["notnull_name"] {
+                // PostgreSQL 18: a named constraint; one added NOT VALID comes after the data.
+                if c.bool("notnull_valid") {
+                    if !c.bool("notnull_default_name") { text += " CONSTRAINT \(name)" }
+                    text += " NOT NULL"
+                    if c.bool("notnull_noinherit") { text += " NO INHERIT" }
+                }
+            } else {
+                text += " NOT NULL"
+            }
+        }
         let identity = c.text("attidentity")
         if identity == "a" || identity == "d", let seq = identitySequence {
             text += " GENERATED \(identity == "a" ? "ALWAYS" : "BY DEFAULT") AS IDENTITY (\n        SEQUENCE NAME \(seq.text("schema")).\(seq.text("name"))\n        "

@@ -270,7 +270,7 @@ public final class PostgresDumper {
                 for c in columns {
                     let p = parentColumns[c.text("name")]
                     var extra = ""
-                    if c["default_expr"] != p?["default_expr"], let expr = c["default_expr"], c.text("attgenerated") != "s" {
+                    if c["default_expr"] != p?["default_expr"], let expr = c["default_expr"], c.text("attgenerated").isEmpty {
                         extra += " DEFAULT \(expr)"
                     }
                     if c.bool("attnotnull") && !(p?.bool("attnotnull") ?? false) { extra += " NOT NULL" }
@@ -294,7 +294,7 @@ public final class PostgresDumper {
             if !r.bool("relispartition") {
                 // Inherited columns that got a default of their own in the child.
                 for c in columns where !c.bool("attislocal") {
-                    if let expr = c["default_expr"], c.text("attgenerated") != "s" {
+                    if let expr = c["default_expr"], c.text("attgenerated").isEmpty {
                         text += "ALTER TABLE ONLY \(name) ALTER COLUMN \(c.text("name")) SET DEFAULT \(expr);\n"
                     }
                 }
@@ -323,7 +323,7 @@ public final class PostgresDumper {
         for t in tables {
             let name = "\(t.text("schema")).\(t.text("name"))"
             let display = "\(t.text("raw_schema")).\(t.text("raw_name"))"
-            let columns = (cat.columns[t.text("oid")] ?? []).filter { $0.text("attgenerated") != "s" }.map { $0.text("name") }
+            let columns = (cat.columns[t.text("oid")] ?? []).filter { $0.text("attgenerated").isEmpty }.map { $0.text("name") }  // generated columns are computed, not copied
             let list = columns.isEmpty ? "" : " (\(columns.joined(separator: ", ")))"
             try out.write(DDL.header(name: t.text("raw_name"), type: "TABLE DATA", schema: t["raw_schema"], owner: t["owner"])
                 .replacingOccurrences(of: "-- Name: ", with: "-- Data for Name: "))
@@ -382,6 +382,16 @@ public final class PostgresDumper {
                 var text = DDL.header(name: "\(rel.text("raw_name")) \(con.text("name"))", type: "CONSTRAINT", schema: rel["raw_schema"], owner: rel["owner"])
                 text += "ALTER TABLE ONLY \(table)\n    ADD CONSTRAINT \(con.text("name")) \(con.text("def"));\n"
                 text += DDL.commentStatement(kind: "CONSTRAINT \(con.text("name")) ON", name: table, comment: con["comment"])
+                try out.write(text + "\n")
+            }
+        }
+        // PostgreSQL 18's NOT NULL constraints added NOT VALID: after the data, which may break them.
+        let relationsInOrder = cat.relations.values.filter { ["r", "p"].contains($0.text("relkind")) }.sorted { Self.sortKey($0) < Self.sortKey($1) }
+        for rel in relationsInOrder {
+            for c in cat.columns[rel.text("oid")] ?? [] where c.bool("attnotnull") && c["notnull_name"] != nil && !c.bool("notnull_valid") {
+                let table = "\(rel.text("schema")).\(rel.text("name"))"
+                var text = DDL.header(name: "\(rel.text("raw_name")) \(c.text("notnull_name"))", type: "CONSTRAINT", schema: rel["raw_schema"], owner: rel["owner"])
+                text += "ALTER TABLE \(table)\n    ADD CONSTRAINT \(c.text("notnull_name")) NOT NULL \(c.text("name")) NOT VALID;\n"
                 try out.write(text + "\n")
             }
         }

@@ -47,6 +47,13 @@ public final class ScriptReader {
         var lineComment = false
         var blockDepth = 0
         var metaLine: [UInt8]?
+        // As psql does: in CREATE [OR REPLACE] FUNCTION|PROCEDURE, outside parentheses, BEGIN
+        // opens a block (BEGIN ATOMIC … END, a SQL-standard body), CASE inside one opens another,
+        // END closes one; a `;` inside a block does not end the statement.
+        var beginDepth = 0
+        var parenDepth = 0
+        var identifiers = 0
+        var leading: [Character] = []  // first letters of the leading create/or/replace/function/procedure words
         while try refill() {
             let byte = chunk[position]
             position += 1
@@ -102,6 +109,28 @@ public final class ScriptReader {
                 if byte == quote { quote = 0; escapeString = false }   // '' and "" reopen on the next byte
                 continue
             }
+            // A word just ended (this byte is not part of it): count it.
+            if !Self.isIdentByte(byte), n >= 2, Self.isIdentByte(statement[n - 2]) {
+                var i = n - 2
+                while i > 0 && Self.isIdentByte(statement[i - 1]) { i -= 1 }
+                let first = statement[i]
+                if !(first >= 0x30 && first <= 0x39) && first != 0x24 {
+                    let word = String(decoding: statement[i..<(n - 1)], as: UTF8.self).lowercased()
+                    if identifiers == leading.count, identifiers < 4, ["create", "function", "procedure", "or", "replace"].contains(word) {
+                        leading.append(word.first!)
+                    }
+                    identifiers += 1
+                    let routine = leading.count >= 2 && leading[0] == "c"
+                        && (leading[1] == "f" || leading[1] == "p"
+                            || (leading.count >= 4 && leading[1] == "o" && leading[2] == "r" && (leading[3] == "f" || leading[3] == "p")))
+                    if routine && parenDepth == 0 {
+                        if word == "begin" { beginDepth += 1 }
+                        else if word == "case" { if beginDepth >= 1 { beginDepth += 1 } }
+                        else if word == "end", beginDepth > 0 { beginDepth -= 1 }
+                    }
+                }
+            }
+            if byte == 0x28 { parenDepth += 1 } else if byte == 0x29, parenDepth > 0 { parenDepth -= 1 }
             switch byte {
             case 0x27, 0x22:
                 quote = byte
@@ -115,7 +144,7 @@ public final class ScriptReader {
             case 0x24:
                 // $tag$ or $$, not $1 (a parameter) and not inside an identifier.
                 if let tag = dollarTagEnding(at: n) { dollarTag = tag; lastDollarOpen = n }
-            case 0x3B:
+            case 0x3B where beginDepth == 0:
                 let text = String(decoding: statement, as: UTF8.self)
                 statement.removeAll(keepingCapacity: true)
                 if Self.isCopyFromStdin(text) { inCopy = true; copyStart = line; skipRestOfLine = true }
