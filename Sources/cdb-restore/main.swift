@@ -89,6 +89,7 @@ struct Restore: ParsableCommand {
         let settings = try? Settings.resolve(flags: flags)
         try runReportingErrors(reporter, redact: { settings?.database.redact($0) ?? $0 }) {
             guard let settings else { _ = try Settings.resolve(flags: flags); return .failure }
+            settings.warnings.forEach(reporter.warning)
             if isSnapshot {
                 var request = SnapshotRestore.Request(snapshot: backup, directory: directory!)
                 request.force = force

@@ -48,6 +48,7 @@ struct Verify: ParsableCommand {
             flags.backupRoot = common.backupRoot
             flags.requiredTables = requireTable
             let settings = try Settings.resolve(flags: flags)
+            settings.warnings.forEach(reporter.warning)
             var paths: [String] = []
             for file in files {
                 if file == "-" {
@@ -70,7 +71,7 @@ struct Verify: ParsableCommand {
                     reporter.info("OK  \(path)\(report.detail.isEmpty ? "" : "  (\(report.detail))")")
                 } else {
                     reporter.always("FAILED: \(report.problems.joined(separator: "; "))  \(path)")
-                    worst = max(worst, report.problems == ["no such file"] ? .noInput : .dataError)
+                    worst = max(worst, report.status)
                 }
                 if common.json {
                     emit(jsonLine(["path": path, "ok": report.ok, "problems": report.problems, "detail": report.detail]))

@@ -14,47 +14,6 @@ struct SeededRandom: RandomNumberGenerator {
     }
 }
 
-/// One promise of DESIGN.md, checked over trials; prints `promise NAME: N trials, F failures`.
-final class PromiseTally: @unchecked Sendable {
-    let name: String
-    private(set) var trials = 0
-    private(set) var failures: [String] = []
-    init(_ name: String) { self.name = name }
-
-    func trial(_ ok: Bool, _ why: @autoclosure () -> String) {
-        trials += 1
-        if !ok { failures.append(why()) }
-    }
-
-    func report() {
-        print("promise \(name): \(trials) trials, \(failures.count) failures")
-        #expect(failures.isEmpty, "\(name): \(failures.prefix(5).joined(separator: " | "))")
-    }
-}
-
-/// Starts a program with no pipes of ours (so a SIGKILL leaves nothing waiting on them).
-func spawn(_ path: String, _ args: [String], directory: String? = nil, environment: [String: String] = [:]) throws -> Process {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = args
-    p.standardOutput = FileHandle.nullDevice
-    p.standardError = FileHandle.nullDevice
-    p.standardInput = FileHandle.nullDevice
-    if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    p.environment = Harness.environment.merging(["XDG_CONFIG_HOME": Harness.configHome]) { $1 }.merging(environment) { $1 }
-    try Harness.startUnblocked(p)
-    return p
-}
-
-/// Files (name → sha256) in a folder.
-func digests(_ folder: String) throws -> [String: String] {
-    var result: [String: String] = [:]
-    for name in Harness.files(in: folder) where !name.hasPrefix(".") && name != "backup_log.txt" {
-        result[name] = try Harness.sha256(folder + "/" + name)
-    }
-    return result
-}
-
 @Suite("faults: nothing lost, nothing leaked", .enabled(if: PG.enabled), .serialized)
 struct FaultTests {
     /// kill -9 at random moments; afterwards every final name verifies, earlier backups are

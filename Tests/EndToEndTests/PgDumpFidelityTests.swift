@@ -142,19 +142,3 @@ struct PgDumpFidelityTests {
         #expect(Harness.files(in: dir) == ["mine.sql", "mine.sql.sha256"], "no temporary files left")
     }
 }
-
-/// A short unified-looking diff for failure messages.
-func lineDiff(_ a: String, _ b: String, limit: Int = 40) -> String {
-    let left = a.split(separator: "\n", omittingEmptySubsequences: false)
-    let right = b.split(separator: "\n", omittingEmptySubsequences: false)
-    let diff = right.difference(from: left)
-    var lines: [String] = []
-    for change in diff {
-        switch change {
-        case let .remove(offset, element, _): lines.append("- [\(offset + 1)] \(element)")
-        case let .insert(offset, element, _): lines.append("+ [\(offset + 1)] \(element)")
-        }
-        if lines.count >= limit { lines.append("…"); break }
-    }
-    return lines.joined(separator: "\n")
-}

@@ -2,51 +2,6 @@ import CDBKit
 import Foundation
 import Testing
 
-/// A git repository and a trading database to run sessions against.
-struct SessionFixture {
-    let repo: TestRepo
-    let root: String
-    let database: String?
-    let bin: String      // holds the fake `claude`
-    let log: String
-
-    init(database: Bool = true) throws {
-        repo = try TestRepo("session")
-        try repo.write("strategy.py", "BUY = True\n")
-        try repo.commitAll("strategy")
-        root = try Harness.temporaryDirectory("cdb-root")
-        self.database = database ? try PG.tradingDatabase() : nil
-        bin = try Harness.temporaryDirectory("fakebin")
-        log = bin + "/claude.log"
-        // The session command: notes whether a dump existed when it started, its arguments, exits 7.
-        try """
-            #!/bin/sh
-            if ls "$CDB_BACKUP_ROOT"/PostgreSQL/cdb_backup_*.sql >/dev/null 2>&1; then echo "backup-before" >> '\(log)'; fi
-            for a in "$@"; do echo "arg:$a" >> '\(log)'; done
-            exit 7
-            """.write(toFile: bin + "/claude", atomically: false, encoding: .utf8)
-        chmod(bin + "/claude", 0o755)
-        try Harness.enable(repo.path)
-    }
-
-    var environment: [String: String?] {
-        ["CDB_BACKUP_ROOT": root, "PGDATABASE": database, "PATH": bin + ":" + Harness.binDir + ":" + (Harness.environment["PATH"] ?? ""),
-         "NO_COLOR": "1", "HOME": bin, "CDB_SESSION_COMMANDS": nil, "CDB_HOOKS": nil, "CDB_BLOCK_ON_FAILURE": nil]
-    }
-
-    var calls: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
-    func resetLog() { unlink(log) }
-    var dumps: [String] { Harness.files(in: root + "/PostgreSQL").filter { $0.hasSuffix(".sql") } }
-    var snapshots: [String] { Harness.files(in: root + "/Repository").filter { $0.hasSuffix(".zip") } }
-
-    func remove() {
-        repo.remove()
-        Harness.remove(root)
-        Harness.remove(bin)
-        if let database { PG.dropDatabase(database) }
-    }
-}
-
 @Suite("cdb-pre-session", .enabled(if: PG.enabled), .serialized)
 struct PreSessionTests {
     @Test("dumps, snapshots and prunes with the banner; stdout gets the paths")

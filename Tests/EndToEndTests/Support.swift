@@ -275,3 +275,243 @@ struct Failure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
+
+// MARK: - Fixtures and helpers shared by the suites
+
+/// A real git repository in a temporary folder, driven by the git CLI.
+struct TestRepo {
+    let path: String
+
+    init(_ label: String = "repo") throws {
+        path = try Harness.temporaryDirectory(label)
+        try git("init", "-q", "-b", "main")
+        try git("config", "user.email", "trader@example.com")
+        try git("config", "user.name", "Trader Joe")
+        try git("config", "commit.gpgsign", "false")
+    }
+
+    init(existing path: String) { self.path = path }
+
+    @discardableResult
+    func git(_ args: String...) throws -> String { try gitArgs(args) }
+
+    @discardableResult
+    func gitArgs(_ args: [String], environment: [String: String?] = [:]) throws -> String {
+        let out = try Harness.run("git", ["-C", path] + args, environment: environment)
+        if out.status != 0 { throw Failure("git \(args.joined(separator: " ")) failed: \(out.stderr)") }
+        return out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func write(_ relative: String, _ text: String, mode: Int? = nil) throws {
+        let full = path + "/" + relative
+        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try text.write(toFile: full, atomically: false, encoding: .utf8)
+        if let mode { chmod(full, mode_t(mode)) }
+    }
+
+    func writeBytes(_ relative: String, _ bytes: [UInt8]) throws {
+        let full = path + "/" + relative
+        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data(bytes).write(to: URL(fileURLWithPath: full))
+    }
+
+    func link(_ relative: String, to target: String) throws {
+        try FileManager.default.createSymbolicLink(atPath: path + "/" + relative, withDestinationPath: target)
+    }
+
+    func commitAll(_ message: String) throws {
+        try git("add", "-A")
+        try git("commit", "-q", "-m", message)
+    }
+
+    /// Files with awkward names and kinds: spaces, unicode, leading dashes, newlines, an
+    /// executable, links, binary data with every byte value.
+    func populateAwkward() throws {
+        try write("README.md", "# trading\n")
+        try write("src/engine.py", "print('hi')\n")
+        try write("bin/run.sh", "#!/bin/sh\necho run\n", mode: 0o755)
+        try write("dir with space/file with space.txt", "spaces\n")
+        try write("ünïcødé/日本語.txt", "unicode\n")
+        try write("-leading-dash.txt", "dash\n")
+        try write("new\nline.txt", "newline in name\n")
+        try writeBytes("data/all-bytes.bin", (0..<4096).map { UInt8($0 % 256) })
+        try writeBytes("data/empty.bin", [])
+        try link("link-to-readme", to: "README.md")
+        try link("dir with space/link up", to: "../src/engine.py")
+        try link("dangling", to: "does/not/exist")
+    }
+
+    func remove() { Harness.remove(path) }
+}
+
+/// What a folder holds: for each path its kind, exec bit and bytes or link target.
+func treeFingerprint(_ root: String) throws -> [String: String] {
+    var result: [String: String] = [:]
+    let fm = FileManager.default
+    func visit(_ relative: String) throws {
+        let full = relative.isEmpty ? root : root + "/" + relative
+        for name in try fm.contentsOfDirectory(atPath: full) {
+            let rel = relative.isEmpty ? name : relative + "/" + name
+            if rel == ".git" { continue }
+            var info = stat()
+            lstat(root + "/" + rel, &info)
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR: try visit(rel)
+            case S_IFLNK: result[rel] = "link:" + (try fm.destinationOfSymbolicLink(atPath: root + "/" + rel))
+            default:
+                let exec = info.st_mode & 0o100 != 0 ? "x" : "-"
+                result[rel] = "file:\(exec):" + (try Harness.sha256(root + "/" + rel))
+            }
+        }
+    }
+    try visit("")
+    return result
+}
+
+/// A git repository and a trading database to run sessions against.
+struct SessionFixture {
+    let repo: TestRepo
+    let root: String
+    let database: String?
+    let bin: String      // holds the fake `claude`
+    let log: String
+
+    init(database: Bool = true) throws {
+        repo = try TestRepo("session")
+        try repo.write("strategy.py", "BUY = True\n")
+        try repo.commitAll("strategy")
+        root = try Harness.temporaryDirectory("cdb-root")
+        self.database = database ? try PG.tradingDatabase() : nil
+        bin = try Harness.temporaryDirectory("fakebin")
+        log = bin + "/claude.log"
+        // The session command: notes whether a dump existed when it started, its arguments, exits 7.
+        try """
+            #!/bin/sh
+            if ls "$CDB_BACKUP_ROOT"/PostgreSQL/cdb_backup_*.sql >/dev/null 2>&1; then echo "backup-before" >> '\(log)'; fi
+            for a in "$@"; do echo "arg:$a" >> '\(log)'; done
+            exit 7
+            """.write(toFile: bin + "/claude", atomically: false, encoding: .utf8)
+        chmod(bin + "/claude", 0o755)
+        try Harness.enable(repo.path)
+    }
+
+    var environment: [String: String?] {
+        ["CDB_BACKUP_ROOT": root, "PGDATABASE": database, "PATH": bin + ":" + Harness.binDir + ":" + (Harness.environment["PATH"] ?? ""),
+         "NO_COLOR": "1", "HOME": bin, "CDB_SESSION_COMMANDS": nil, "CDB_HOOKS": nil, "CDB_BLOCK_ON_FAILURE": nil]
+    }
+
+    var calls: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+    func resetLog() { unlink(log) }
+    var dumps: [String] { Harness.files(in: root + "/PostgreSQL").filter { $0.hasSuffix(".sql") } }
+    var snapshots: [String] { Harness.files(in: root + "/Repository").filter { $0.hasSuffix(".zip") } }
+
+    func remove() {
+        repo.remove()
+        Harness.remove(root)
+        Harness.remove(bin)
+        if let database { PG.dropDatabase(database) }
+    }
+}
+
+/// Polls `condition` every 50 ms for up to `seconds`.
+func waitFor(seconds: Double = 15, _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return }
+        usleep(50_000)
+    }
+    throw Failure("timed out waiting")
+}
+
+/// A short unified-looking diff for failure messages.
+func lineDiff(_ a: String, _ b: String, limit: Int = 40) -> String {
+    let left = a.split(separator: "\n", omittingEmptySubsequences: false)
+    let right = b.split(separator: "\n", omittingEmptySubsequences: false)
+    let diff = right.difference(from: left)
+    var lines: [String] = []
+    for change in diff {
+        switch change {
+        case let .remove(offset, element, _): lines.append("- [\(offset + 1)] \(element)")
+        case let .insert(offset, element, _): lines.append("+ [\(offset + 1)] \(element)")
+        }
+        if lines.count >= limit { lines.append("…"); break }
+    }
+    return lines.joined(separator: "\n")
+}
+
+/// One promise of DESIGN.md, checked over trials; prints `promise NAME: N trials, F failures`.
+final class PromiseTally: @unchecked Sendable {
+    let name: String
+    private(set) var trials = 0
+    private(set) var failures: [String] = []
+    init(_ name: String) { self.name = name }
+
+    func trial(_ ok: Bool, _ why: @autoclosure () -> String) {
+        trials += 1
+        if !ok { failures.append(why()) }
+    }
+
+    func report() {
+        print("promise \(name): \(trials) trials, \(failures.count) failures")
+        #expect(failures.isEmpty, "\(name): \(failures.prefix(5).joined(separator: " | "))")
+    }
+}
+
+/// Starts a program with no pipes of ours (so a SIGKILL leaves nothing waiting on them).
+func spawn(_ path: String, _ args: [String], directory: String? = nil, environment: [String: String] = [:]) throws -> Process {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = args
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    p.standardInput = FileHandle.nullDevice
+    if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    p.environment = Harness.environment.merging(["XDG_CONFIG_HOME": Harness.configHome]) { $1 }.merging(environment) { $1 }
+    try Harness.startUnblocked(p)
+    return p
+}
+
+/// Files (name → sha256) in a folder.
+func digests(_ folder: String) throws -> [String: String] {
+    var result: [String: String] = [:]
+    for name in Harness.files(in: folder) where !name.hasPrefix(".") && name != "backup_log.txt" {
+        result[name] = try Harness.sha256(folder + "/" + name)
+    }
+    return result
+}
+
+/// A login role that must authenticate with a password (scram), for the credential tests.
+/// A login role with a password, of its own for each test (roles are cluster-wide: two tests
+/// setting one role's password at once would break each other). pg_hba asks every member of
+/// `cdb_pw_users` for its password.
+struct PasswordRole {
+    let name: String
+    private static let lock = NSLock()
+
+    init(password: String) throws {
+        name = PG.uniqueName("cdb_pw")
+        let escaped = password.replacingOccurrences(of: "'", with: "''")
+        Self.lock.lock()
+        defer { Self.lock.unlock() }
+        _ = try PG.psql("postgres", """
+            DO $$ BEGIN
+              IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cdb_pw_users') THEN CREATE ROLE cdb_pw_users NOLOGIN; END IF;
+            END $$;
+            CREATE ROLE \(name) LOGIN SUPERUSER PASSWORD '\(escaped)' IN ROLE cdb_pw_users;
+            """)
+        guard let data = Harness.environment["CDB_TEST_PGDATA"] else { throw Failure("CDB_TEST_PGDATA is not set (run under scripts/with-postgres.sh)") }
+        let hba = data + "/pg_hba.conf"
+        let current = try String(contentsOfFile: hba, encoding: .utf8)
+        let line = "local all +cdb_pw_users scram-sha-256\nhost all +cdb_pw_users 127.0.0.1/32 scram-sha-256\n"
+        if !current.hasPrefix(line) {
+            try (line + current).write(toFile: hba, atomically: false, encoding: .utf8)
+            _ = try PG.psql("postgres", "SELECT pg_reload_conf()")
+        }
+        // The reload is asynchronous: wait until the server asks this role for its password.
+        let role = name
+        try waitFor(seconds: 10) {
+            let out = try Harness.run("psql", ["-X", "-At", "-U", role, "-d", "postgres", "-c", "SELECT 1"], environment: ["PGPASSWORD": "not-" + password])
+            return out.status != 0 && out.stderr.contains("password authentication failed")
+        }
+    }
+}

@@ -17,7 +17,11 @@ public struct BackupVerifier {
         public var path: String
         public var problems: [String] = []
         public var detail: String = ""
+        /// The file is not there (66) rather than damaged (65).
+        public var missing = false
         public var ok: Bool { problems.isEmpty }
+        /// The exit code this file earns.
+        public var status: ExitStatus { ok ? .success : (missing ? .noInput : .dataError) }
     }
 
     /// Checks one file; never throws: every problem lands in the report.
@@ -26,6 +30,7 @@ public struct BackupVerifier {
         var info = stat()
         guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
             report.problems.append("no such file")
+            report.missing = true
             return report
         }
         // The sidecar first: it covers every byte.
