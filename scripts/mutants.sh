@@ -40,12 +40,12 @@ cat >"$work/mutations.txt" <<'EOF'
 17|Sources/CDBKit/Session/PreSession.swift|if settings.enabledWorkTree != nil { return nil }|if MUTANT \|\| settings.enabledWorkTree != nil { return nil }|TrustAttackTests
 18|Sources/CDBKit/Store/OwnedFile.swift|flags \| O_CREAT \| O_NOFOLLOW \| O_CLOEXEC|flags \| O_CREAT \| (MUTANT ? 0 : O_NOFOLLOW) \| O_CLOEXEC|TrustAttackTests/linksAreNotFollowed
 19|Sources/CDBKit/Terminal/Untrusted.swift|guard text.unicodeScalars.contains(where: needsEscape) else { return text }|guard !MUTANT, text.unicodeScalars.contains(where: needsEscape) else { return text }|TrustAttackTests/escapes
-20|Sources/CDBKit/Archive/SnapshotRestore.swift|guard UInt32(crc) == entry.crc, size == entry.size else {|guard MUTANT \|\| (UInt32(crc) == entry.crc && size == entry.size) else {|HostileArchiveTests/lyingEntries
+20|Sources/CDBKit/Archive/SnapshotRestore.swift|guard crc.value == entry.crc, size == entry.size else {|guard MUTANT \|\| (crc.value == entry.crc && size == entry.size) else {|HostileArchiveTests/lyingEntries
 21|Sources/CDBKit/Verify/BackupIntegrity.swift|        if skip {|        if skip \|\| MUTANT {|HostileArchiveTests/sidecarFirst,RestoreTests/sidecarAndCreate
 22|Sources/CDBKit/Store/BackupRoot.swift|if let tree = WorkTree.enclosing(path) {|if !MUTANT, let tree = WorkTree.enclosing(path) {|TrustAttackTests/backupRootRefusals
 23|Sources/CDBKit/Config/Settings.swift|for secret in Set(secrets) where !secret.isEmpty|for secret in Set(secrets) where !MUTANT \&\& !secret.isEmpty|PromiseTests/redactionEndToEnd
 24|Sources/CDBKit/Store/ProcessSetup.swift|                pthread_sigmask(SIG_UNBLOCK, \&set, nil)|                if !MUTANT { pthread_sigmask(SIG_UNBLOCK, \&set, nil) }|RestoreTests/checkInterrupted
-25|Sources/CDBKit/Verify/BackupVerifier.swift|            guard produced <= declared else {|            guard MUTANT \|\| produced <= declared else {|HostileArchiveTests/lyingEntries
+25|Sources/CDBKit/Archive/ZipEntryReader.swift|            guard produced <= declared else {|            guard MUTANT \|\| produced <= declared else {|HostileArchiveTests/lyingEntries
 26|Sources/CDBKit/Archive/ZipReader.swift|        guard count >= 0, offset <= length, UInt64(count) <= length - offset else {|        guard MUTANT \|\| (count >= 0 \&\& offset <= length \&\& UInt64(count) <= length - offset) else {|HostileArchiveTests/overflowingFields
 27|Sources/CDBKit/Git/RepositorySnapshot.swift|                let choice = Self.chooseUntracked(|                let choice = MUTANT ? (captured: [], skipped: []) : Self.chooseUntracked(|RepoSnapTests/untrackedCapture
 28|Sources/CDBKit/Config/Settings.swift|        if let workTree, let path = DotEnv.locate(|        if let workTree = MUTANT ? WorkTree.root(containing: directory) : workTree, let path = DotEnv.locate(|SettingsTests

@@ -1,4 +1,3 @@
-import CZlib
 import Foundation
 
 #if canImport(Glibc)
@@ -116,7 +115,7 @@ public struct SnapshotRestore {
             let key = Self.components(e.name).joined(separator: "/")
             guard seen.insert(key).inserted else { throw refuse(e.name, "the name appears twice") }
             if e.isSymlink {
-                let target = String(decoding: try BackupVerifier.contents(inner, e, limit: 4096), as: UTF8.self)
+                let target = String(decoding: try inner.contents(e, limit: 4096), as: UTF8.self)
                 guard !target.isEmpty, !target.contains("\0") else { throw refuse(e.name, "a link with an empty or NUL-containing target") }
                 links.append((e, target))
                 linkMap[key] = target
@@ -215,7 +214,7 @@ public struct SnapshotRestore {
             } else {
                 try writeFile(rootFD, name: "git_metadata.txt", mode: 0o644, entry: meta, zip: outer, created: created)
             }
-            let text = try BackupVerifier.contents(outer, meta, limit: 1 << 20)
+            let text = try outer.contents(meta, limit: 1 << 20)
             let line = String(decoding: text, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("Commit: ") }
             result.commit = line.map { String($0.dropFirst(8)) } ?? ""
         }
@@ -264,14 +263,14 @@ public struct SnapshotRestore {
         defer { close(fd) }
         let sink = DescriptorSink(fd: fd, path: request.directory + "/" + name, ownsDescriptor: false)
         sink.hashing = false
-        var crc: uLong = crc32(0, nil, 0)
+        var crc = CRC32()
         var size: UInt64 = 0
-        try BackupVerifier.stream(zip, entry) { chunk in
-            crc = crc32(crc, chunk.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(chunk.count))
+        try zip.stream(entry) { chunk in
+            crc.update(chunk)
             size += UInt64(chunk.count)
             try sink.write(chunk)
         }
-        guard UInt32(crc) == entry.crc, size == entry.size else {
+        guard crc.value == entry.crc, size == entry.size else {
             throw CDBError.validation(path: request.snapshot, reason: "\(Untrusted.escape(entry.name)): \(size != entry.size ? "\(size) bytes where the archive declares \(entry.size)" : "CRC mismatch (corrupt data)"); nothing was left behind")
         }
         fchmod(fd, mode)
@@ -299,14 +298,14 @@ public struct SnapshotRestore {
         }
         let sink = DescriptorSink(fd: input.fileHandleForWriting.fileDescriptor, path: "git apply", ownsDescriptor: false)
         sink.hashing = false
-        var crc: uLong = crc32(0, nil, 0)
+        var crc = CRC32()
         var failure: Error?
         do {
-            try BackupVerifier.stream(zip, entry) { chunk in
-                crc = crc32(crc, chunk.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(chunk.count))
+            try zip.stream(entry) { chunk in
+                crc.update(chunk)
                 try sink.write(chunk)
             }
-            if UInt32(crc) != entry.crc { failure = CDBError.validation(path: request.snapshot, reason: "uncommitted.patch: CRC mismatch (corrupt data)") }
+            if crc.value != entry.crc { failure = CDBError.validation(path: request.snapshot, reason: "uncommitted.patch: CRC mismatch (corrupt data)") }
         } catch { failure = error }
         try? input.fileHandleForWriting.close()
         if failure != nil { process.terminate() }

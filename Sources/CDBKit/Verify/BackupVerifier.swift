@@ -1,4 +1,3 @@
-import CZlib
 import Foundation
 
 #if canImport(Glibc)
@@ -84,11 +83,11 @@ public struct BackupVerifier {
     /// A snapshot: both zips sound with matching CRCs, metadata present and naming the commit in the file name.
     func verifySnapshot(_ path: String, name: String) throws -> String {
         let outer = try ZipReader(path: path)
-        for entry in outer.entries { try Self.checkCRC(outer, entry) }
+        for entry in outer.entries { try outer.checkCRC(entry) }
         guard let metaEntry = outer.entries.first(where: { $0.name == "git_metadata.txt" }) else {
             throw CDBError.validation(path: path, reason: "git_metadata.txt is missing")
         }
-        let metadata = String(decoding: try Self.contents(outer, metaEntry, limit: 1 << 20), as: UTF8.self)
+        let metadata = String(decoding: try outer.contents(metaEntry, limit: 1 << 20), as: UTF8.self)
         guard let commitLine = metadata.split(separator: "\n").first(where: { $0.hasPrefix("Commit: ") }) else {
             throw CDBError.validation(path: path, reason: "git_metadata.txt has no Commit line")
         }
@@ -107,92 +106,8 @@ public struct BackupVerifier {
         }
         guard innerEntry.method == 0 else { throw CDBError.validation(path: path, reason: "repository.zip is not stored") }
         let inner = try ZipReader(inner: innerEntry, of: outer)
-        for entry in inner.entries { try Self.checkCRC(inner, entry, container: "repository.zip") }
+        for entry in inner.entries { try inner.checkCRC(entry, container: "repository.zip") }
         return "commit \(commit.prefix(7)), \(inner.entries.filter { !$0.isDirectory }.count) files"
-    }
-
-    /// Reads an entry through and compares its CRC-32 and size with the central directory.
-    static func checkCRC(_ zip: ZipReader, _ entry: ZipReader.Entry, container: String? = nil) throws {
-        var crc: uLong = crc32(0, nil, 0)
-        var size: UInt64 = 0
-        try stream(zip, entry) { chunk in
-            crc = crc32(crc, chunk.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(chunk.count))
-            size += UInt64(chunk.count)
-        }
-        let place = container.map { "\($0): " } ?? ""
-        if UInt32(crc) != entry.crc { throw CDBError.validation(path: entry.name, reason: "\(place)\(entry.name): CRC mismatch (corrupt data)") }
-        if size != entry.size { throw CDBError.validation(path: entry.name, reason: "\(place)\(entry.name): size \(size), expected \(entry.size)") }
-    }
-
-    static func contents(_ zip: ZipReader, _ entry: ZipReader.Entry, limit: Int) throws -> [UInt8] {
-        var bytes: [UInt8] = []
-        try stream(zip, entry) { chunk in
-            if bytes.count < limit { bytes.append(contentsOf: chunk.prefix(limit - bytes.count)) }
-        }
-        return bytes
-    }
-
-    /// Hands an entry's uncompressed bytes to `body` in chunks (stored or deflated).
-    static func stream(_ zip: ZipReader, _ entry: ZipReader.Entry, body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        var offset = try zip.dataOffset(of: entry)
-        var remaining = entry.compressedSize
-        // Never more than the central directory declares: an entry that inflates past its size
-        // stops here, before its excess reaches anyone.
-        var produced: UInt64 = 0
-        let declared = entry.size
-        func deliver(_ chunk: UnsafeRawBufferPointer) throws {
-            produced += UInt64(chunk.count)
-            guard produced <= declared else {
-                throw CDBError.validation(path: zip.name, reason: "\(Untrusted.escape(entry.name)): inflates past its declared size of \(declared) bytes (a hostile or corrupt archive)")
-            }
-            try body(chunk)
-        }
-        switch entry.method {
-        case 0:
-            while remaining > 0 {
-                let n = Int(min(remaining, 1 << 20))
-                let chunk = try zip.read(offset, n)
-                try chunk.withUnsafeBytes(deliver)
-                offset += UInt64(n)
-                remaining -= UInt64(n)
-            }
-        case 8:
-            var stream = z_stream()
-            guard inflateInit2_(&stream, -15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-                throw CDBError.validation(path: entry.name, reason: "inflateInit failed")
-            }
-            defer { inflateEnd(&stream) }
-            let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 18, alignment: 16)
-            defer { out.deallocate() }
-            var ended = false
-            while !ended {
-                let n = Int(min(remaining, 1 << 20))
-                var input = n > 0 ? try zip.read(offset, n) : []
-                offset += UInt64(n)
-                remaining -= UInt64(n)
-                try input.withUnsafeMutableBytes { raw in
-                    stream.next_in = raw.baseAddress?.assumingMemoryBound(to: Bytef.self)
-                    stream.avail_in = uInt(raw.count)
-                    repeat {
-                        stream.next_out = out.baseAddress!.assumingMemoryBound(to: Bytef.self)
-                        stream.avail_out = uInt(out.count)
-                        let status = inflate(&stream, Z_NO_FLUSH)
-                        guard status == Z_OK || status == Z_STREAM_END || (status == Z_BUF_ERROR && raw.count == 0) else {
-                            throw CDBError.validation(path: entry.name, reason: "\(entry.name): corrupt deflate data")
-                        }
-                        let made = out.count - Int(stream.avail_out)
-                        if made > 0 { try deliver(UnsafeRawBufferPointer(rebasing: out[0..<made])) }
-                        if status == Z_STREAM_END { ended = true; break }
-                        if status == Z_BUF_ERROR { break }
-                    } while stream.avail_out == 0 || stream.avail_in > 0
-                }
-                if !ended && remaining == 0 && n == 0 {
-                    throw CDBError.validation(path: entry.name, reason: "\(entry.name): deflate data is truncated")
-                }
-            }
-        default:
-            throw CDBError.validation(path: entry.name, reason: "\(entry.name): compression method \(entry.method) is not supported")
-        }
     }
 
     /// The newest backup of each kind in the backup root.
