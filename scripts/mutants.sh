@@ -86,8 +86,8 @@ total=0 killed=0
 # The tests must pass with no mutation, or a "killed" would mean nothing.
 all=$(sed 's/.*|//' mutations.txt | tr ',' '\n' | sort -u | paste -sd'|')
 if ! swift test --skip-build --filter "$all" >baseline.log 2>&1; then
-  echo "mutants: the tests fail without any mutation (see $PWD/baseline.log); fix them first" >&2
-  tail -20 baseline.log >&2
+  echo "mutants: the tests fail without any mutation; fix them first:" >&2
+  grep -E "recorded an issue|Caught error|✘ Test" baseline.log | head -20 >&2
   exit 1
 fi
 while IFS= read -r line; do
