@@ -193,6 +193,27 @@ struct TrustAttackTests {
         #expect(modified == old, "the marker link was followed")
     }
 
+    @Test("a committed .env that links to the user's secret file is never followed by --include-env")
+    func envLinkIsNotFollowed() throws {
+        let h = try HostileClone()
+        defer { h.remove() }
+        let secret = "-----BEGIN OPENSSH PRIVATE KEY----- \(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: h.home + "/.ssh", withIntermediateDirectories: true)
+        try secret.write(toFile: h.home + "/.ssh/id_ed25519", atomically: false, encoding: .utf8)
+        unlink(h.repo.path + "/.env")
+        try h.repo.link(".env", to: h.home + "/.ssh/id_ed25519")
+        try h.repo.commitAll("a link named .env")
+        let out = try Harness.cdb("cdb-repo-snap", ["--include-env", "--force"], environment: h.environment, directory: h.repo.path)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stderr.contains("--include-env: the repository's .env was not added: it is a symbolic link"), "\(out.stderr)")
+        let zip = out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(!(try Harness.run("unzip", ["-l", zip]).stdout.contains(".env.backup")))
+        // The link itself is in the committed tree (as git keeps it); the key's bytes are nowhere.
+        let all = try Harness.run("sh", ["-c", "unzip -p \"$1\" repository.zip > \"$1.inner\" && unzip -p \"$1\"; unzip -p \"$1.inner\"", "sh", zip]).stdoutData
+        #expect(all.range(of: Data(secret.utf8)) == nil, "the key's content is in the snapshot")
+        unlink(zip + ".inner")
+    }
+
     @Test("escape sequences and newlines from a repository reach no terminal, log or metadata raw")
     func escapes() throws {
         let h = try HostileClone()

@@ -25,6 +25,8 @@ public struct GitMetadata: Sendable {
     public var worktree: Bool
     public var submodules: [(path: String, commit: String)]
     public var envIncluded: Bool
+    /// Why `--include-env` added nothing although the repository has a `.env` (a link, say).
+    public var envRefusal: String?
     public var extras: [String]
     public var captured: String
 
@@ -165,8 +167,17 @@ public struct RepositorySnapshot {
     func collectMetadata(_ repo: GitRepository, _ head: GitCommit, entries: [GitTree.Entry], started: Date, workTree: Bool = true) throws -> GitMetadata {
         let branch = repo.branchName()
         let submodules = entries.filter { $0.kind == .submodule }.map { ($0.path, $0.oid.hex) }
-        let envPath = repo.workdir.isEmpty ? nil : repo.workdir + ".env"
-        let envIncluded = request.includeEnv && envPath.map { FileManager.default.fileExists(atPath: $0) } == true
+        // A committed `.env` may be a link to anything of the user's (~/.ssh/id_ed25519): only a
+        // regular file is taken, and never through a link.
+        var envIncluded = false, envRefusal: String?
+        var info = stat()
+        if request.includeEnv, !repo.workdir.isEmpty, lstat(repo.workdir + ".env", &info) == 0 {
+            switch info.st_mode & S_IFMT {
+            case S_IFREG: envIncluded = true
+            case S_IFLNK: envRefusal = "it is a symbolic link, and cdb never follows one out of the repository"
+            default: envRefusal = "it is not a regular file"
+            }
+        }
         var metadata = GitMetadata(
             branch: branch ?? "detached at \(head.hash.prefix(7))", detached: branch == nil,
             commit: head.hash, subject: head.summary, authorName: head.authorName, authorEmail: head.authorEmail,
@@ -177,6 +188,7 @@ public struct RepositorySnapshot {
             envIncluded: envIncluded, extras: request.includes,
             captured: ISO8601DateFormatter.string(from: started, timeZone: .current, formatOptions: [.withInternetDateTime])
         )
+        metadata.envRefusal = envRefusal
         if workTree && metadata.uncommitted > 0 && !repo.isBare {
             if request.untracked {
                 let choice = Self.chooseUntracked(try repo.untrackedFiles(), maxFile: request.settings.untrackedMaxFile,
@@ -242,8 +254,7 @@ public struct RepositorySnapshot {
             if !patch.isEmpty { try outer.add(name: "uncommitted.patch", bytes: patch) }
         }
         if metadata.envIncluded {
-            let env = try Data(contentsOf: URL(fileURLWithPath: repo.workdir + ".env"))
-            try outer.add(name: ".env.backup", mode: 0o100600, bytes: Array(env))
+            try outer.add(name: ".env.backup", mode: 0o100600, bytes: try Self.readRegularFile(repo.workdir + ".env"))
         }
         for include in request.includes {
             try addExtra(include, to: outer)
@@ -319,6 +330,18 @@ public struct RepositorySnapshot {
                             })
         try zip.finish()
         return entries.filter { $0.kind != .directory }.count
+    }
+
+    /// A regular file's bytes, opened without following a link (one swapped in meanwhile is refused).
+    static func readRegularFile(_ path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw CDBError.inputMissing(path: path, reason: "cannot be read without following a link: \(String(cString: strerror(errno)))") }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            throw CDBError.inputMissing(path: path, reason: "not a regular file")
+        }
+        return Array(try handle.readToEnd() ?? Data())
     }
 
     /// Adds a file or folder under `extra/`, keeping links as links.
@@ -432,6 +455,8 @@ public enum RepositorySnapshotCommand {
             }
             if m.envIncluded {
                 reporter.warning("the snapshot holds the repository's .env (secrets) as .env.backup; it is readable by you only (0600)")
+            } else if let refusal = m.envRefusal {
+                reporter.warning("--include-env: the repository's .env was not added: \(refusal)")
             } else if request.includeEnv {
                 reporter.warning("--include-env: the repository has no .env; nothing was added")
             }
