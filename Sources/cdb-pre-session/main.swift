@@ -71,7 +71,7 @@ extension PreSessionCommand {
                 request.skipRepository = skipRepo
                 request.lockWait = Double(lockWait)
                 request.compression = compress?.value ?? .none
-                request.minInterval = try Settings.integer("CDB_SESSION_INTERVAL", flag: minInterval, default: 0)
+                request.minInterval = try settings.sources.integer("CDB_SESSION_INTERVAL", flag: minInterval, default: 0)
                 let outcome = PreSession(request: request, reporter: reporter).run()
                 if common.json {
                     for step in outcome.steps { emit(jsonLine(step.json)) }

@@ -14,6 +14,8 @@ public struct Settings: Sendable {
     public var database: DatabaseSettings
     /// The enabled work tree the run is in (its `.env` was read), if any.
     public var enabledWorkTree: String?
+    /// The environment and config file the settings came from, for settings a program reads itself.
+    public var sources: SettingSources
     /// Problems found while reading `.env` or the config file (line numbers, never values).
     public var warnings: [String] = []
 
@@ -69,74 +71,67 @@ public struct Settings: Sendable {
             guard let value, !value.isEmpty else { return nil }
             return value
         }
-        /// The value of a setting and where it came from (for messages).
-        func lookup(_ key: String) -> (String, String)? {
-            if let value = nonEmpty(environment[key]) { return (value, "environment variable \(key)") }
-            if let value = nonEmpty(config[key]) { return (value, "\(key) in \(configName)") }
-            return nil
-        }
+        let sources = SettingSources(environment: environment, config: config, configPath: configName)
         let home = nonEmpty(environment["HOME"]) ?? NSHomeDirectory()
-        var (root, rootSource) = nonEmpty(flags.backupRoot).map { ($0, "--backup-root") } ?? lookup("CDB_BACKUP_ROOT")
+        var (root, rootSource) = nonEmpty(flags.backupRoot).map { ($0, "--backup-root") } ?? sources.lookup("CDB_BACKUP_ROOT")
             ?? ("~/Claire_Backups", "the default backup root")
         if root == "~" || root.hasPrefix("~/") { root = home + root.dropFirst() }
         try BackupRoot.validate(root, setting: rootSource, home: home)
 
-        func integer(_ flag: Int?, _ key: String, default value: Int) throws -> Int {
-            if let flag { return flag }
-            guard let (text, source) = lookup(key) else { return value }
-            guard let number = Int(text.trimmingCharacters(in: .whitespaces)), number >= 0 else {
-                throw CDBError.configuration("\(source) is not a whole number of 0 or more; set it to e.g. \(value)")
-            }
-            return number
-        }
-        let retention = try integer(flags.retentionDays, "CDB_RETENTION_DAYS", default: 14)
-        let keepLast = try integer(flags.keepLast, "CDB_KEEP_LAST", default: 3)
+        let retention = try sources.integer("CDB_RETENTION_DAYS", flag: flags.retentionDays, default: 14)
+        let keepLast = try sources.integer("CDB_KEEP_LAST", flag: flags.keepLast, default: 3)
 
         var tables = flags.requiredTables
-        if tables.isEmpty, let (list, _) = lookup("CDB_REQUIRED_TABLES") {
+        if tables.isEmpty, let (list, _) = sources.lookup("CDB_REQUIRED_TABLES") {
             tables = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
         if tables.isEmpty { tables = defaultRequiredTables }
-
-        func size(_ flag: Int64?, _ key: String, default value: Int64) throws -> Int64 {
-            if let flag { return flag }
-            guard let (text, source) = lookup(key) else { return value }
-            guard let bytes = ByteSize.parse(text) else {
-                throw CDBError.configuration("\(source) is not a size; set it to e.g. 10M (K, M and G are 1024-based)")
-            }
-            return bytes
-        }
-        let maxFile = try size(flags.untrackedMaxFile, "CDB_UNTRACKED_MAX_FILE", default: 10 << 20)
-        let maxTotal = try size(flags.untrackedMaxTotal, "CDB_UNTRACKED_MAX_TOTAL", default: 100 << 20)
+        let maxFile = try sources.size("CDB_UNTRACKED_MAX_FILE", flag: flags.untrackedMaxFile, default: 10 << 20)
+        let maxTotal = try sources.size("CDB_UNTRACKED_MAX_TOTAL", flag: flags.untrackedMaxTotal, default: 100 << 20)
 
         let database = DatabaseSettings(flags: flags, environment: environment, dotenv: dotenv)
         var settings = Settings(
             backupRoot: root, retentionDays: retention, keepLast: keepLast,
-            requiredTables: tables, database: database, enabledWorkTree: workTree, warnings: warnings
+            requiredTables: tables, database: database, enabledWorkTree: workTree, sources: sources, warnings: warnings
         )
         settings.untrackedMaxFile = maxFile
         settings.untrackedMaxTotal = maxTotal
         return settings
     }
+}
 
-    /// A whole-number setting from flags, the environment or the config file (e.g. CDB_SESSION_INTERVAL).
-    public static func integer(_ key: String, flag: Int?, default value: Int,
-                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Int {
+/// Where cdb's own settings come from after the flags: the environment, then the user's config
+/// file. Every setting is read, and every bad value reported, the same way.
+public struct SettingSources: Sendable {
+    public var environment: [String: String]
+    public var config: [String: String]
+    public var configPath: String
+
+    /// The value of `key` and where it came from (for messages), or nil when it is not set.
+    public func lookup(_ key: String) -> (value: String, source: String)? {
+        if let value = environment[key], !value.isEmpty { return (value, "environment variable \(key)") }
+        if let value = config[key], !value.isEmpty { return (value, "\(key) in \(configPath)") }
+        return nil
+    }
+
+    /// A whole number of 0 or more: the flag, else `key`, else `value`; anything else is 78.
+    public func integer(_ key: String, flag: Int?, default value: Int) throws -> Int {
         if let flag { return flag }
-        let user = UserConfig(environment: environment)
-        let source: String
-        let text: String
-        if let env = environment[key], !env.isEmpty {
-            (text, source) = (env, "environment variable \(key)")
-        } else if let configured = try user.settings()[key], !configured.isEmpty {
-            (text, source) = (configured, "\(key) in \(user.configPath)")
-        } else {
-            return value
-        }
+        guard let (text, source) = lookup(key) else { return value }
         guard let number = Int(text.trimmingCharacters(in: .whitespaces)), number >= 0 else {
             throw CDBError.configuration("\(source) is not a whole number of 0 or more; set it to e.g. \(value)")
         }
         return number
+    }
+
+    /// A size such as 10M: the flag, else `key`, else `value`; anything else is 78.
+    public func size(_ key: String, flag: Int64?, default value: Int64) throws -> Int64 {
+        if let flag { return flag }
+        guard let (text, source) = lookup(key) else { return value }
+        guard let bytes = ByteSize.parse(text) else {
+            throw CDBError.configuration("\(source) is not a size; set it to e.g. 10M (K, M and G are 1024-based)")
+        }
+        return bytes
     }
 }
 
