@@ -89,12 +89,16 @@ extension PreSessionCommand {
                 completion: .directory)
         var repo: String?
 
-        func workTree() throws -> String {
-            let directory = repo ?? FileManager.default.currentDirectoryPath
-            guard let tree = WorkTree.root(containing: directory) else {
-                throw CDBError.inputMissing(path: directory, reason: "not inside a git work tree")
+        /// Runs `body` with the repository's work-tree root and the user's config folder.
+        func run(_ body: (_ tree: String, _ config: UserConfig, _ reporter: Reporter) throws -> ExitStatus) throws {
+            let reporter = Reporter()
+            try runReportingErrors(reporter) {
+                let directory = repo ?? FileManager.default.currentDirectoryPath
+                guard let tree = WorkTree.root(containing: directory) else {
+                    throw CDBError.inputMissing(path: directory, reason: "not inside a git work tree")
+                }
+                return try body(tree, UserConfig(), reporter)
             }
-            return tree
         }
     }
 
@@ -105,10 +109,7 @@ extension PreSessionCommand {
         @OptionGroup var target: RepositoryArgument
 
         func run() throws {
-            let reporter = Reporter()
-            try runReportingErrors(reporter) {
-                let tree = try target.workTree()
-                let config = UserConfig()
+            try target.run { tree, config, reporter in
                 let added = try config.enable(tree)
                 reporter.info(added ? "cdb: enabled \(tree) (listed in \(config.enabledPath))" : "cdb: \(tree) was enabled already")
                 emit(tree)
@@ -123,11 +124,8 @@ extension PreSessionCommand {
         @OptionGroup var target: RepositoryArgument
 
         func run() throws {
-            let reporter = Reporter()
-            try runReportingErrors(reporter) {
-                let tree = try target.workTree()
-                let removed = try UserConfig().disable(tree)
-                reporter.info(removed ? "cdb: disabled \(tree)" : "cdb: \(tree) was not enabled")
+            try target.run { tree, config, reporter in
+                reporter.info(try config.disable(tree) ? "cdb: disabled \(tree)" : "cdb: \(tree) was not enabled")
                 return .success
             }
         }
@@ -140,10 +138,7 @@ extension PreSessionCommand {
         @OptionGroup var target: RepositoryArgument
 
         func run() throws {
-            let reporter = Reporter()
-            try runReportingErrors(reporter) {
-                let tree = try target.workTree()
-                let config = UserConfig()
+            try target.run { tree, config, reporter in
                 let enabled = config.isEnabled(tree)
                 emit("\(enabled ? "enabled" : "not enabled") \(tree)")
                 reporter.info("settings: \(config.configPath)\(FileManager.default.fileExists(atPath: config.configPath) ? "" : " (none yet)")")

@@ -96,6 +96,10 @@ struct SettingsTests {
         #expect(ConnectionString.password(in: "postgresql://u:p%40ss@h/db") == "p@ss")
         #expect(ConnectionString.password(in: "host=x password='a b' dbname=y") == "a b")
         #expect(ConnectionString.redactConninfo(in: "host=x password='a b' dbname=y") == "host=x password=*** dbname=y")
+        #expect(ConnectionString.rawURIPassword(in: "postgresql://u:SEC%ZZ@h:5432/db?x=1") == "SEC%ZZ")
+        #expect(ConnectionString.rawURIPassword(in: "postgresql://u@h/db") == nil)
+        #expect(ConnectionString.rawURIPassword(in: "postgresql://h/db?user=a:b@c") == nil)
+        #expect(ConnectionString.rawURIPassword(in: "host=h password=x") == nil)
         var flags = Settings.Flags()
         flags.dbname = "postgresql://u:hunter2@h/db"
         let settings = try? Settings.resolve(flags: flags, environment: ["HOME": "/h"], directory: "/")

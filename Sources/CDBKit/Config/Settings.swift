@@ -205,11 +205,11 @@ public enum ConnectionString {
 
     /// The password of a `scheme://user:password@…` URI exactly as written (still percent-encoded).
     public static func rawURIPassword(in text: String) -> String? {
-        guard let range = text.range(of: #"^[A-Za-z][A-Za-z0-9+.-]*://[^/@:\s]*:([^/@\s]*)@"#, options: .regularExpression) else { return nil }
-        let part = text[range]
-        guard let colon = part.dropFirst(part.distance(from: part.startIndex, to: part.range(of: "://")!.upperBound)).firstIndex(of: ":") else { return nil }
-        let value = String(part[part.index(after: colon)..<part.index(before: part.endIndex)])
-        return value.isEmpty ? nil : value
+        guard let scheme = text.range(of: "://") else { return nil }
+        let authority = text[scheme.upperBound...].prefix { $0 != "/" }
+        guard let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") else { return nil }
+        let password = authority[authority.index(after: colon)..<at]
+        return password.isEmpty ? nil : String(password)
     }
 
     /// Replaces the value of every `password=…` conninfo pair with `***`.
