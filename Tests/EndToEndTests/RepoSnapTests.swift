@@ -188,10 +188,14 @@ struct RepoSnapTests {
         try repo.writeBytes("big.bin", [UInt8](repeating: 7, count: 4096))  // over a 2K per-file cap
         try repo.write("z1.txt", String(repeating: "z", count: 1500) + "\n")
         try repo.write("z2.txt", String(repeating: "y", count: 1500) + "\n")  // passes a 2K total cap after z1
+        try repo.write("evil\n\u{1B}[31mname.txt", "x\n")                   // a hostile name: captured, never shown raw
+        try repo.write("evil\n\u{1B}]0;big.bin", String(repeating: "b", count: 3000))  // and skipped: named escaped
         let (zip, root, out) = try snapshot(repo.path, ["--untracked-max-file", "2K", "--untracked-max-total", "2K"])
         defer { Harness.remove(root) }
         #expect(out.status == 0, "\(out.stderr)")
-        #expect(out.stderr.contains("5 uncommitted changes captured (2 untracked files included; 3 untracked files skipped)"), "\(out.stderr)")
+        #expect(out.stderr.contains("7 uncommitted changes captured (3 untracked files included; 4 untracked files skipped)"), "\(out.stderr)")
+        #expect(out.stderr.contains("untracked evil\\n\\x1b]0;big.bin not captured"), "\(out.stderr)")
+        #expect(!out.stderr.unicodeScalars.contains { $0.value == 0x1B }, "raw escape on stderr")
         #expect(out.stderr.contains("untracked .env not captured: may hold secrets"))
         #expect(out.stderr.contains("untracked big.bin not captured: 4.00 KB, over the per-file cap of 2.00 KB"))
         #expect(out.stderr.contains("untracked z2.txt not captured: over the total cap of 2.00 KB"))
@@ -201,12 +205,14 @@ struct RepoSnapTests {
         #expect(patch.contains("notes/idea.md") && patch.contains("z1.txt"))
         #expect(!patch.contains("hunter2") && !patch.contains("big.bin") && !patch.contains("z2.txt") && !patch.contains("session.log"))
         let m = try metadata(dir)
-        #expect(m["Untracked files captured"] == "2" && m["Untracked files skipped"] == "3")
+        #expect(m["Untracked files captured"] == "3" && m["Untracked files skipped"] == "4")
+        #expect(!(try Data(contentsOf: URL(fileURLWithPath: dir + "/outer/git_metadata.txt"))).contains(0x1B))
         // Restored with --apply-uncommitted, the captured new files come back.
         let target = try Harness.temporaryDirectory("restored") + "/t"
         defer { Harness.remove((target as NSString).deletingLastPathComponent) }
         let restored = try Harness.cdb("cdb-restore", [zip, target, "--apply-uncommitted"])
         #expect(restored.status == 0 && (try? String(contentsOfFile: target + "/notes/idea.md", encoding: .utf8)) == "buy low\n", "\(restored.stderr)")
+        #expect((try? String(contentsOfFile: target + "/evil\n\u{1B}[31mname.txt", encoding: .utf8)) == "x\n", "the hostile name comes back as itself")
         // --no-untracked: nothing untracked in the patch, and the message says so.
         let (zip2, root2, out2) = try snapshot(repo.path, ["--no-untracked"])
         defer { Harness.remove(root2) }
