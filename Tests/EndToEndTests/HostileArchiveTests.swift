@@ -266,6 +266,42 @@ struct HostileArchiveTests {
         #expect(FileManager.default.fileExists(atPath: base + "/out/a.txt"))
     }
 
+    @Test("--apply-uncommitted streams a large uncommitted.patch: cdb-restore's own memory stays below the patch's size")
+    func largePatchStreams() throws {
+        let repo = try TestRepo()
+        let base = try Harness.temporaryDirectory("bigpatch")
+        defer { repo.remove(); Harness.remove(base) }
+        try repo.write("a.txt", "1\n")
+        try repo.commitAll("first")
+        // 64 MiB of new text: the patch is larger still; held whole (twice, as before) it would show.
+        let line = String(repeating: "0123456789abcdef", count: 7) + "\n"
+        FileManager.default.createFile(atPath: repo.path + "/big.txt", contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: repo.path + "/big.txt"))
+        let block = Data(String(repeating: line, count: 1 << 14).utf8)
+        for _ in 0..<(64 << 20) / block.count { handle.write(block) }
+        try handle.close()
+        let snap = try Harness.cdb("cdb-repo-snap", ["--backup-root", base + "/root", "--force", "--untracked-max-file", "1G", "--untracked-max-total", "1G"], directory: repo.path)
+        #expect(snap.status == 0, "\(snap.stderr)")
+        let zip = snap.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        // cdb-restore's own high-water mark, sampled while it runs (git apply's memory is git's).
+        let restore = Process()
+        restore.executableURL = URL(fileURLWithPath: Harness.binDir + "/cdb-restore")
+        restore.arguments = [zip, base + "/out", "--apply-uncommitted"]
+        restore.standardOutput = FileHandle.nullDevice
+        restore.standardError = FileHandle.nullDevice
+        try Harness.startUnblocked(restore)
+        var peak = 0
+        while restore.isRunning {
+            let status = (try? String(contentsOfFile: "/proc/\(restore.processIdentifier)/status", encoding: .utf8)) ?? ""
+            if let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+               let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") { peak = max(peak, kb) }
+            usleep(5_000)
+        }
+        #expect(restore.terminationStatus == 0)
+        #expect(try Harness.sha256(base + "/out/big.txt") == Harness.sha256(repo.path + "/big.txt"))
+        #expect(peak > 0 && peak < 64 << 10, "cdb-restore peaked at \(peak) KiB for a 64 MiB patch")
+    }
+
     @Test("a committed .env and .env.backup: .env.backup wins, with a warning")
     func envBoth() throws {
         let base = try Harness.temporaryDirectory("env")
