@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Synchronization
 
 /// Every error path of cdb-pg-dump: its exit code, its message, no partial file, and older
 /// backups untouched.
@@ -167,23 +168,32 @@ struct PgDumpErrorTests {
         let source = try PG.tradingDatabase()
         let root = try Root()
         defer { PG.dropDatabase(source); root.remove() }
-        // Hold a lock the dump must wait for, then end the dump's backend while it waits.
-        let holder = try PG.holdExclusiveLock(source, table: "public.trades", seconds: 20)
+        // Hold a lock the dump must wait for, then end the dump's backend (only it: this
+        // database, this program, waiting on a lock) while it waits. The waits are long so that
+        // a loaded machine cannot make the dump reach its lock after the killer gave up.
+        let holder = try PG.holdExclusiveLock(source, table: "public.trades", seconds: 300)
         defer { holder.terminate(); holder.waitUntilExit() }
 
+        let killed = Mutex(false)
+        let finished = Mutex(false)
         let killer = DispatchQueue(label: "killer")
         killer.async {
-            try? waitFor {
-                try PG.psql("postgres", """
+            let deadline = Date().addingTimeInterval(240)
+            while Date() < deadline, !finished.withLock({ $0 }) {
+                let count = try? PG.psql("postgres", """
                     SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
                      WHERE application_name = 'cdb-pg-dump' AND datname = '\(source)' AND wait_event_type = 'Lock'
-                    """) == "1"
+                    """)
+                if count == "1" { killed.withLock { $0 = true }; return }
+                usleep(50_000)
             }
         }
-        let out = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", source, "--lock-wait", "30"])
+        let out = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", source, "--lock-wait", "240"])
+        finished.withLock { $0 = true }
         killer.sync {}
-        #expect(out.status != 0)
-        #expect(out.stderr.contains("connection to the database lost") || out.stderr.contains("terminat"), "\(out.stderr)")
+        #expect(killed.withLock { $0 }, "the dump's backend was never seen waiting for the lock: \(out.stderr)")
+        #expect(out.status == 69, "\(out.stderr)")
+        #expect(out.stderr.contains("connection to the database lost"), "\(out.stderr)")
         #expect(out.stdout.isEmpty)
         try root.expectUntouched("connection lost")
     }
