@@ -114,6 +114,36 @@ struct RestoreTests {
         #expect(try PG.psql(target, "SELECT public.sign_of(-3) || ',' || (SELECT count(*) FROM public.t)") == "down,2")
     }
 
+    @Test("BEGIN/COMMIT inside a script stay inside cdb-restore's one transaction (so \"nothing was restored\" is true); ';' inside parentheses does not end a statement")
+    func transactionsAndParentheses() throws {
+        let dir = try Harness.temporaryDirectory()
+        defer { Harness.remove(dir) }
+        let good = """
+            CREATE TABLE public.a (x text);
+            CREATE TABLE public.b (x text);
+            CREATE RULE two AS ON INSERT TO public.a DO ALSO (INSERT INTO public.b VALUES ('one; two'); INSERT INTO public.b VALUES ('three'));
+            BEGIN;
+            SELECT pg_catalog.lo_create('777');
+            SELECT pg_catalog.lo_put('777', 0, '\\x6869');
+            COMMIT;
+            INSERT INTO public.a VALUES ('x');
+
+            """
+        try good.write(toFile: dir + "/good.sql", atomically: false, encoding: .utf8)
+        try (good + "CREATE TABLE public.c (x no_such_type);\n").write(toFile: dir + "/bad.sql", atomically: false, encoding: .utf8)
+        let target = try PG.createDatabase("txn")
+        defer { PG.dropDatabase(target) }
+        let failed = try Harness.cdb("cdb-restore", [dir + "/bad.sql", "--dbname", target, "--no-verify"])
+        #expect(failed.status == 65, "\(failed.stderr)")
+        #expect(failed.stderr.contains("nothing was restored"), "\(failed.stderr)")
+        #expect(try PG.psql(target, "SELECT count(*) FROM pg_class WHERE relname IN ('a', 'b')") == "0", "a COMMIT in the script ended the one transaction")
+        #expect(try PG.psql(target, "SELECT count(*) FROM pg_largeobject_metadata") == "0")
+        let out = try Harness.cdb("cdb-restore", [dir + "/good.sql", "--dbname", target, "--no-verify"])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(try PG.psql(target, "SELECT string_agg(x, '|' ORDER BY x) FROM public.b") == "one; two|three")
+        #expect(try PG.psql(target, "SELECT convert_from(lo_get(777), 'UTF8')") == "hi")
+    }
+
     @Test("--check passes a good dump and leaves no scratch database, also after a failure")
     func check() throws {
         let source = try PG.tradingDatabase()

@@ -217,6 +217,22 @@ enum PG {
         return name
     }
 
+    /// A database holding fixtures/objects_schema.sql: the object kinds real databases hold
+    /// beyond tables (aggregates, rules, large objects, …) and the corner cases of each.
+    static func objectsDatabase(on server: Server = .main) throws -> String {
+        roleLock.lock()
+        defer { roleLock.unlock() }
+        _ = try psql("postgres", """
+            DO $$ BEGIN
+              IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cdb_reader') THEN CREATE ROLE cdb_reader; END IF;
+              IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cdb_owner') THEN CREATE ROLE cdb_owner; END IF;
+            END $$
+            """, on: server)
+        let name = try createDatabase("objects", on: server)
+        _ = try psql(name, "", file: Harness.packageRoot + "/fixtures/objects_schema.sql", on: server)
+        return name
+    }
+
     /// A psql session holding ACCESS EXCLUSIVE on `table` for `seconds`; returns once it holds it.
     static func holdExclusiveLock(_ database: String, table: String, seconds: Int) throws -> Process {
         let holder = try spawn("/usr/bin/env", ["psql", "-X", "-q", "-d", database, "-c",

@@ -26,11 +26,13 @@ enum CatalogQueries {
     }
 
     /// Tab-separated `grantee<TAB>privilege<TAB>grantable` lines of an ACL, in its own order.
+    /// NULL when the ACL is NULL (the default privileges), the empty string when it is empty
+    /// (everything revoked, the owner's own privileges too — that must come back as it was).
     static func grants(_ acl: String) -> String {
         """
-        (SELECT pg_catalog.string_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END
+        CASE WHEN \(acl) IS NOT NULL THEN COALESCE((SELECT pg_catalog.string_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END
                 || E'\\t' || a.privilege_type || E'\\t' || a.is_grantable::text, E'\\n' ORDER BY a.ord)
-           FROM (SELECT x.*, row_number() OVER () AS ord FROM pg_catalog.aclexplode(\(acl)) x) a)
+           FROM (SELECT x.*, row_number() OVER () AS ord FROM pg_catalog.aclexplode(\(acl)) x) a), '') END
         """
     }
 
@@ -73,12 +75,6 @@ enum CatalogQueries {
           WHERE subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
         UNION ALL SELECT 'event trigger ' || pg_catalog.quote_ident(evtname) FROM pg_catalog.pg_event_trigger t
           WHERE \(notExtensionMember(catalog: "pg_event_trigger", oid: "t.oid"))
-        UNION ALL SELECT 'rule ' || pg_catalog.quote_ident(r.rulename) || ' on ' || \(rel) FROM pg_catalog.pg_rewrite r
-          JOIN pg_catalog.pg_class c ON c.oid = r.ev_class JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-          WHERE r.rulename <> '_RETURN' AND \(userSchema("c.relnamespace")) AND \(notExtensionMember(catalog: "pg_rewrite", oid: "r.oid"))
-        UNION ALL SELECT 'aggregate ' || \(qualified(schema: "n.nspname", name: "p.proname")) || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')'
-          FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-          WHERE p.prokind = 'a' AND \(userSchema("p.pronamespace")) AND \(notExtensionMember(catalog: "pg_proc", oid: "p.oid"))
         UNION ALL SELECT 'operator ' || o.oid::pg_catalog.regoperator FROM pg_catalog.pg_operator o
           WHERE \(userSchema("o.oprnamespace")) AND \(notExtensionMember(catalog: "pg_operator", oid: "o.oid"))
         UNION ALL SELECT 'operator class ' || pg_catalog.quote_ident(o.opcname) FROM pg_catalog.pg_opclass o
@@ -196,6 +192,43 @@ enum CatalogQueries {
           FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
          WHERE p.prokind IN ('f', 'p', 'w') AND \(userSchema("p.pronamespace")) AND \(notExtensionMember(catalog: "pg_proc", oid: "p.oid"))
          ORDER BY n.nspname, p.proname, 7
+        """
+
+    /// Aggregates, as CREATE AGGREGATE needs them (no server function renders one). Each
+    /// support function prints schema-qualified unless it lives in pg_catalog.
+    static func aggregates(serverVersion: Int) -> String {
+        func proc(_ column: String) -> String { "CASE WHEN a.\(column) <> 0 THEN a.\(column)::pg_catalog.regproc::text END AS \(column)" }
+        return """
+        SELECT p.oid, 'a' AS prokind, pg_catalog.quote_ident(n.nspname) AS schema, pg_catalog.quote_ident(p.proname) AS name,
+               n.nspname AS raw_schema, p.proname AS raw_name,
+               pg_catalog.pg_get_function_identity_arguments(p.oid) AS args,
+               pg_catalog.pg_get_function_arguments(p.oid) AS full_args,
+               pg_catalog.oidvectortypes(p.proargtypes) AS arg_types,
+               a.aggkind, p.proparallel,
+               \(proc("aggtransfn")), \(proc("aggfinalfn")), \(proc("aggcombinefn")), \(proc("aggserialfn")),
+               \(proc("aggdeserialfn")), \(proc("aggmtransfn")), \(proc("aggminvtransfn")), \(proc("aggmfinalfn")),
+               a.aggfinalextra, a.aggmfinalextra, a.aggfinalmodify, a.aggmfinalmodify,
+               CASE WHEN a.aggsortop <> 0 THEN (SELECT 'OPERATOR(' || pg_catalog.quote_ident(son.nspname) || '.' || so.oprname || ')'
+                    FROM pg_catalog.pg_operator so JOIN pg_catalog.pg_namespace son ON son.oid = so.oprnamespace WHERE so.oid = a.aggsortop) END AS sortop,
+               pg_catalog.format_type(a.aggtranstype, NULL) AS stype, a.aggtransspace,
+               CASE WHEN a.aggmtranstype <> 0 THEN pg_catalog.format_type(a.aggmtranstype, NULL) END AS mstype, a.aggmtransspace,
+               pg_catalog.quote_literal(a.agginitval) AS initval, pg_catalog.quote_literal(a.aggminitval) AS minitval,
+               \(owner("p.proowner")) AS owner, \(comment("p.oid", "pg_proc")) AS comment, \(grants("p.proacl")) AS grants
+          FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+          JOIN pg_catalog.pg_aggregate a ON a.aggfnoid = p.oid
+         WHERE p.prokind = 'a' AND \(userSchema("p.pronamespace")) AND \(notExtensionMember(catalog: "pg_proc", oid: "p.oid"))
+         ORDER BY n.nspname, p.proname, 7
+        """
+    }
+
+    /// Rules other than the `_RETURN` rule behind each view; the server renders each whole.
+    static let rules = """
+        SELECT r.oid, r.ev_class, pg_catalog.quote_ident(r.rulename) AS name, r.rulename AS raw_name,
+               pg_catalog.pg_get_ruledef(r.oid) AS def, r.ev_enabled, \(comment("r.oid", "pg_rewrite")) AS comment
+          FROM pg_catalog.pg_rewrite r
+         WHERE r.rulename <> '_RETURN' AND r.ev_class IN (\(userRelations))
+           AND \(notExtensionMember(catalog: "pg_rewrite", oid: "r.oid"))
+         ORDER BY r.ev_class, r.rulename
         """
 
     static let relations = """

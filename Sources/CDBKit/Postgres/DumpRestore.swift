@@ -170,6 +170,9 @@ public struct DumpRestore {
                    text.trimmingCharacters(in: .whitespacesAndNewlines).hasPrefix("SET transaction_timeout") {
                     continue  // pg_dump 17 writes it; older servers do not know it.
                 }
+                if request.singleTransaction, Self.isTransactionControl(text) {
+                    continue  // pg_dump wraps large objects in BEGIN/COMMIT; here all is one transaction already
+                }
                 let raw = PGResult(PQexec(connection.handle, text))
                 result.statements += 1
                 switch raw.status {
@@ -214,6 +217,20 @@ public struct DumpRestore {
             }
         }
         if inCopy { throw fail(copyLine, "the dump ends inside COPY data") }
+    }
+
+    /// A bare `BEGIN`, `START TRANSACTION`, `COMMIT` or `END` (with optional WORK/TRANSACTION).
+    static func isTransactionControl(_ text: String) -> Bool {
+        var t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if t.hasSuffix(";") { t.removeLast() }
+        let words = t.lowercased().split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" })
+        guard let first = words.first, words.count <= 2 else { return false }
+        let rest = words.dropFirst().first.map(String.init)
+        switch first {
+        case "begin", "commit", "end": return rest == nil || rest == "work" || rest == "transaction"
+        case "start": return rest == "transaction"
+        default: return false
+        }
     }
 
     /// "schema.table" of a `COPY schema.table (…) FROM stdin` statement, unquoted.

@@ -213,6 +213,7 @@ public final class PostgresDumper {
     }
 
     private func functionDDL(_ f: Row) -> String {
+        if f.text("prokind") == "a" { return aggregateDDL(f) }
         let kind = f.text("prokind") == "p" ? "PROCEDURE" : "FUNCTION"
         let signature = "\(f.text("schema")).\(f.text("name"))(\(f.text("args")))"
         var text = DDL.header(name: "\(f.text("raw_name"))(\(f.text("args")))", type: kind, schema: f["raw_schema"], owner: f["owner"])
@@ -222,6 +223,55 @@ public final class PostgresDumper {
         text += DDL.ownerStatement(kind: kind, name: signature, owner: f.text("owner"), options: ddl)
         text += DDL.commentStatement(kind: kind, name: signature, comment: f["comment"])
         text += DDL.grantStatements(kind: kind, name: signature, owner: f.text("owner"), grants: f["grants"], options: ddl)
+        return text
+    }
+
+    private func aggregateDDL(_ a: Row) -> String {
+        // `(*)` for an aggregate without arguments; ordered-set ones say `… ORDER BY …`.
+        let identity = a.text("args").isEmpty ? "*" : a.text("args")
+        let signature = "\(a.text("schema")).\(a.text("name"))(\(identity))"
+        var text = DDL.header(name: "\(a.text("raw_name"))(\(identity))", type: "AGGREGATE", schema: a["raw_schema"], owner: a["owner"])
+        let orderedSet = a.text("aggkind") != "n"
+        var parts = ["SFUNC = \(a.text("aggtransfn"))", "STYPE = \(a.text("stype"))"]
+        if a.text("aggtransspace") != "0" { parts.append("SSPACE = \(a.text("aggtransspace"))") }
+        if let v = a["initval"] { parts.append("INITCOND = \(v)") }
+        let modify = ["r": "READ_ONLY", "s": "SHAREABLE", "w": "READ_WRITE"]
+        if let v = a["aggfinalfn"] {
+            parts.append("FINALFUNC = \(v)")
+            if a.bool("aggfinalextra") { parts.append("FINALFUNC_EXTRA") }
+            if a.text("aggfinalmodify") != (orderedSet ? "w" : "r"), let m = modify[a.text("aggfinalmodify")] {
+                parts.append("FINALFUNC_MODIFY = \(m)")
+            }
+        }
+        if let v = a["aggcombinefn"] { parts.append("COMBINEFUNC = \(v)") }
+        if let v = a["aggserialfn"] { parts.append("SERIALFUNC = \(v)") }
+        if let v = a["aggdeserialfn"] { parts.append("DESERIALFUNC = \(v)") }
+        if let v = a["aggmtransfn"] { parts.append("MSFUNC = \(v)") }
+        if let v = a["aggminvtransfn"] { parts.append("MINVFUNC = \(v)") }
+        if let v = a["mstype"] { parts.append("MSTYPE = \(v)") }
+        if a.text("aggmtransspace") != "0" { parts.append("MSSPACE = \(a.text("aggmtransspace"))") }
+        if let v = a["aggmfinalfn"] {
+            parts.append("MFINALFUNC = \(v)")
+            if a.bool("aggmfinalextra") { parts.append("MFINALFUNC_EXTRA") }
+            if a.text("aggmfinalmodify") != (orderedSet ? "w" : "r"), let m = modify[a.text("aggmfinalmodify")] {
+                parts.append("MFINALFUNC_MODIFY = \(m)")
+            }
+        }
+        if let v = a["minitval"] { parts.append("MINITCOND = \(v)") }
+        if let v = a["sortop"] { parts.append("SORTOP = \(v)") }
+        if a.text("aggkind") == "h" { parts.append("HYPOTHETICAL") }
+        switch a.text("proparallel") {
+        case "s": parts.append("PARALLEL = safe")
+        case "r": parts.append("PARALLEL = restricted")
+        default: break
+        }
+        let arguments = a.text("full_args").isEmpty ? "*" : a.text("full_args")
+        text += "CREATE AGGREGATE \(a.text("schema")).\(a.text("name"))(\(arguments)) (\n    \(parts.joined(separator: ",\n    "))\n);\n\n"
+        text += DDL.ownerStatement(kind: "AGGREGATE", name: signature, owner: a.text("owner"), options: ddl)
+        text += DDL.commentStatement(kind: "AGGREGATE", name: signature, comment: a["comment"])
+        // GRANT names an aggregate as a function of all its argument types.
+        let asFunction = "\(a.text("schema")).\(a.text("name"))(\(a.text("arg_types")))"
+        text += DDL.grantStatements(kind: "FUNCTION", name: asFunction, owner: a.text("owner"), grants: a["grants"], options: ddl)
         return text
     }
 
@@ -427,6 +477,20 @@ public final class PostgresDumper {
             text += DDL.commentStatement(kind: "TRIGGER \(trigger.text("name")) ON", name: table, comment: trigger["comment"])
             try out.write(text + "\n")
         }
+        for rule in cat.rules.sorted(by: { relationOrder($0, $1, "ev_class") }) {
+            guard let (table, rel) = tableName(rule.text("ev_class")) else { continue }
+            var text = DDL.header(name: "\(rel.text("raw_name")) \(rule.text("raw_name"))", type: "RULE", schema: rel["raw_schema"], owner: rel["owner"])
+            text += rule.text("def") + "\n"
+            let kind = rel.text("relkind") == "v" ? "VIEW" : "TABLE"
+            switch rule.text("ev_enabled") {
+            case "D": text += "ALTER \(kind) \(table) DISABLE RULE \(rule.text("name"));\n"
+            case "R": text += "ALTER \(kind) \(table) ENABLE REPLICA RULE \(rule.text("name"));\n"
+            case "A": text += "ALTER \(kind) \(table) ENABLE ALWAYS RULE \(rule.text("name"));\n"
+            default: break
+            }
+            text += DDL.commentStatement(kind: "RULE \(rule.text("name")) ON", name: table, comment: rule["comment"])
+            try out.write(text + "\n")
+        }
         // Foreign keys last, so that data in any order and self-references load.
         for (_, constraints) in tablesInOrder {
             for con in constraints.sorted(by: byName) where con.text("contype") == "f" && con.text("conparentid") == "0" {
@@ -491,6 +555,7 @@ struct Catalog {
     var indexes: [Row] = []
     var triggers: [Row] = []
     var policies: [Row] = []
+    var rules: [Row] = []
     var statistics: [Row] = []
     var preDataOrder: [String] = []
 
@@ -503,6 +568,7 @@ struct Catalog {
         extensions = try rows(CatalogQueries.extensions, "extensions")
         for t in try rows(CatalogQueries.types(serverVersion: v), "types") { types["t:" + t.text("oid")] = t }
         for f in try rows(CatalogQueries.functions, "functions") { functions["p:" + f.text("oid")] = f }
+        for a in try rows(CatalogQueries.aggregates(serverVersion: v), "aggregates") { functions["p:" + a.text("oid")] = a }
         for r in try rows(CatalogQueries.relations, "tables and views") where r.text("relkind") != "c" {
             relations["c:" + r.text("oid")] = r
         }
@@ -518,6 +584,7 @@ struct Catalog {
         indexes = try rows(CatalogQueries.indexes, "indexes")
         triggers = try rows(CatalogQueries.triggers(serverVersion: v), "triggers")
         policies = try rows(CatalogQueries.policies, "policies")
+        rules = try rows(CatalogQueries.rules, "rules")
         statistics = try rows(CatalogQueries.statistics, "statistics objects")
 
         // Identity sequences are created with their column, not on their own.

@@ -144,7 +144,7 @@ public final class ScriptReader {
             case 0x24:
                 // $tag$ or $$, not $1 (a parameter) and not inside an identifier.
                 if let tag = dollarTagEnding(at: n) { dollarTag = tag; lastDollarOpen = n }
-            case 0x3B where beginDepth == 0:
+            case 0x3B where beginDepth == 0 && parenDepth == 0:
                 let text = String(decoding: statement, as: UTF8.self)
                 statement.removeAll(keepingCapacity: true)
                 if Self.isCopyFromStdin(text) { inCopy = true; copyStart = line; skipRestOfLine = true }
