@@ -106,17 +106,17 @@ struct PgDumpErrorTests {
         defer { PG.dropDatabase(source); root.remove() }
         _ = try PG.psql(source, """
             CREATE OPERATOR FAMILY public.my_family USING btree;
-            SELECT lo_create(4242);
+            CREATE ACCESS METHOD my_heap TYPE TABLE HANDLER heap_tableam_handler;
             """)
         let refused = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", source])
         #expect(refused.status == 65)
-        for needle in ["operator family my_family", "large object 4242", "--allow-unsupported"] {
+        for needle in ["operator family my_family", "access method my_heap", "--allow-unsupported"] {
             #expect(refused.stderr.contains(needle), "missing \(needle) in: \(refused.stderr)")
         }
         try root.expectUntouched("unsupported")
         let allowed = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", source, "--allow-unsupported"])
         #expect(allowed.status == 0, "\(allowed.stderr)")
-        #expect(allowed.stderr.contains("skipped (--allow-unsupported): large object 4242"), "\(allowed.stderr)")
+        #expect(allowed.stderr.contains("skipped (--allow-unsupported): access method my_heap"), "\(allowed.stderr)")
         let text = try String(contentsOfFile: allowed.stdout.trimmingCharacters(in: .whitespacesAndNewlines), encoding: .utf8)
         #expect(text.contains("-- Skipped (--allow-unsupported): operator family my_family"))
     }

@@ -44,7 +44,7 @@ struct VersionMatrixTests {
         #expect(check.status == 0, "\(server): --check: \(check.stderr)")
     }
 
-    @Test("the trading fixture and the awkward schema round-trip exactly: cdb-pg-dump, psql, pg_dump of that major as the judge; cdb-restore and --check too",
+    @Test("the trading fixture, the awkward schema and the object kinds round-trip exactly: cdb-pg-dump, psql, pg_dump of that major as the judge; cdb-restore and --check too",
           arguments: Server.matrix)
     func roundTrip(_ server: Server) throws {
         let root = try Harness.temporaryDirectory("cdb-root")
@@ -52,8 +52,13 @@ struct VersionMatrixTests {
         // The awkward schema needs citext and btree_gist: a build without contrib proves the trading fixture only.
         let contrib = try PG.psql("postgres", "SELECT count(*) FROM pg_available_extensions WHERE name IN ('citext', 'btree_gist')", on: server) == "2"
         if !contrib { print("\(server): no citext/btree_gist in this build; the awkward schema is not run on it") }
-        for (label, required) in [("trading", [String]()), ("awkward", ["--require-table", "app.node"])] where label == "trading" || contrib {
-            let source = label == "trading" ? try PG.tradingDatabase(on: server) : try PG.awkwardDatabase(on: server)
+        let fixtures = [("trading", [String]()), ("awkward", ["--require-table", "app.node"]), ("objects", ["--require-table", "shop.item"])]
+        for (label, required) in fixtures where label != "awkward" || contrib {
+            let source = switch label {
+            case "trading": try PG.tradingDatabase(on: server)
+            case "awkward": try PG.awkwardDatabase(on: server)
+            default: try PG.objectsDatabase(on: server)
+            }
             let byPsql = PG.uniqueName("restored"), byCdb = PG.uniqueName("restored")
             defer { for db in [source, byPsql, byCdb] { PG.dropDatabase(db, on: server) } }
             let dump = try Harness.cdb("cdb-pg-dump", ["--backup-root", root, "-d", source] + required, environment: server.environment)

@@ -62,19 +62,15 @@ enum CatalogQueries {
     static func unsupported(serverVersion: Int) -> String {
         let rel = qualified(schema: "n.nspname", name: "c.relname")
         return """
-        SELECT 'large object ' || l.oid AS what FROM pg_catalog.pg_largeobject_metadata l
-        UNION ALL SELECT 'foreign table ' || \(rel) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        SELECT 'foreign table ' || \(rel) AS what FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
           WHERE c.relkind = 'f' AND \(userSchema("c.relnamespace")) AND \(notExtensionMember(catalog: "pg_class", oid: "c.oid"))
         UNION ALL SELECT 'typed table ' || \(rel) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
           WHERE c.reloftype <> 0 AND c.oid IN (\(userRelations))
         UNION ALL SELECT 'table ' || \(rel) || ' in tablespace ' || pg_catalog.quote_ident(t.spcname) FROM pg_catalog.pg_class c
           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace JOIN pg_catalog.pg_tablespace t ON t.oid = c.reltablespace
           WHERE c.reltablespace <> 0 AND c.oid IN (\(userRelations))
-        UNION ALL SELECT 'publication ' || pg_catalog.quote_ident(pubname) FROM pg_catalog.pg_publication
         UNION ALL SELECT 'subscription ' || pg_catalog.quote_ident(subname) FROM pg_catalog.pg_subscription
           WHERE subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
-        UNION ALL SELECT 'event trigger ' || pg_catalog.quote_ident(evtname) FROM pg_catalog.pg_event_trigger t
-          WHERE \(notExtensionMember(catalog: "pg_event_trigger", oid: "t.oid"))
         UNION ALL SELECT 'operator ' || o.oid::pg_catalog.regoperator FROM pg_catalog.pg_operator o
           WHERE \(userSchema("o.oprnamespace")) AND \(notExtensionMember(catalog: "pg_operator", oid: "o.oid"))
         UNION ALL SELECT 'operator class ' || pg_catalog.quote_ident(o.opcname) FROM pg_catalog.pg_opclass o
@@ -102,7 +98,6 @@ enum CatalogQueries {
         UNION ALL SELECT 'base type ' || pg_catalog.format_type(t.oid, NULL) FROM pg_catalog.pg_type t
           WHERE t.typtype = 'b' AND \(userSchema("t.typnamespace")) AND \(notExtensionMember(catalog: "pg_type", oid: "t.oid"))
             AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)
-        UNION ALL SELECT 'default privileges for role ' || pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(d.defaclrole)) FROM pg_catalog.pg_default_acl d
         UNION ALL SELECT 'procedural language ' || pg_catalog.quote_ident(l.lanname) FROM pg_catalog.pg_language l
           WHERE l.oid >= 16384 AND \(notExtensionMember(catalog: "pg_language", oid: "l.oid"))
         UNION ALL SELECT 'transform for type ' || pg_catalog.format_type(t.trftype, NULL) FROM pg_catalog.pg_transform t

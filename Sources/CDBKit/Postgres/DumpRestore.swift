@@ -125,7 +125,13 @@ public struct DumpRestore {
             switch type {
             case "TABLE", "VIEW", "MATERIALIZED VIEW", "SEQUENCE", "TYPE", "DOMAIN":
                 drops.append("DROP \(type) IF EXISTS \(qualified) CASCADE")
-            case "FUNCTION", "PROCEDURE":
+            case "BLOB":
+                if !name.isEmpty, name.allSatisfy({ $0 >= "0" && $0 <= "9" }) {
+                    drops.append("SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata WHERE oid = '\(name)'")
+                }
+            case "PUBLICATION", "EVENT TRIGGER":
+                drops.append("DROP \(type) IF EXISTS \(Self.quoteIdentifier(name))")
+            case "FUNCTION", "PROCEDURE", "AGGREGATE":
                 // "name(args)": quote the name, keep the argument list as written.
                 guard let paren = name.firstIndex(of: "(") else { return }
                 let routine = Self.quoteIdentifier(String(name[..<paren])) + String(name[paren...])

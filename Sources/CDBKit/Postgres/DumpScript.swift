@@ -27,13 +27,21 @@ enum DDL {
     /// `owner` nil means a column ACL (no implicit owner entry to revoke).
     static func grantStatements(kind: String, name: String, owner: String?, grants: String?, column: String? = nil,
                                 options: Options) -> String {
-        guard options.privileges, let grants else { return "" }
+        guard options.privileges, let grants, !(grants.isEmpty && owner == nil) else { return "" }
         var text = "\n"
         if let owner {
             text += "REVOKE ALL ON \(kind) \(name) FROM PUBLIC;\n"
             if !owner.isEmpty { text += "REVOKE ALL ON \(kind) \(name) FROM \(owner);\n" }
         }
-        // Group privileges per grantee and grant option, keeping the ACL's order.
+        for (grantee, privileges, grantable) in groupedGrants(grants) {
+            let list = column.map { c in privileges.map { "\($0) (\(c))" } } ?? privileges
+            text += "GRANT \(list.joined(separator: ",")) ON \(kind) \(name) TO \(grantee)\(grantable ? " WITH GRANT OPTION" : "");\n"
+        }
+        return text
+    }
+
+    /// `grantee\tprivilege\tgrantable` lines grouped per grantee and grant option, in the ACL's order.
+    static func groupedGrants(_ grants: String) -> [(grantee: String, privileges: [String], grantable: Bool)] {
         var order: [String] = []
         var privileges: [String: [String]] = [:]
         for line in grants.split(separator: "\n") {
@@ -41,14 +49,12 @@ enum DDL {
             guard parts.count == 3 else { continue }
             let key = parts[0] + "\t" + parts[2]
             if privileges[key] == nil { order.append(key) }
-            privileges[key, default: []].append(column.map { "\(parts[1]) (\($0))" } ?? parts[1])
+            privileges[key, default: []].append(parts[1])
         }
-        for key in order {
+        return order.map { key in
             let parts = key.split(separator: "\t").map(String.init)
-            let option = parts[1] == "true" ? " WITH GRANT OPTION" : ""
-            text += "GRANT \(privileges[key]!.joined(separator: ",")) ON \(kind) \(name) TO \(parts[0])\(option);\n"
+            return (parts[0], privileges[key]!, parts[1] == "true")
         }
-        return text
     }
 
     static func sequenceOptions(_ row: Row, includeType: Bool) -> String {

@@ -15,6 +15,8 @@ public struct DumpSummary: Sendable {
     public var tables: [(name: String, rows: Int64)] = []
     /// Objects left out because of --allow-unsupported.
     public var skipped: [String] = []
+    public var largeObjects = 0
+    public var largeObjectBytes: Int64 = 0
     public var serverVersion = ""
     public var database = ""
 }
@@ -32,7 +34,7 @@ public final class PostgresDumper {
         self.options = options
     }
 
-    private var ddl: DDL.Options { DDL.Options(owners: options.owners, privileges: options.privileges) }
+    var ddl: DDL.Options { DDL.Options(owners: options.owners, privileges: options.privileges) }
 
     public func dump(to out: BufferedWriter) throws -> DumpSummary {
         let c = connection
@@ -80,9 +82,12 @@ public final class PostgresDumper {
         let catalog = try Catalog(connection: c)
         try writeHeader(out, serverVersion: summary.serverVersion, encoding: encoding, skipped: summary.skipped)
         try writePreData(out, catalog)
+        try writeLargeObjectDefinitions(out, catalog)
         try writeData(out, catalog, summary: &summary)
+        try writeLargeObjectData(out, catalog, summary: &summary)
         try writeSequenceValues(out, catalog)
         try writePostData(out, catalog)
+        try writeTrailingObjects(out, catalog)
         try out.write("--\n-- PostgreSQL database dump complete\n--\n\n")
         try c.execute("COMMIT", context: "ending the snapshot")
         return summary
@@ -556,6 +561,12 @@ struct Catalog {
     var triggers: [Row] = []
     var policies: [Row] = []
     var rules: [Row] = []
+    var largeObjects: [Row] = []
+    var defaultPrivileges: [Row] = []
+    var eventTriggers: [Row] = []
+    var publications: [Row] = []
+    var publicationTables: [String: [Row]] = [:]   // by publication oid
+    var publicationSchemas: [String: [Row]] = [:]
     var statistics: [Row] = []
     var preDataOrder: [String] = []
 
@@ -585,6 +596,16 @@ struct Catalog {
         triggers = try rows(CatalogQueries.triggers(serverVersion: v), "triggers")
         policies = try rows(CatalogQueries.policies, "policies")
         rules = try rows(CatalogQueries.rules, "rules")
+        largeObjects = try rows(CatalogQueries.largeObjects, "large objects")
+        defaultPrivileges = try rows(CatalogQueries.defaultPrivileges, "default privileges")
+        eventTriggers = try rows(CatalogQueries.eventTriggers, "event triggers")
+        publications = try rows(CatalogQueries.publications(serverVersion: v), "publications")
+        for t in try rows(CatalogQueries.publicationTables(serverVersion: v), "publication tables") {
+            publicationTables[t.text("prpubid"), default: []].append(t)
+        }
+        if v >= 150000 {
+            for n in try rows(CatalogQueries.publicationSchemas, "publication schemas") { publicationSchemas[n.text("prpubid"), default: []].append(n) }
+        }
         statistics = try rows(CatalogQueries.statistics, "statistics objects")
 
         // Identity sequences are created with their column, not on their own.
