@@ -64,8 +64,6 @@ enum CatalogQueries {
         return """
         SELECT 'foreign table ' || \(rel) AS what FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
           WHERE c.relkind = 'f' AND \(userSchema("c.relnamespace")) AND \(notExtensionMember(catalog: "pg_class", oid: "c.oid"))
-        UNION ALL SELECT 'typed table ' || \(rel) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-          WHERE c.reloftype <> 0 AND c.oid IN (\(userRelations))
         UNION ALL SELECT 'table ' || \(rel) || ' in tablespace ' || pg_catalog.quote_ident(t.spcname) FROM pg_catalog.pg_class c
           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace JOIN pg_catalog.pg_tablespace t ON t.oid = c.reltablespace
           WHERE c.reltablespace <> 0 AND c.oid IN (\(userRelations))
@@ -229,7 +227,8 @@ enum CatalogQueries {
     static let relations = """
         SELECT c.oid, c.relkind, pg_catalog.quote_ident(n.nspname) AS schema, pg_catalog.quote_ident(c.relname) AS name,
                n.nspname AS raw_schema, c.relname AS raw_name, \(owner("c.relowner")) AS owner,
-               c.relpersistence, c.relrowsecurity, c.relforcerowsecurity, c.relispartition, c.relispopulated,
+               c.relpersistence, c.relrowsecurity, c.relforcerowsecurity, c.relispartition, c.relispopulated, c.relreplident,
+               CASE WHEN c.reloftype <> 0 THEN pg_catalog.format_type(c.reloftype, NULL) END AS of_type,
                CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END AS partition_bound,
                CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END AS partition_key,
                pg_catalog.array_to_string(c.reloptions, ', ') AS options,
@@ -245,8 +244,13 @@ enum CatalogQueries {
          ORDER BY n.nspname, c.relname
         """
 
-    static let columns = """
+    static func columns(serverVersion: Int) -> String {
+        let compression = serverVersion >= 140000 ? "a.attcompression::text" : "''::text"
+        return """
         SELECT a.attrelid, a.attnum, pg_catalog.quote_ident(a.attname) AS name,
+               a.attstorage, t.typstorage, \(compression) AS attcompression,
+               CASE WHEN a.attstattarget >= 0 THEN a.attstattarget END AS stattarget,
+               pg_catalog.array_to_string(a.attoptions, ', ') AS attoptions,
                pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull, a.attidentity, a.attgenerated,
                a.attislocal, a.attinhcount,
                CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
@@ -266,6 +270,7 @@ enum CatalogQueries {
          WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attrelid IN (\(userRelations))
          ORDER BY a.attrelid, a.attnum
         """
+    }
 
     static let constraints = """
         SELECT co.oid, co.conrelid, co.contypid, co.contype, pg_catalog.quote_ident(co.conname) AS name,
@@ -280,7 +285,7 @@ enum CatalogQueries {
         """
 
     static let indexes = """
-        SELECT i.indexrelid, i.indrelid, pg_catalog.pg_get_indexdef(i.indexrelid) AS def, i.indisclustered,
+        SELECT i.indexrelid, i.indrelid, pg_catalog.pg_get_indexdef(i.indexrelid) AS def, i.indisclustered, i.indisreplident,
                pg_catalog.quote_ident(n.nspname) AS schema, pg_catalog.quote_ident(ic.relname) AS name,
                EXISTS (SELECT 1 FROM pg_catalog.pg_constraint co WHERE co.conindid = i.indexrelid AND co.conrelid = i.indrelid
                          AND co.contype IN ('p', 'u', 'x')) AS is_constraint,
@@ -304,6 +309,14 @@ enum CatalogQueries {
          ORDER BY t.tgrelid, t.tgname
         """
     }
+
+    /// Triggers cloned onto partitions whose enable state is not the default.
+    static let clonedTriggerStates = """
+        SELECT t.tgrelid, pg_catalog.quote_ident(t.tgname) AS name, t.tgenabled
+          FROM pg_catalog.pg_trigger t
+         WHERE t.tgparentid <> 0 AND t.tgenabled <> 'O' AND t.tgrelid IN (\(userRelations))
+         ORDER BY t.tgrelid, t.tgname
+        """
 
     static let policies = """
         SELECT p.oid, p.polrelid, pg_catalog.quote_ident(p.polname) AS name, p.polcmd, p.polpermissive,

@@ -69,11 +69,14 @@ enum DDL {
         return parts.joined(separator: "\n    ")
     }
 
-    static func column(_ c: Row, identitySequence: Row?) -> String {
+    /// One column of CREATE TABLE; `plainGenerated` leaves out a generation expression.
+    static func column(_ c: Row, identitySequence: Row?, plainGenerated: Bool = false) -> String {
         var text = "\(c.text("name")) \(c.text("type"))"
         if let collation = c["collation"] { text += " COLLATE \(collation)" }
         let generated = c.text("attgenerated")  // "s" stored, "v" virtual (PostgreSQL 18)
-        if !generated.isEmpty, let expr = c["default_expr"] {
+        if !generated.isEmpty, plainGenerated {
+            // nothing: the parent's expression applies
+        } else if !generated.isEmpty, let expr = c["default_expr"] {
             text += " GENERATED ALWAYS AS (\(expr)) \(generated == "v" ? "VIRTUAL" : "STORED")"
         } else if let expr = c["default_expr"] {
             text += " DEFAULT \(expr)"

@@ -155,6 +155,14 @@ public final class PostgresDumper {
             }
             try out.write(text + "\n")
         }
+        // Partitions join their parents once every table exists.
+        for rel in cat.relations.values.sorted(by: { Self.sortKey($0) < Self.sortKey($1) })
+        where rel.bool("relispartition") {
+            guard let parent = rel["parents"], let bound = rel["partition_bound"] else { continue }
+            var text = DDL.header(name: rel.text("raw_name"), type: "TABLE ATTACH", schema: rel["raw_schema"], owner: rel["owner"])
+            text += "ALTER TABLE ONLY \(parent) ATTACH PARTITION \(rel.text("schema")).\(rel.text("name")) \(bound);\n"
+            try out.write(text + "\n")
+        }
         // Serial sequences belong to their columns once both exist.
         for seq in cat.sequences.values.sorted(by: { Self.sortKey($0) < Self.sortKey($1) })
         where seq.text("owner_deptype") == "a" {
@@ -314,45 +322,66 @@ public final class PostgresDumper {
             kind = "TABLE"
             text = DDL.header(name: r.text("raw_name"), type: "TABLE", schema: r["raw_schema"], owner: r["owner"])
             let unlogged = r.text("relpersistence") == "u" ? "UNLOGGED " : ""
-            let checks = (cat.tableConstraints[oid] ?? []).filter {
-                $0.text("contype") == "c" && $0.bool("convalidated") && $0.bool("conislocal")
-            }.map { "CONSTRAINT \($0.text("name")) \($0.text("def"))" }
-            if r.bool("relispartition"), let parent = r["parents"], let bound = r["partition_bound"] {
-                // A partition takes its columns from the parent; only differences are listed.
-                let parentColumns = Dictionary(
-                    (cat.columns[r.text("parent_oids")] ?? []).map { ($0.text("name"), $0) }, uniquingKeysWith: { a, _ in a })
+            // A partition is written as a table of its own, all its columns in its own order and
+            // the parent's CHECKs too, and attached after every table exists (as pg_dump does):
+            // `PARTITION OF` would impose the parent's column order.
+            let isPartition = r.bool("relispartition")
+            let checkRows = (cat.tableConstraints[oid] ?? []).filter {
+                $0.text("contype") == "c" && $0.bool("convalidated") && (isPartition || $0.bool("conislocal"))
+            }
+            let checks = checkRows.map { "CONSTRAINT \($0.text("name")) \($0.text("def"))" }
+            let parentColumns = (r["parent_oids"] ?? "").split(separator: ",").flatMap { cat.columns[String($0)] ?? [] }
+            if let type = r["of_type"] {
+                // A typed table takes its columns from the type; only their options are listed.
                 var items: [String] = []
                 for c in columns {
-                    let p = parentColumns[c.text("name")]
                     var extra = ""
-                    if c["default_expr"] != p?["default_expr"], let expr = c["default_expr"], c.text("attgenerated").isEmpty {
-                        extra += " DEFAULT \(expr)"
-                    }
-                    if c.bool("attnotnull") && !(p?.bool("attnotnull") ?? false) { extra += " NOT NULL" }
+                    if let expr = c["default_expr"], c.text("attgenerated").isEmpty { extra += " DEFAULT \(expr)" }
+                    if c.bool("attnotnull") { extra += " NOT NULL" }
                     if !extra.isEmpty { items.append("\(c.text("name")) WITH OPTIONS\(extra)") }
                 }
                 items += checks
                 let body = items.isEmpty ? "" : " (\n    \(items.joined(separator: ",\n    "))\n)"
-                text += "CREATE \(unlogged)TABLE \(name) PARTITION OF \(parent)\(body)\n\(bound)"
+                text += "CREATE \(unlogged)TABLE \(name) OF \(type)\(body)"
             } else {
-                var items = columns.filter { $0.bool("attislocal") }.map { c in
-                    "    " + DDL.column(c, identitySequence: cat.identitySequence(table: oid, attnum: c.text("attnum")))
+                var items = columns.filter { isPartition || $0.bool("attislocal") }.map { c in
+                    // A column the child declares and also inherits takes its generation
+                    // expression from the parent (the server refuses one of the child's own).
+                    let inheritedGenerated = !isPartition && c.text("attinhcount") != "0" && !c.text("attgenerated").isEmpty
+                    return "    " + DDL.column(c, identitySequence: cat.identitySequence(table: oid, attnum: c.text("attnum")),
+                                           plainGenerated: inheritedGenerated)
                 }
                 items += checks.map { "    " + $0 }
                 text += "CREATE \(unlogged)TABLE \(name) (\n\(items.joined(separator: ",\n"))\n)"
-                if let parents = r["parents"] { text += "\nINHERITS (\(parents))" }
+                if let parents = r["parents"], !isPartition { text += "\nINHERITS (\(parents))" }
             }
             if let key = r["partition_key"] { text += "\nPARTITION BY \(key)" }
             if r.text("relkind") == "r" { text += accessMethod(r) }
             if let options = r["options"], !options.isEmpty { text += "\nWITH (\(options))" }
             text += ";\n"
-            if !r.bool("relispartition") {
-                // Inherited columns that got a default of their own in the child.
-                for c in columns where !c.bool("attislocal") {
-                    if let expr = c["default_expr"], c.text("attgenerated").isEmpty {
-                        text += "ALTER TABLE ONLY \(name) ALTER COLUMN \(c.text("name")) SET DEFAULT \(expr);\n"
-                    }
+            for c in columns where !c.bool("attislocal") && !isPartition && r["of_type"] == nil {
+                // Inherited columns that got a default of their own, or a NOT NULL only the child has.
+                if let expr = c["default_expr"], c.text("attgenerated").isEmpty {
+                    text += "ALTER TABLE ONLY \(name) ALTER COLUMN \(c.text("name")) SET DEFAULT \(expr);\n"
                 }
+                if c.bool("attnotnull"), !parentColumns.contains(where: { $0.text("name") == c.text("name") && $0.bool("attnotnull") }) {
+                    text += "ALTER TABLE ONLY \(name) ALTER COLUMN \(c.text("name")) SET NOT NULL;\n"
+                }
+            }
+            text += columnOptions(name, columns)
+            switch r.text("relreplident") {
+            case "f": text += "ALTER TABLE ONLY \(name) REPLICA IDENTITY FULL;\n"
+            case "n": text += "ALTER TABLE ONLY \(name) REPLICA IDENTITY NOTHING;\n"
+            default: break  // "i" (an index) comes after the indexes
+            }
+            for c in columns {
+                // An identity sequence made UNLOGGED or LOGGED apart from its table.
+                if let seq = cat.identitySequence(table: oid, attnum: c.text("attnum")), seq.text("relpersistence") != r.text("relpersistence") {
+                    text += "ALTER SEQUENCE \(seq.text("schema")).\(seq.text("name")) SET \(seq.text("relpersistence") == "u" ? "UNLOGGED" : "LOGGED");\n"
+                }
+            }
+            for con in checkRows {
+                text += DDL.commentStatement(kind: "CONSTRAINT \(con.text("name")) ON", name: name, comment: con["comment"])
             }
         }
         text += "\n" + DDL.ownerStatement(kind: kind, name: name, owner: r.text("owner"), options: ddl)
@@ -363,6 +392,24 @@ public final class PostgresDumper {
         text += DDL.grantStatements(kind: "TABLE", name: name, owner: r.text("owner"), grants: r["grants"], options: ddl)
         for c in columns where c["grants"] != nil {
             text += DDL.grantStatements(kind: "TABLE", name: name, owner: nil, grants: c["grants"], column: c.text("name"), options: ddl)
+        }
+        return text
+    }
+
+    /// Storage, compression, statistics target and options a column was given.
+    private func columnOptions(_ table: String, _ columns: [Row]) -> String {
+        let storage = ["p": "PLAIN", "e": "EXTERNAL", "m": "MAIN", "x": "EXTENDED"]
+        var text = ""
+        for c in columns {
+            let column = "ALTER TABLE ONLY \(table) ALTER COLUMN \(c.text("name"))"
+            if c.text("attstorage") != c.text("typstorage"), let s = storage[c.text("attstorage")] { text += "\(column) SET STORAGE \(s);\n" }
+            switch c.text("attcompression") {
+            case "p": text += "\(column) SET COMPRESSION pglz;\n"
+            case "l": text += "\(column) SET COMPRESSION lz4;\n"
+            default: break
+            }
+            if let target = c["stattarget"] { text += "\(column) SET STATISTICS \(target);\n" }
+            if let options = c["attoptions"], !options.isEmpty { text += "\(column) SET (\(options));\n" }
         }
         return text
     }
@@ -435,7 +482,9 @@ public final class PostgresDumper {
                 let isLateCheck = type == "c" && !con.bool("convalidated") && con.bool("conislocal")
                 guard isKey || isLateCheck else { continue }
                 var text = DDL.header(name: "\(rel.text("raw_name")) \(con.text("name"))", type: "CONSTRAINT", schema: rel["raw_schema"], owner: rel["owner"])
-                text += "ALTER TABLE ONLY \(table)\n    ADD CONSTRAINT \(con.text("name")) \(con.text("def"));\n"
+                // A CHECK added later reaches the children too (the server refuses it ONLY on a parent).
+                let only = isLateCheck && cat.hasChildren.contains(rel.text("oid")) ? "" : "ONLY "
+                text += "ALTER TABLE \(only)\(table)\n    ADD CONSTRAINT \(con.text("name")) \(con.text("def"));\n"
                 text += DDL.commentStatement(kind: "CONSTRAINT \(con.text("name")) ON", name: table, comment: con["comment"])
                 try out.write(text + "\n")
             }
@@ -466,6 +515,10 @@ public final class PostgresDumper {
             text += DDL.commentStatement(kind: "INDEX", name: name, comment: index["comment"])
             if !text.isEmpty { try out.write(text + "\n") }
         }
+        for index in cat.indexes where index.bool("indisreplident") {
+            guard let (table, _) = tableName(index.text("indrelid")) else { continue }
+            try out.write("ALTER TABLE ONLY \(table) REPLICA IDENTITY USING INDEX \(index.text("name"));\n\n")
+        }
         for stat in cat.statistics {
             try out.write(stat.text("def") + ";\n\n")
         }
@@ -473,14 +526,14 @@ public final class PostgresDumper {
             guard let (table, rel) = tableName(trigger.text("tgrelid")) else { continue }
             var text = DDL.header(name: "\(rel.text("raw_name")) \(trigger.text("name"))", type: "TRIGGER", schema: rel["raw_schema"], owner: rel["owner"])
             text += trigger.text("def") + ";\n"
-            switch trigger.text("tgenabled") {
-            case "D": text += "ALTER TABLE \(table) DISABLE TRIGGER \(trigger.text("name"));\n"
-            case "R": text += "ALTER TABLE \(table) ENABLE REPLICA TRIGGER \(trigger.text("name"));\n"
-            case "A": text += "ALTER TABLE \(table) ENABLE ALWAYS TRIGGER \(trigger.text("name"));\n"
-            default: break
-            }
+            text += Self.triggerState(table: table, trigger: trigger.text("name"), state: trigger.text("tgenabled"))
             text += DDL.commentStatement(kind: "TRIGGER \(trigger.text("name")) ON", name: table, comment: trigger["comment"])
             try out.write(text + "\n")
+        }
+        // A partition's copy of its parent's trigger can be switched on its own.
+        for state in cat.clonedTriggerStates.sorted(by: { relationOrder($0, $1, "tgrelid") }) {
+            guard let (table, _) = tableName(state.text("tgrelid")) else { continue }
+            try out.write(Self.triggerState(table: table, trigger: state.text("name"), state: state.text("tgenabled")) + "\n")
         }
         for rule in cat.rules.sorted(by: { relationOrder($0, $1, "ev_class") }) {
             guard let (table, rel) = tableName(rule.text("ev_class")) else { continue }
@@ -538,6 +591,17 @@ public final class PostgresDumper {
         }
     }
 
+    /// `ALTER TABLE ONLY … DISABLE|ENABLE REPLICA|ENABLE ALWAYS TRIGGER` for a state other than
+    /// the default; ONLY, so that a partitioned table's state does not spill onto its partitions.
+    static func triggerState(table: String, trigger: String, state: String) -> String {
+        switch state {
+        case "D": return "ALTER TABLE ONLY \(table) DISABLE TRIGGER \(trigger);\n"
+        case "R": return "ALTER TABLE ONLY \(table) ENABLE REPLICA TRIGGER \(trigger);\n"
+        case "A": return "ALTER TABLE ONLY \(table) ENABLE ALWAYS TRIGGER \(trigger);\n"
+        default: return ""
+        }
+    }
+
     /// Schema and name, unquoted, for ordering.
     static func sortKey(_ row: Row) -> String { row.text("raw_schema") + "\u{0}" + row.text("raw_name") }
 
@@ -561,6 +625,7 @@ struct Catalog {
     var triggers: [Row] = []
     var policies: [Row] = []
     var rules: [Row] = []
+    var clonedTriggerStates: [Row] = []
     var largeObjects: [Row] = []
     var defaultPrivileges: [Row] = []
     var eventTriggers: [Row] = []
@@ -569,6 +634,8 @@ struct Catalog {
     var publicationSchemas: [String: [Row]] = [:]
     var statistics: [Row] = []
     var preDataOrder: [String] = []
+    /// Tables other tables inherit from, or partitioned into.
+    var hasChildren: Set<String> = []
 
     init(connection c: PGConnection) throws {
         let v = c.serverVersion
@@ -583,8 +650,9 @@ struct Catalog {
         for r in try rows(CatalogQueries.relations, "tables and views") where r.text("relkind") != "c" {
             relations["c:" + r.text("oid")] = r
         }
+        for r in relations.values { for parent in (r["parent_oids"] ?? "").split(separator: ",") { hasChildren.insert(String(parent)) } }
         for s in try rows(CatalogQueries.sequences, "sequences") { sequences["s:" + s.text("oid")] = s }
-        for col in try rows(CatalogQueries.columns, "columns") { columns[col.text("attrelid"), default: []].append(col) }
+        for col in try rows(CatalogQueries.columns(serverVersion: v), "columns") { columns[col.text("attrelid"), default: []].append(col) }
         for con in try rows(CatalogQueries.constraints, "constraints") {
             if con.text("contypid") != "0" {
                 domainConstraints[con.text("contypid"), default: []].append(con)
@@ -596,6 +664,7 @@ struct Catalog {
         triggers = try rows(CatalogQueries.triggers(serverVersion: v), "triggers")
         policies = try rows(CatalogQueries.policies, "policies")
         rules = try rows(CatalogQueries.rules, "rules")
+        if v >= 130000 { clonedTriggerStates = try rows(CatalogQueries.clonedTriggerStates, "trigger states") }
         largeObjects = try rows(CatalogQueries.largeObjects, "large objects")
         defaultPrivileges = try rows(CatalogQueries.defaultPrivileges, "default privileges")
         eventTriggers = try rows(CatalogQueries.eventTriggers, "event triggers")
