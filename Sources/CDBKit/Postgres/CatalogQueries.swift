@@ -318,6 +318,14 @@ enum CatalogQueries {
          ORDER BY t.tgrelid, t.tgname
         """
 
+    /// Views whose `_RETURN` rule depends on a constraint.
+    static let viewsNeedingConstraints = """
+        SELECT DISTINCT r.ev_class AS oid
+          FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid
+         WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.refclassid = 'pg_catalog.pg_constraint'::pg_catalog.regclass
+           AND d.deptype = 'n' AND r.rulename = '_RETURN' AND r.ev_class IN (\(userRelations))
+        """
+
     static let policies = """
         SELECT p.oid, p.polrelid, pg_catalog.quote_ident(p.polname) AS name, p.polcmd, p.polpermissive,
                (SELECT pg_catalog.string_agg(CASE WHEN r.role = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(r.role)) END,

@@ -313,8 +313,17 @@ public final class PostgresDumper {
             while def.last == ";" || def.last?.isWhitespace == true { def.removeLast() }
             let with = r["options"].map { $0.isEmpty ? "" : " WITH (\($0))" } ?? ""
             let using = kind == "MATERIALIZED VIEW" ? accessMethod(r) : ""
-            text += "CREATE \(kind) \(name)\(using)\(with) AS\n\(def)"
-            text += kind == "VIEW" ? ";\n" : "\n  WITH NO DATA;\n"
+            if kind == "VIEW", cat.viewsNeedingConstraints.contains(oid) {
+                // Valid only once a key exists (post-data): a stand-in with the same columns
+                // now, replaced after the constraints, as pg_dump does.
+                let placeholder = columns.map { c in
+                    "NULL::\(c.text("type"))" + (c["collation"].map { " COLLATE \($0)" } ?? "") + " AS \(c.text("name"))"
+                }
+                text += "CREATE VIEW \(name) AS\n SELECT \(placeholder.joined(separator: ",\n    "));\n"
+            } else {
+                text += "CREATE \(kind) \(name)\(using)\(with) AS\n\(def)"
+                text += kind == "VIEW" ? ";\n" : "\n  WITH NO DATA;\n"
+            }
             for c in columns where c["default_expr"] != nil {
                 text += "ALTER VIEW \(name) ALTER COLUMN \(c.text("name")) SET DEFAULT \(c.text("default_expr"));\n"
             }
@@ -489,6 +498,16 @@ public final class PostgresDumper {
                 try out.write(text + "\n")
             }
         }
+        // Views that needed a key: their real definition, now that the keys exist.
+        for key in cat.preDataOrder where key.hasPrefix("c:") {
+            guard let rel = cat.relations[key], cat.viewsNeedingConstraints.contains(rel.text("oid")) else { continue }
+            var def = rel.text("view_def")
+            while def.last == ";" || def.last?.isWhitespace == true { def.removeLast() }
+            let with = rel["options"].map { $0.isEmpty ? "" : " WITH (\($0))" } ?? ""
+            var text = DDL.header(name: rel.text("raw_name"), type: "VIEW", schema: rel["raw_schema"], owner: rel["owner"])
+            text += "CREATE OR REPLACE VIEW \(rel.text("schema")).\(rel.text("name"))\(with) AS\n\(def);\n"
+            try out.write(text + "\n")
+        }
         // PostgreSQL 18's NOT NULL constraints added NOT VALID: after the data, which may break them.
         let relationsInOrder = cat.relations.values.filter { ["r", "p"].contains($0.text("relkind")) }.sorted { Self.sortKey($0) < Self.sortKey($1) }
         for rel in relationsInOrder {
@@ -636,6 +655,8 @@ struct Catalog {
     var preDataOrder: [String] = []
     /// Tables other tables inherit from, or partitioned into.
     var hasChildren: Set<String> = []
+    /// Views whose query is valid only because of a constraint (GROUP BY a primary key).
+    var viewsNeedingConstraints: Set<String> = []
 
     init(connection c: PGConnection) throws {
         let v = c.serverVersion
@@ -651,6 +672,7 @@ struct Catalog {
             relations["c:" + r.text("oid")] = r
         }
         for r in relations.values { for parent in (r["parent_oids"] ?? "").split(separator: ",") { hasChildren.insert(String(parent)) } }
+        viewsNeedingConstraints = Set(try rows(CatalogQueries.viewsNeedingConstraints, "views' dependencies").map { $0.text("oid") })
         for s in try rows(CatalogQueries.sequences, "sequences") { sequences["s:" + s.text("oid")] = s }
         for col in try rows(CatalogQueries.columns(serverVersion: v), "columns") { columns[col.text("attrelid"), default: []].append(col) }
         for con in try rows(CatalogQueries.constraints, "constraints") {
