@@ -71,8 +71,14 @@ struct PgDumpFidelityTests {
     @Test("aggregates, rules, revoked privileges and the other kinds real databases hold come back identical, through psql and cdb-restore")
     func objectKindsRoundTrip() throws {
         let source = try PG.objectsDatabase()
-        let (path, root) = try dump(source, ["--require-table", "shop.item"])
+        let root = try Harness.temporaryDirectory("cdb-root")
+        let out0 = try Harness.cdb("cdb-pg-dump", ["--dbname", source, "--backup-root", root, "--require-table", "shop.item"])
         defer { PG.dropDatabase(source); Harness.remove(root) }
+        #expect(out0.status == 0, "cdb-pg-dump failed: \(out0.stderr)")
+        let path = out0.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        // A user mapping's password goes into the dump as pg_dump writes it, and nowhere else.
+        #expect(!out0.stderr.contains("fixture-secret") && !out0.stdout.contains("fixture-secret"))
+        #expect(!((try? String(contentsOfFile: root + "/PostgreSQL/backup_log.txt", encoding: .utf8)) ?? "").contains("fixture-secret"))
         let copy = try restore(path)
         defer { PG.dropDatabase(copy) }
         try expectSameDatabase(source, copy)

@@ -47,7 +47,7 @@ enum CatalogQueries {
     /// The relations whose data and definitions are dumped.
     static let userRelations = """
         SELECT c.oid FROM pg_catalog.pg_class c
-         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'c', 'S')
+         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'c', 'S', 'f')
            AND \(userSchema("c.relnamespace"))
            AND \(notExtensionMember(catalog: "pg_class", oid: "c.oid"))
         """
@@ -62,46 +62,15 @@ enum CatalogQueries {
     static func unsupported(serverVersion: Int) -> String {
         let rel = qualified(schema: "n.nspname", name: "c.relname")
         return """
-        SELECT 'foreign table ' || \(rel) AS what FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-          WHERE c.relkind = 'f' AND \(userSchema("c.relnamespace")) AND \(notExtensionMember(catalog: "pg_class", oid: "c.oid"))
-        UNION ALL SELECT 'table ' || \(rel) || ' in tablespace ' || pg_catalog.quote_ident(t.spcname) FROM pg_catalog.pg_class c
+        SELECT 'table ' || \(rel) || ' in tablespace ' || pg_catalog.quote_ident(t.spcname) AS what FROM pg_catalog.pg_class c
           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace JOIN pg_catalog.pg_tablespace t ON t.oid = c.reltablespace
           WHERE c.reltablespace <> 0 AND c.oid IN (\(userRelations))
         UNION ALL SELECT 'subscription ' || pg_catalog.quote_ident(subname) FROM pg_catalog.pg_subscription
           WHERE subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
-        UNION ALL SELECT 'operator ' || o.oid::pg_catalog.regoperator FROM pg_catalog.pg_operator o
-          WHERE \(userSchema("o.oprnamespace")) AND \(notExtensionMember(catalog: "pg_operator", oid: "o.oid"))
         UNION ALL SELECT 'operator class ' || pg_catalog.quote_ident(o.opcname) FROM pg_catalog.pg_opclass o
           WHERE \(userSchema("o.opcnamespace")) AND \(notExtensionMember(catalog: "pg_opclass", oid: "o.oid"))
         UNION ALL SELECT 'operator family ' || pg_catalog.quote_ident(o.opfname) FROM pg_catalog.pg_opfamily o
           WHERE \(userSchema("o.opfnamespace")) AND \(notExtensionMember(catalog: "pg_opfamily", oid: "o.oid"))
-        UNION ALL SELECT 'collation ' || pg_catalog.quote_ident(o.collname) FROM pg_catalog.pg_collation o
-          WHERE \(userSchema("o.collnamespace")) AND \(notExtensionMember(catalog: "pg_collation", oid: "o.oid"))
-        UNION ALL SELECT 'conversion ' || pg_catalog.quote_ident(o.conname) FROM pg_catalog.pg_conversion o
-          WHERE \(userSchema("o.connamespace")) AND \(notExtensionMember(catalog: "pg_conversion", oid: "o.oid"))
-        UNION ALL SELECT 'text search configuration ' || pg_catalog.quote_ident(o.cfgname) FROM pg_catalog.pg_ts_config o
-          WHERE \(userSchema("o.cfgnamespace")) AND \(notExtensionMember(catalog: "pg_ts_config", oid: "o.oid"))
-        UNION ALL SELECT 'text search dictionary ' || pg_catalog.quote_ident(o.dictname) FROM pg_catalog.pg_ts_dict o
-          WHERE \(userSchema("o.dictnamespace")) AND \(notExtensionMember(catalog: "pg_ts_dict", oid: "o.oid"))
-        UNION ALL SELECT 'text search parser ' || pg_catalog.quote_ident(o.prsname) FROM pg_catalog.pg_ts_parser o
-          WHERE \(userSchema("o.prsnamespace")) AND \(notExtensionMember(catalog: "pg_ts_parser", oid: "o.oid"))
-        UNION ALL SELECT 'text search template ' || pg_catalog.quote_ident(o.tmplname) FROM pg_catalog.pg_ts_template o
-          WHERE \(userSchema("o.tmplnamespace")) AND \(notExtensionMember(catalog: "pg_ts_template", oid: "o.oid"))
-        UNION ALL SELECT 'foreign-data wrapper ' || pg_catalog.quote_ident(o.fdwname) FROM pg_catalog.pg_foreign_data_wrapper o
-          WHERE \(notExtensionMember(catalog: "pg_foreign_data_wrapper", oid: "o.oid"))
-        UNION ALL SELECT 'foreign server ' || pg_catalog.quote_ident(o.srvname) FROM pg_catalog.pg_foreign_server o
-          WHERE \(notExtensionMember(catalog: "pg_foreign_server", oid: "o.oid"))
-        UNION ALL SELECT 'cast ' || pg_catalog.format_type(o.castsource, NULL) || ' AS ' || pg_catalog.format_type(o.casttarget, NULL)
-          FROM pg_catalog.pg_cast o WHERE o.oid >= 16384 AND \(notExtensionMember(catalog: "pg_cast", oid: "o.oid"))
-        UNION ALL SELECT 'base type ' || pg_catalog.format_type(t.oid, NULL) FROM pg_catalog.pg_type t
-          WHERE t.typtype = 'b' AND \(userSchema("t.typnamespace")) AND \(notExtensionMember(catalog: "pg_type", oid: "t.oid"))
-            AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)
-        UNION ALL SELECT 'procedural language ' || pg_catalog.quote_ident(l.lanname) FROM pg_catalog.pg_language l
-          WHERE l.oid >= 16384 AND \(notExtensionMember(catalog: "pg_language", oid: "l.oid"))
-        UNION ALL SELECT 'transform for type ' || pg_catalog.format_type(t.trftype, NULL) FROM pg_catalog.pg_transform t
-          WHERE \(notExtensionMember(catalog: "pg_transform", oid: "t.oid"))
-        UNION ALL SELECT 'access method ' || pg_catalog.quote_ident(a.amname) FROM pg_catalog.pg_am a
-          WHERE a.oid >= 16384 AND \(notExtensionMember(catalog: "pg_am", oid: "a.oid"))
         UNION ALL SELECT 'security label on ' || s.classoid::pg_catalog.regclass || ' ' || s.objoid FROM pg_catalog.pg_seclabel s
         ORDER BY 1
         """
@@ -240,7 +209,7 @@ enum CatalogQueries {
                (SELECT pg_catalog.string_agg(i.inhparent::text, ',' ORDER BY i.inhseqno) FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid) AS parent_oids,
                \(comment("c.oid", "pg_class")) AS comment, \(grants("c.relacl")) AS grants
           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'c') AND c.oid IN (\(userRelations))
+         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'c', 'f') AND c.oid IN (\(userRelations))
          ORDER BY n.nspname, c.relname
         """
 
@@ -250,7 +219,7 @@ enum CatalogQueries {
         SELECT a.attrelid, a.attnum, pg_catalog.quote_ident(a.attname) AS name,
                a.attstorage, t.typstorage, \(compression) AS attcompression,
                CASE WHEN a.attstattarget >= 0 THEN a.attstattarget END AS stattarget,
-               pg_catalog.array_to_string(a.attoptions, ', ') AS attoptions,
+               pg_catalog.array_to_string(a.attoptions, ', ') AS attoptions, \(options("a.attfdwoptions")) AS fdw_options,
                pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull, a.attidentity, a.attgenerated,
                a.attislocal, a.attinhcount,
                CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
@@ -363,6 +332,20 @@ enum CatalogQueries {
                          ELSE 't:' || t.oid END
                FROM pg_catalog.pg_type t WHERE t.oid = \(objid))
           WHEN 'pg_catalog.pg_proc'::pg_catalog.regclass THEN 'p:' || \(objid)
+          WHEN 'pg_catalog.pg_operator'::pg_catalog.regclass THEN 'o:' || \(objid)
+          WHEN 'pg_catalog.pg_collation'::pg_catalog.regclass THEN 'l:' || \(objid)
+          WHEN 'pg_catalog.pg_cast'::pg_catalog.regclass THEN 'k:' || \(objid)
+          WHEN 'pg_catalog.pg_ts_parser'::pg_catalog.regclass THEN 'P:' || \(objid)
+          WHEN 'pg_catalog.pg_ts_template'::pg_catalog.regclass THEN 'T:' || \(objid)
+          WHEN 'pg_catalog.pg_ts_dict'::pg_catalog.regclass THEN 'D:' || \(objid)
+          WHEN 'pg_catalog.pg_ts_config'::pg_catalog.regclass THEN 'G:' || \(objid)
+          WHEN 'pg_catalog.pg_conversion'::pg_catalog.regclass THEN 'v:' || \(objid)
+          WHEN 'pg_catalog.pg_am'::pg_catalog.regclass THEN 'A:' || \(objid)
+          WHEN 'pg_catalog.pg_language'::pg_catalog.regclass THEN 'L:' || \(objid)
+          WHEN 'pg_catalog.pg_transform'::pg_catalog.regclass THEN 'X:' || \(objid)
+          WHEN 'pg_catalog.pg_foreign_data_wrapper'::pg_catalog.regclass THEN 'W:' || \(objid)
+          WHEN 'pg_catalog.pg_foreign_server'::pg_catalog.regclass THEN 'S:' || \(objid)
+          WHEN 'pg_catalog.pg_user_mapping'::pg_catalog.regclass THEN 'U:' || \(objid)
           WHEN 'pg_catalog.pg_rewrite'::pg_catalog.regclass THEN (SELECT 'c:' || r.ev_class FROM pg_catalog.pg_rewrite r WHERE r.oid = \(objid))
           WHEN 'pg_catalog.pg_attrdef'::pg_catalog.regclass THEN (SELECT 'c:' || a.adrelid FROM pg_catalog.pg_attrdef a WHERE a.oid = \(objid))
           WHEN 'pg_catalog.pg_constraint'::pg_catalog.regclass THEN
@@ -372,6 +355,11 @@ enum CatalogQueries {
         """
     }
 
+    /// The catalogs whose objects have a key in the dump's order.
+    static let keyedCatalogs = """
+        '{pg_catalog.pg_class,pg_catalog.pg_type,pg_catalog.pg_proc,pg_catalog.pg_operator,pg_catalog.pg_collation,pg_catalog.pg_cast,pg_catalog.pg_ts_parser,pg_catalog.pg_ts_template,pg_catalog.pg_ts_dict,pg_catalog.pg_ts_config,pg_catalog.pg_conversion,pg_catalog.pg_am,pg_catalog.pg_language,pg_catalog.pg_transform,pg_catalog.pg_foreign_data_wrapper,pg_catalog.pg_foreign_server,pg_catalog.pg_user_mapping}'::pg_catalog.regclass[]
+        """
+
     static func dependencies(serverVersion: Int) -> String {
         """
         SELECT DISTINCT dep.key AS dependent, ref.key AS referenced
@@ -379,11 +367,8 @@ enum CatalogQueries {
           CROSS JOIN LATERAL (SELECT \(objectKey(classid: "d.classid", objid: "d.objid", serverVersion: serverVersion)) AS key) dep
           CROSS JOIN LATERAL (SELECT \(objectKey(classid: "d.refclassid", objid: "d.refobjid", serverVersion: serverVersion)) AS key) ref
          WHERE d.deptype = 'n'
-           AND d.classid IN ('pg_catalog.pg_class'::pg_catalog.regclass, 'pg_catalog.pg_type'::pg_catalog.regclass,
-                             'pg_catalog.pg_proc'::pg_catalog.regclass, 'pg_catalog.pg_rewrite'::pg_catalog.regclass,
-                             'pg_catalog.pg_attrdef'::pg_catalog.regclass, 'pg_catalog.pg_constraint'::pg_catalog.regclass)
-           AND d.refclassid IN ('pg_catalog.pg_class'::pg_catalog.regclass, 'pg_catalog.pg_type'::pg_catalog.regclass,
-                                'pg_catalog.pg_proc'::pg_catalog.regclass)
+           AND d.classid = ANY (\(keyedCatalogs) || '{pg_catalog.pg_rewrite,pg_catalog.pg_attrdef,pg_catalog.pg_constraint}'::pg_catalog.regclass[])
+           AND d.refclassid = ANY (\(keyedCatalogs))
            AND d.objid >= 16384 AND d.refobjid >= 16384
         UNION
         SELECT 'c:' || i.inhrelid, 'c:' || i.inhparent FROM pg_catalog.pg_inherits i

@@ -70,8 +70,9 @@ enum DDL {
     }
 
     /// One column of CREATE TABLE; `plainGenerated` leaves out a generation expression.
-    static func column(_ c: Row, identitySequence: Row?, plainGenerated: Bool = false) -> String {
+    static func column(_ c: Row, identitySequence: Row?, plainGenerated: Bool = false, options: String? = nil) -> String {
         var text = "\(c.text("name")) \(c.text("type"))"
+        if let options { text += " OPTIONS (\n    \(options)\n)" }
         if let collation = c["collation"] { text += " COLLATE \(collation)" }
         let generated = c.text("attgenerated")  // "s" stored, "v" virtual (PostgreSQL 18)
         if !generated.isEmpty, plainGenerated {

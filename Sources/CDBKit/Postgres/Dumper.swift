@@ -151,7 +151,8 @@ public final class PostgresDumper {
             case "t": text = typeDDL(cat.types[key]!, cat)
             case "p": text = functionDDL(cat.functions[key]!)
             case "s": text = sequenceDDL(cat.sequences[key]!)
-            default: text = relationDDL(cat.relations[key]!, cat)
+            case "c": text = relationDDL(cat.relations[key]!, cat)
+            default: text = otherDDL(key, cat.others[key]!, cat)
             }
             try out.write(text + "\n")
         }
@@ -327,6 +328,18 @@ public final class PostgresDumper {
             for c in columns where c["default_expr"] != nil {
                 text += "ALTER VIEW \(name) ALTER COLUMN \(c.text("name")) SET DEFAULT \(c.text("default_expr"));\n"
             }
+        case "f":
+            kind = "FOREIGN TABLE"
+            text = DDL.header(name: r.text("raw_name"), type: "FOREIGN TABLE", schema: r["raw_schema"], owner: r["owner"])
+            var items = columns.filter { $0.bool("attislocal") }.map { "    " + DDL.column($0, identitySequence: nil, options: $0["fdw_options"]) }
+            items += (cat.tableConstraints[oid] ?? []).filter { $0.text("contype") == "c" && $0.bool("conislocal") }
+                .map { "    CONSTRAINT \($0.text("name")) \($0.text("def"))" }
+            let foreign = cat.foreignTables[oid]
+            text += "CREATE FOREIGN TABLE \(name) (\n\(items.joined(separator: ",\n"))\n)"
+            if let parents = r["parents"], !r.bool("relispartition") { text += "\nINHERITS (\(parents))" }
+            text += "\nSERVER \(foreign?.text("server") ?? "")"
+            if let options = foreign?["options"] { text += "\nOPTIONS (\n    \(options)\n)" }
+            text += ";\n"
         default:
             kind = "TABLE"
             text = DDL.header(name: r.text("raw_name"), type: "TABLE", schema: r["raw_schema"], owner: r["owner"])
@@ -637,6 +650,11 @@ struct Catalog {
     var functions: [String: Row] = [:]    // "p:oid"
     var sequences: [String: Row] = [:]    // "s:oid" (sequences are keyed apart from tables)
     var relations: [String: Row] = [:]    // "c:oid"
+    /// Casts, collations, operators, text search objects, conversions, access methods,
+    /// languages, transforms, foreign-data wrappers, servers, user mappings and base types,
+    /// keyed by a letter of their kind (see `otherRanks`) and their OID.
+    var others: [String: Row] = [:]
+    var foreignTables: [String: Row] = [:]   // by relation oid
     var columns: [String: [Row]] = [:]    // by relation oid
     var tableConstraints: [String: [Row]] = [:]
     var domainConstraints: [String: [Row]] = [:]
@@ -699,22 +717,70 @@ struct Catalog {
         }
         statistics = try rows(CatalogQueries.statistics, "statistics objects")
 
+        // The other pre-data kinds, in pg_dump's order of kinds (dependencies come first anyway).
+        var rank: [String: (Int, String)] = [:]
+        let kinds: [(String, Int, String, String)] = [
+            ("L", 5, CatalogQueries.languages, "languages"),
+            ("l", 6, CatalogQueries.collations(serverVersion: v), "collations"),
+            ("b", 9, CatalogQueries.baseTypes(serverVersion: v), "base types"),
+            ("X", 22, CatalogQueries.transforms, "transforms"),
+            ("k", 23, CatalogQueries.casts, "casts"),
+            ("A", 25, CatalogQueries.accessMethods, "access methods"),
+            ("o", 30, CatalogQueries.operators, "operators"),
+            ("v", 40, CatalogQueries.conversions, "conversions"),
+            ("P", 45, CatalogQueries.textSearchParsers, "text search parsers"),
+            ("T", 46, CatalogQueries.textSearchTemplates, "text search templates"),
+            ("D", 47, CatalogQueries.textSearchDictionaries, "text search dictionaries"),
+            ("G", 48, CatalogQueries.textSearchConfigurations, "text search configurations"),
+            ("W", 50, CatalogQueries.foreignDataWrappers, "foreign-data wrappers"),
+            ("S", 51, CatalogQueries.foreignServers, "foreign servers"),
+            ("U", 52, CatalogQueries.userMappings, "user mappings"),
+        ]
+        var baseTypes: Set<String> = []
+        for (letter, order, sql, what) in kinds {
+            for row in try rows(sql, what) {
+                let oid = row.text("oid")
+                let label = (row["raw_schema"] ?? "") + "." + (row["raw_name"] ?? row["name"] ?? row["type"] ?? row["source"] ?? "") + (row["target"] ?? "")
+                others[letter + ":" + oid] = row
+                rank[letter + ":" + oid] = (order, label)
+                if letter == "b" {
+                    // A base type is a shell first and its full definition after its functions.
+                    others["B:" + oid] = row
+                    rank["B:" + oid] = (21, label)
+                    baseTypes.insert(oid)
+                }
+            }
+        }
+        for f in try rows(CatalogQueries.foreignTables, "foreign tables") { foreignTables[f.text("ftrelid")] = f }
+
         // Identity sequences are created with their column, not on their own.
         let standalone = sequences.filter { $0.value.text("owner_deptype") != "i" }
-        var rank: [String: (Int, String)] = [:]
-        for (key, t) in types { rank[key] = (1, t.text("raw_schema") + "." + t.text("raw_name")) }
-        for (key, f) in functions { rank[key] = (2, f.text("raw_schema") + "." + f.text("raw_name") + "(" + f.text("args")) }
-        for (key, s) in standalone { rank[key] = (3, s.text("raw_schema") + "." + s.text("raw_name")) }
+        for (key, t) in types { rank[key] = (10, t.text("raw_schema") + "." + t.text("raw_name")) }
+        for (key, f) in functions { rank[key] = (20, f.text("raw_schema") + "." + f.text("raw_name") + "(" + f.text("args")) }
+        for (key, s) in standalone { rank[key] = (55, s.text("raw_schema") + "." + s.text("raw_name")) }
         for (key, r) in relations {
-            let order = ["r": 4, "p": 4, "v": 5, "m": 6][r.text("relkind")] ?? 7
+            let order = ["r": 60, "p": 60, "f": 60, "v": 70, "m": 80][r.text("relkind")] ?? 90
             rank[key] = (order, r.text("raw_schema") + "." + r.text("raw_name"))
         }
         // pg_depend speaks of sequences as pg_class rows: map "c:oid" of a sequence to "s:oid".
         let sequenceKeys = Set(sequences.keys.map { "c:" + $0.dropFirst(2) })
         func key(_ k: String) -> String { sequenceKeys.contains(k) ? "s:" + k.dropFirst(2) : k }
-        let edges = try rows(CatalogQueries.dependencies(serverVersion: v), "dependencies").compactMap { row -> (String, String)? in
+        var edges = try rows(CatalogQueries.dependencies(serverVersion: v), "dependencies").compactMap { row -> (String, String)? in
             guard let a = row["dependent"], let b = row["referenced"] else { return nil }
             return (key(a), key(b))
+        }
+        if !baseTypes.isEmpty {
+            // The functions a base type is made of need only its shell ("b:"); the type's own
+            // definition ("B:") needs them; everything else that uses the type needs it whole.
+            func base(_ k: String) -> String? { k.hasPrefix("t:") && baseTypes.contains(String(k.dropFirst(2))) ? String(k.dropFirst(2)) : nil }
+            let madeOf = Set(edges.compactMap { a, b in base(a).map { "\($0)|\(b)" } })
+            edges = edges.map { a, b in
+                var (a, b) = (a, b)
+                if let oid = base(a) { a = "B:" + oid }
+                if let oid = base(b) { b = (a.hasPrefix("p:") && madeOf.contains("\(oid)|\(a)")) ? "b:" + oid : "B:" + oid }
+                return (a, b)
+            }
+            edges += baseTypes.map { ("B:" + $0, "b:" + $0) }
         }
         // Identity sequences have no rank: they stay out of the order but in `sequences` for setval.
         preDataOrder = DependencyOrder.sort(Array(rank.keys), rank: rank, edges: edges)

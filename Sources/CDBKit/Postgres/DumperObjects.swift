@@ -118,3 +118,251 @@ extension PostgresDumper {
         }
     }
 }
+
+// MARK: - Pre-data objects beside types and routines
+
+extension PostgresDumper {
+    /// The DDL of one of the other pre-data objects, by its key's kind letter.
+    func otherDDL(_ key: String, _ r: Row, _ cat: Catalog) -> String {
+        switch key.first {
+        case "k": return castDDL(r)
+        case "l": return collationDDL(r)
+        case "o": return operatorDDL(r)
+        case "P": return textSearchParserDDL(r)
+        case "T": return textSearchTemplateDDL(r)
+        case "D": return textSearchDictionaryDDL(r)
+        case "G": return textSearchConfigurationDDL(r)
+        case "v": return conversionDDL(r)
+        case "A": return accessMethodDDL(r)
+        case "L": return languageDDL(r)
+        case "X": return transformDDL(r)
+        case "W": return foreignDataWrapperDDL(r)
+        case "S": return foreignServerDDL(r)
+        case "U": return userMappingDDL(r)
+        case "b": return shellTypeDDL(r)
+        case "B": return baseTypeDDL(r)
+        default: return ""
+        }
+    }
+
+    private func castDDL(_ c: Row) -> String {
+        let cast = "(\(c.text("source")) AS \(c.text("target")))"
+        var text = DDL.header(name: "CAST \(cast)", type: "CAST", schema: nil, owner: nil)
+        text += "CREATE CAST \(cast)"
+        switch c.text("castmethod") {
+        case "i": text += " WITH INOUT"
+        case "b": text += " WITHOUT FUNCTION"
+        default: text += " WITH FUNCTION \(c.text("function"))"
+        }
+        switch c.text("castcontext") {
+        case "a": text += " AS ASSIGNMENT"
+        case "i": text += " AS IMPLICIT"
+        default: break
+        }
+        text += ";\n"
+        text += DDL.commentStatement(kind: "CAST", name: cast, comment: c["comment"])
+        return text
+    }
+
+    private func collationDDL(_ c: Row) -> String {
+        let name = "\(c.text("schema")).\(c.text("name"))"
+        var text = DDL.header(name: c.text("raw_name"), type: "COLLATION", schema: c["raw_schema"], owner: c["owner"])
+        var parts: [String] = []
+        switch c.text("collprovider") {
+        case "i":
+            parts.append("provider = icu")
+            if !c.bool("collisdeterministic") { parts.append("deterministic = false") }
+            // 15+ keep the ICU locale apart; before, it was collcollate.
+            if let locale = c["locale"] ?? c["collate"] { parts.append("locale = \(locale)") }
+            if let rules = c["rules"] { parts.append("rules = \(rules)") }
+        case "b":
+            parts.append("provider = builtin")
+            if let locale = c["locale"] { parts.append("locale = \(locale)") }
+        default:
+            parts.append("provider = libc")
+            if !c.bool("collisdeterministic") { parts.append("deterministic = false") }
+            if c["collate"] == c["ctype"], let locale = c["collate"] {
+                parts.append("locale = \(locale)")
+            } else {
+                if let v = c["collate"] { parts.append("lc_collate = \(v)") }
+                if let v = c["ctype"] { parts.append("lc_ctype = \(v)") }
+            }
+        }
+        text += "CREATE COLLATION \(name) (\(parts.joined(separator: ", ")));\n\n"
+        text += DDL.ownerStatement(kind: "COLLATION", name: name, owner: c.text("owner"), options: ddl)
+        text += DDL.commentStatement(kind: "COLLATION", name: name, comment: c["comment"])
+        return text
+    }
+
+    private func operatorDDL(_ o: Row) -> String {
+        let name = "\(o.text("schema")).\(o.text("name"))"
+        let signature = "\(name)(\(o["leftarg"] ?? "NONE"), \(o["rightarg"] ?? "NONE"))"
+        var text = DDL.header(name: "\(o.text("name"))(\(o["leftarg"] ?? "NONE"), \(o["rightarg"] ?? "NONE"))", type: "OPERATOR",
+                              schema: o["raw_schema"], owner: o["owner"])
+        var parts = ["FUNCTION = \(o.text("function"))"]
+        if let v = o["leftarg"] { parts.append("LEFTARG = \(v)") }
+        if let v = o["rightarg"] { parts.append("RIGHTARG = \(v)") }
+        if let v = o["commutator"] { parts.append("COMMUTATOR = \(v)") }
+        if let v = o["negator"] { parts.append("NEGATOR = \(v)") }
+        if o.bool("oprcanmerge") { parts.append("MERGES") }
+        if o.bool("oprcanhash") { parts.append("HASHES") }
+        if let v = o["restrict"] { parts.append("RESTRICT = \(v)") }
+        if let v = o["join"] { parts.append("JOIN = \(v)") }
+        text += "CREATE OPERATOR \(name) (\n    \(parts.joined(separator: ",\n    "))\n);\n\n"
+        text += DDL.ownerStatement(kind: "OPERATOR", name: signature, owner: o.text("owner"), options: ddl)
+        text += DDL.commentStatement(kind: "OPERATOR", name: signature, comment: o["comment"])
+        return text
+    }
+
+    private func textSearchParserDDL(_ p: Row) -> String {
+        var text = DDL.header(name: p.text("raw_name"), type: "TEXT SEARCH PARSER", schema: p["raw_schema"], owner: nil)
+        var parts = ["START = \(p.text("start"))", "GETTOKEN = \(p.text("gettoken"))", "END = \(p.text("end_"))", "LEXTYPES = \(p.text("lextypes"))"]
+        if let v = p["headline"] { parts.append("HEADLINE = \(v)") }
+        text += "CREATE TEXT SEARCH PARSER \(p.text("qname")) (\n    \(parts.joined(separator: ",\n    "))\n);\n"
+        text += DDL.commentStatement(kind: "TEXT SEARCH PARSER", name: p.text("qname"), comment: p["comment"])
+        return text
+    }
+
+    private func textSearchTemplateDDL(_ t: Row) -> String {
+        var text = DDL.header(name: t.text("raw_name"), type: "TEXT SEARCH TEMPLATE", schema: t["raw_schema"], owner: nil)
+        var parts: [String] = []
+        if let v = t["init"] { parts.append("INIT = \(v)") }
+        parts.append("LEXIZE = \(t.text("lexize"))")
+        text += "CREATE TEXT SEARCH TEMPLATE \(t.text("qname")) (\n    \(parts.joined(separator: ",\n    "))\n);\n"
+        text += DDL.commentStatement(kind: "TEXT SEARCH TEMPLATE", name: t.text("qname"), comment: t["comment"])
+        return text
+    }
+
+    private func textSearchDictionaryDDL(_ d: Row) -> String {
+        var text = DDL.header(name: d.text("raw_name"), type: "TEXT SEARCH DICTIONARY", schema: d["raw_schema"], owner: d["owner"])
+        var parts = ["TEMPLATE = \(d.text("template"))"]
+        if let v = d["init_options"], !v.isEmpty { parts.append(v) }
+        text += "CREATE TEXT SEARCH DICTIONARY \(d.text("qname")) (\n    \(parts.joined(separator: ",\n    "))\n);\n\n"
+        text += DDL.ownerStatement(kind: "TEXT SEARCH DICTIONARY", name: d.text("qname"), owner: d.text("owner"), options: ddl)
+        text += DDL.commentStatement(kind: "TEXT SEARCH DICTIONARY", name: d.text("qname"), comment: d["comment"])
+        return text
+    }
+
+    private func textSearchConfigurationDDL(_ c: Row) -> String {
+        let name = c.text("qname")
+        var text = DDL.header(name: c.text("raw_name"), type: "TEXT SEARCH CONFIGURATION", schema: c["raw_schema"], owner: c["owner"])
+        text += "CREATE TEXT SEARCH CONFIGURATION \(name) (\n    PARSER = \(c.text("parser")) );\n\n"
+        for line in (c["mappings"] ?? "").split(separator: "\n") {
+            let parts = line.split(separator: "\t", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { continue }
+            text += "ALTER TEXT SEARCH CONFIGURATION \(name)\n    ADD MAPPING FOR \(parts[0]) WITH \(parts[1]);\n\n"
+        }
+        text += DDL.ownerStatement(kind: "TEXT SEARCH CONFIGURATION", name: name, owner: c.text("owner"), options: ddl)
+        text += DDL.commentStatement(kind: "TEXT SEARCH CONFIGURATION", name: name, comment: c["comment"])
+        return text
+    }
+
+    private func conversionDDL(_ c: Row) -> String {
+        let name = c.text("qname")
+        var text = DDL.header(name: c.text("raw_name"), type: "CONVERSION", schema: c["raw_schema"], owner: c["owner"])
+        text += "CREATE \(c.bool("condefault") ? "DEFAULT " : "")CONVERSION \(name) FOR '\(c.text("source"))' TO '\(c.text("target"))' FROM \(c.text("function"));\n\n"
+        text += DDL.ownerStatement(kind: "CONVERSION", name: name, owner: c.text("owner"), options: ddl)
+        text += DDL.commentStatement(kind: "CONVERSION", name: name, comment: c["comment"])
+        return text
+    }
+
+    private func accessMethodDDL(_ a: Row) -> String {
+        var text = DDL.header(name: a.text("raw_name"), type: "ACCESS METHOD", schema: nil, owner: nil)
+        text += "CREATE ACCESS METHOD \(a.text("name")) TYPE \(a.text("amtype") == "t" ? "TABLE" : "INDEX") HANDLER \(a.text("handler"));\n"
+        text += DDL.commentStatement(kind: "ACCESS METHOD", name: a.text("name"), comment: a["comment"])
+        return text
+    }
+
+    private func languageDDL(_ l: Row) -> String {
+        let name = l.text("name")
+        var text = DDL.header(name: l.text("raw_name"), type: "PROCEDURAL LANGUAGE", schema: nil, owner: l["owner"])
+        text += "CREATE \(l.bool("lanpltrusted") ? "TRUSTED " : "")PROCEDURAL LANGUAGE \(name)"
+        if let v = l["handler"] { text += " HANDLER \(v)" }
+        if let v = l["inline"] { text += " INLINE \(v)" }
+        if let v = l["validator"] { text += " VALIDATOR \(v)" }
+        text += ";\n\n"
+        text += DDL.ownerStatement(kind: "PROCEDURAL LANGUAGE", name: name, owner: l.text("owner"), options: ddl)
+        text += DDL.commentStatement(kind: "LANGUAGE", name: name, comment: l["comment"])
+        text += DDL.grantStatements(kind: "LANGUAGE", name: name, owner: l.text("owner"), grants: l["grants"], options: ddl)
+        return text
+    }
+
+    private func transformDDL(_ t: Row) -> String {
+        let name = "FOR \(t.text("type")) LANGUAGE \(t.text("language"))"
+        var text = DDL.header(name: name, type: "TRANSFORM", schema: nil, owner: nil)
+        var parts: [String] = []
+        if let v = t["from_sql"] { parts.append("FROM SQL WITH FUNCTION \(v)") }
+        if let v = t["to_sql"] { parts.append("TO SQL WITH FUNCTION \(v)") }
+        text += "CREATE TRANSFORM \(name) (\(parts.joined(separator: ", ")));\n"
+        text += DDL.commentStatement(kind: "TRANSFORM", name: name, comment: t["comment"])
+        return text
+    }
+
+    private func foreignDataWrapperDDL(_ w: Row) -> String {
+        let name = w.text("name")
+        var text = DDL.header(name: w.text("raw_name"), type: "FOREIGN DATA WRAPPER", schema: nil, owner: w["owner"])
+        text += "CREATE FOREIGN DATA WRAPPER \(name)"
+        if let v = w["handler"] { text += " HANDLER \(v)" }
+        if let v = w["validator"] { text += " VALIDATOR \(v)" } else { text += " NO VALIDATOR" }
+        if let v = w["options"] { text += " OPTIONS (\n    \(v)\n)" }
+        text += ";\n\n"
+        text += DDL.ownerStatement(kind: "FOREIGN DATA WRAPPER", name: name, owner: w.text("owner"), options: ddl)
+        text += DDL.commentStatement(kind: "FOREIGN DATA WRAPPER", name: name, comment: w["comment"])
+        text += DDL.grantStatements(kind: "FOREIGN DATA WRAPPER", name: name, owner: w.text("owner"), grants: w["grants"], options: ddl)
+        return text
+    }
+
+    private func foreignServerDDL(_ s: Row) -> String {
+        let name = s.text("name")
+        var text = DDL.header(name: s.text("raw_name"), type: "SERVER", schema: nil, owner: s["owner"])
+        text += "CREATE SERVER \(name)"
+        if let v = s["type"] { text += " TYPE \(v)" }
+        if let v = s["version"] { text += " VERSION \(v)" }
+        text += " FOREIGN DATA WRAPPER \(s.text("wrapper"))"
+        if let v = s["options"] { text += " OPTIONS (\n    \(v)\n)" }
+        text += ";\n\n"
+        text += DDL.ownerStatement(kind: "SERVER", name: name, owner: s.text("owner"), options: ddl)
+        text += DDL.commentStatement(kind: "SERVER", name: name, comment: s["comment"])
+        text += DDL.grantStatements(kind: "FOREIGN SERVER", name: name, owner: s.text("owner"), grants: s["grants"], options: ddl)
+        return text
+    }
+
+    private func userMappingDDL(_ u: Row) -> String {
+        var text = DDL.header(name: "USER MAPPING \(u.text("role")) SERVER \(u.text("server"))", type: "USER MAPPING", schema: nil, owner: nil)
+        text += "CREATE USER MAPPING FOR \(u.text("role")) SERVER \(u.text("server"))"
+        if let v = u["options"] { text += " OPTIONS (\n    \(v)\n)" }
+        return text + ";\n"
+    }
+
+    /// A base type starts as a shell, so that its input and output functions can name it.
+    private func shellTypeDDL(_ t: Row) -> String {
+        var text = DDL.header(name: t.text("raw_name"), type: "SHELL TYPE", schema: t["raw_schema"], owner: t["owner"])
+        text += "CREATE TYPE \(t.text("schema")).\(t.text("name"));\n"
+        return text
+    }
+
+    private func baseTypeDDL(_ t: Row) -> String {
+        let name = "\(t.text("schema")).\(t.text("name"))"
+        var text = DDL.header(name: t.text("raw_name"), type: "TYPE", schema: t["raw_schema"], owner: t["owner"])
+        let length = t.text("typlen") == "-1" ? "variable" : t.text("typlen") == "-2" ? "variable" : t.text("typlen")
+        var parts = ["INTERNALLENGTH = \(length)", "INPUT = \(t.text("input"))", "OUTPUT = \(t.text("output"))"]
+        for (label, column) in [("RECEIVE", "receive"), ("SEND", "send"), ("TYPMOD_IN", "typmod_in"), ("TYPMOD_OUT", "typmod_out"),
+                                ("ANALYZE", "analyze"), ("SUBSCRIPT", "subscript")] {
+            if let v = t[column] { parts.append("\(label) = \(v)") }
+        }
+        if let v = t["default_value"] { parts.append("DEFAULT = \(v)") }
+        if t.bool("typbyval") { parts.append("PASSEDBYVALUE") }
+        parts.append("ALIGNMENT = " + (["c": "char", "s": "int2", "i": "int4", "d": "double"][t.text("typalign")] ?? "int4"))
+        parts.append("STORAGE = " + (["p": "plain", "e": "external", "m": "main", "x": "extended"][t.text("typstorage")] ?? "plain"))
+        if t.text("typcategory") != "U" { parts.append("CATEGORY = '\(t.text("typcategory"))'") }
+        if t.bool("typispreferred") { parts.append("PREFERRED = true") }
+        if let v = t["element"] { parts.append("ELEMENT = \(v)") }
+        if t.text("delimiter") != "','" { parts.append("DELIMITER = \(t.text("delimiter"))") }
+        if t.bool("collatable") { parts.append("COLLATABLE = true") }
+        text += "CREATE TYPE \(name) (\n    \(parts.joined(separator: ",\n    "))\n);\n\n"
+        text += DDL.ownerStatement(kind: "TYPE", name: name, owner: t.text("owner"), options: ddl)
+        text += DDL.commentStatement(kind: "TYPE", name: name, comment: t["comment"])
+        text += DDL.grantStatements(kind: "TYPE", name: name, owner: t.text("owner"), grants: t["grants"], options: ddl)
+        return text
+    }
+}
