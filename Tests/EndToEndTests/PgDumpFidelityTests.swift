@@ -100,14 +100,15 @@ struct PgDumpFidelityTests {
         }
     }
 
-    @Test("a dump of the restored copy equals the first dump")
-    func dumpOfCopyEqualsDump() throws {
-        let source = try PG.awkwardDatabase()
-        let first = try dump(source, ["--require-table", "app.node"])
+    @Test("a dump of the restored copy equals the first dump", arguments: ["awkward", "objects"])
+    func dumpOfCopyEqualsDump(_ fixture: String) throws {
+        let source = fixture == "awkward" ? try PG.awkwardDatabase() : try PG.objectsDatabase()
+        let required = ["--require-table", fixture == "awkward" ? "app.node" : "shop.item"]
+        let first = try dump(source, required)
         defer { PG.dropDatabase(source); Harness.remove(first.root) }
         let copy = try restore(first.path)
         defer { PG.dropDatabase(copy) }
-        let second = try dump(copy, ["--require-table", "app.node"])
+        let second = try dump(copy, required)
         defer { Harness.remove(second.root) }
         let a = try String(contentsOfFile: first.path, encoding: .utf8)
         let b = try String(contentsOfFile: second.path, encoding: .utf8)

@@ -30,14 +30,21 @@ struct RestoreTests {
         }
     }
 
-    @Test("a pg_dump plain dump (with \\restrict lines) restores exactly")
-    func roundTripPgDump() throws {
-        let source = try PG.awkwardDatabase()
+    @Test("pg_dump's plain dumps (\\restrict lines, large objects in BEGIN/COMMIT, rules, every object kind) restore exactly", arguments: ["awkward", "objects"])
+    func roundTripPgDump(_ fixture: String) throws {
+        let source = fixture == "awkward" ? try PG.awkwardDatabase() : try PG.objectsDatabase()
         let dir = try Harness.temporaryDirectory()
         defer { PG.dropDatabase(source); Harness.remove(dir) }
         let made = try Harness.run("pg_dump", ["-Fp", "-f", dir + "/p.sql", source])
         #expect(made.status == 0)
         try restoreExpectingEqual(source, dump: dir + "/p.sql")
+        if fixture == "objects" {
+            let objects = "SELECT string_agg(oid || ':' || md5(lo_get(oid)), ',' ORDER BY oid) FROM pg_largeobject_metadata"
+            let target = PG.uniqueName("restored")
+            #expect(try Harness.cdb("cdb-restore", [dir + "/p.sql", "--dbname", target, "--create"]).status == 0)
+            defer { PG.dropDatabase(target) }
+            #expect(try PG.psql(target, objects) == PG.psql(source, objects))
+        }
     }
 
     @Test("a failing statement stops the restore with its line and the server's message; nothing stays")
