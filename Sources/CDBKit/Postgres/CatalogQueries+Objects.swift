@@ -264,4 +264,51 @@ extension CatalogQueries {
          ORDER BY n.nspname, t.typname
         """
     }
+
+    static let operatorFamilies = """
+        SELECT f.oid, \(qualified(schema: "n.nspname", name: "f.opfname")) AS qname, n.nspname AS raw_schema, f.opfname AS raw_name,
+               \(owner("f.opfowner")) AS owner, (SELECT pg_catalog.quote_ident(a.amname) FROM pg_catalog.pg_am a WHERE a.oid = f.opfmethod) AS am,
+               \(comment("f.oid", "pg_opfamily")) AS comment
+          FROM pg_catalog.pg_opfamily f JOIN pg_catalog.pg_namespace n ON n.oid = f.opfnamespace
+         WHERE \(userSchema("f.opfnamespace")) AND \(notExtensionMember(catalog: "pg_opfamily", oid: "f.oid"))
+         ORDER BY n.nspname, f.opfname
+        """
+
+    static let operatorClasses = """
+        SELECT c.oid, \(qualified(schema: "n.nspname", name: "c.opcname")) AS qname, n.nspname AS raw_schema, c.opcname AS raw_name,
+               \(owner("c.opcowner")) AS owner, (SELECT pg_catalog.quote_ident(a.amname) FROM pg_catalog.pg_am a WHERE a.oid = c.opcmethod) AS am,
+               c.opcdefault, pg_catalog.format_type(c.opcintype, NULL) AS type, c.opcfamily,
+               (SELECT \(qualified(schema: "fn.nspname", name: "f.opfname")) FROM pg_catalog.pg_opfamily f
+                  JOIN pg_catalog.pg_namespace fn ON fn.oid = f.opfnamespace WHERE f.oid = c.opcfamily) AS family,
+               CASE WHEN c.opckeytype <> 0 THEN pg_catalog.format_type(c.opckeytype, NULL) END AS storage,
+               \(comment("c.oid", "pg_opclass")) AS comment
+          FROM pg_catalog.pg_opclass c JOIN pg_catalog.pg_namespace n ON n.oid = c.opcnamespace
+         WHERE \(userSchema("c.opcnamespace")) AND \(notExtensionMember(catalog: "pg_opclass", oid: "c.oid"))
+         ORDER BY n.nspname, c.opcname
+        """
+
+    /// The operators and support functions of user operator families; `class` is the
+    /// operator class a member belongs to (NULL for a family's loose members).
+    static let operatorFamilyMembers = """
+        SELECT ao.amopfamily AS family, dep.refobjid AS class, 1 AS kind, ao.amopstrategy AS number,
+               'OPERATOR ' || ao.amopstrategy || ' ' || pg_catalog.quote_ident(n.nspname) || '.' || o.oprname
+                 || '(' || pg_catalog.format_type(ao.amoplefttype, NULL) || ', ' || pg_catalog.format_type(ao.amoprighttype, NULL) || ')'
+                 || CASE WHEN ao.amoppurpose = 'o' THEN ' FOR ORDER BY ' || (SELECT \(qualified(schema: "sn.nspname", name: "sf.opfname"))
+                      FROM pg_catalog.pg_opfamily sf JOIN pg_catalog.pg_namespace sn ON sn.oid = sf.opfnamespace WHERE sf.oid = ao.amopsortfamily)
+                    ELSE '' END AS member
+          FROM pg_catalog.pg_amop ao JOIN pg_catalog.pg_operator o ON o.oid = ao.amopopr
+          JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
+          LEFT JOIN pg_catalog.pg_depend dep ON dep.classid = 'pg_catalog.pg_amop'::pg_catalog.regclass AND dep.objid = ao.oid
+               AND dep.refclassid = 'pg_catalog.pg_opclass'::pg_catalog.regclass
+         WHERE ao.amopfamily IN (SELECT f.oid FROM pg_catalog.pg_opfamily f WHERE \(userSchema("f.opfnamespace")))
+        UNION ALL
+        SELECT ap.amprocfamily, dep.refobjid, 2, ap.amprocnum,
+               'FUNCTION ' || ap.amprocnum || ' (' || pg_catalog.format_type(ap.amproclefttype, NULL) || ', '
+                 || pg_catalog.format_type(ap.amprocrighttype, NULL) || ') ' || ap.amproc::pg_catalog.regprocedure::text
+          FROM pg_catalog.pg_amproc ap
+          LEFT JOIN pg_catalog.pg_depend dep ON dep.classid = 'pg_catalog.pg_amproc'::pg_catalog.regclass AND dep.objid = ap.oid
+               AND dep.refclassid = 'pg_catalog.pg_opclass'::pg_catalog.regclass
+         WHERE ap.amprocfamily IN (SELECT f.oid FROM pg_catalog.pg_opfamily f WHERE \(userSchema("f.opfnamespace")))
+         ORDER BY 1, 3, 4, 5
+        """
 }

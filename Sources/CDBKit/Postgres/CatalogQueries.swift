@@ -67,10 +67,6 @@ enum CatalogQueries {
           WHERE c.reltablespace <> 0 AND c.oid IN (\(userRelations))
         UNION ALL SELECT 'subscription ' || pg_catalog.quote_ident(subname) FROM pg_catalog.pg_subscription
           WHERE subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
-        UNION ALL SELECT 'operator class ' || pg_catalog.quote_ident(o.opcname) FROM pg_catalog.pg_opclass o
-          WHERE \(userSchema("o.opcnamespace")) AND \(notExtensionMember(catalog: "pg_opclass", oid: "o.oid"))
-        UNION ALL SELECT 'operator family ' || pg_catalog.quote_ident(o.opfname) FROM pg_catalog.pg_opfamily o
-          WHERE \(userSchema("o.opfnamespace")) AND \(notExtensionMember(catalog: "pg_opfamily", oid: "o.oid"))
         UNION ALL SELECT 'security label on ' || s.classoid::pg_catalog.regclass || ' ' || s.objoid FROM pg_catalog.pg_seclabel s
         ORDER BY 1
         """
@@ -333,6 +329,10 @@ enum CatalogQueries {
                FROM pg_catalog.pg_type t WHERE t.oid = \(objid))
           WHEN 'pg_catalog.pg_proc'::pg_catalog.regclass THEN 'p:' || \(objid)
           WHEN 'pg_catalog.pg_operator'::pg_catalog.regclass THEN 'o:' || \(objid)
+          WHEN 'pg_catalog.pg_opfamily'::pg_catalog.regclass THEN 'f:' || \(objid)
+          WHEN 'pg_catalog.pg_opclass'::pg_catalog.regclass THEN 'q:' || \(objid)
+          WHEN 'pg_catalog.pg_amop'::pg_catalog.regclass THEN (SELECT 'f:' || a.amopfamily FROM pg_catalog.pg_amop a WHERE a.oid = \(objid))
+          WHEN 'pg_catalog.pg_amproc'::pg_catalog.regclass THEN (SELECT 'f:' || a.amprocfamily FROM pg_catalog.pg_amproc a WHERE a.oid = \(objid))
           WHEN 'pg_catalog.pg_collation'::pg_catalog.regclass THEN 'l:' || \(objid)
           WHEN 'pg_catalog.pg_cast'::pg_catalog.regclass THEN 'k:' || \(objid)
           WHEN 'pg_catalog.pg_ts_parser'::pg_catalog.regclass THEN 'P:' || \(objid)
@@ -357,7 +357,7 @@ enum CatalogQueries {
 
     /// The catalogs whose objects have a key in the dump's order.
     static let keyedCatalogs = """
-        '{pg_catalog.pg_class,pg_catalog.pg_type,pg_catalog.pg_proc,pg_catalog.pg_operator,pg_catalog.pg_collation,pg_catalog.pg_cast,pg_catalog.pg_ts_parser,pg_catalog.pg_ts_template,pg_catalog.pg_ts_dict,pg_catalog.pg_ts_config,pg_catalog.pg_conversion,pg_catalog.pg_am,pg_catalog.pg_language,pg_catalog.pg_transform,pg_catalog.pg_foreign_data_wrapper,pg_catalog.pg_foreign_server,pg_catalog.pg_user_mapping}'::pg_catalog.regclass[]
+        '{pg_catalog.pg_class,pg_catalog.pg_type,pg_catalog.pg_proc,pg_catalog.pg_operator,pg_catalog.pg_opfamily,pg_catalog.pg_opclass,pg_catalog.pg_collation,pg_catalog.pg_cast,pg_catalog.pg_ts_parser,pg_catalog.pg_ts_template,pg_catalog.pg_ts_dict,pg_catalog.pg_ts_config,pg_catalog.pg_conversion,pg_catalog.pg_am,pg_catalog.pg_language,pg_catalog.pg_transform,pg_catalog.pg_foreign_data_wrapper,pg_catalog.pg_foreign_server,pg_catalog.pg_user_mapping}'::pg_catalog.regclass[]
         """
 
     static func dependencies(serverVersion: Int) -> String {
@@ -367,7 +367,7 @@ enum CatalogQueries {
           CROSS JOIN LATERAL (SELECT \(objectKey(classid: "d.classid", objid: "d.objid", serverVersion: serverVersion)) AS key) dep
           CROSS JOIN LATERAL (SELECT \(objectKey(classid: "d.refclassid", objid: "d.refobjid", serverVersion: serverVersion)) AS key) ref
          WHERE d.deptype = 'n'
-           AND d.classid = ANY (\(keyedCatalogs) || '{pg_catalog.pg_rewrite,pg_catalog.pg_attrdef,pg_catalog.pg_constraint}'::pg_catalog.regclass[])
+           AND d.classid = ANY (\(keyedCatalogs) || '{pg_catalog.pg_rewrite,pg_catalog.pg_attrdef,pg_catalog.pg_constraint,pg_catalog.pg_amop,pg_catalog.pg_amproc}'::pg_catalog.regclass[])
            AND d.refclassid = ANY (\(keyedCatalogs))
            AND d.objid >= 16384 AND d.refobjid >= 16384
         UNION

@@ -655,6 +655,8 @@ struct Catalog {
     /// keyed by a letter of their kind (see `otherRanks`) and their OID.
     var others: [String: Row] = [:]
     var foreignTables: [String: Row] = [:]   // by relation oid
+    /// OPERATOR and FUNCTION items of each operator class ("q:oid") and the loose ones of each family ("f:oid").
+    var familyMembers: [String: [String]] = [:]
     var columns: [String: [Row]] = [:]    // by relation oid
     var tableConstraints: [String: [Row]] = [:]
     var domainConstraints: [String: [Row]] = [:]
@@ -727,6 +729,8 @@ struct Catalog {
             ("k", 23, CatalogQueries.casts, "casts"),
             ("A", 25, CatalogQueries.accessMethods, "access methods"),
             ("o", 30, CatalogQueries.operators, "operators"),
+            ("f", 35, CatalogQueries.operatorFamilies, "operator families"),
+            ("q", 36, CatalogQueries.operatorClasses, "operator classes"),
             ("v", 40, CatalogQueries.conversions, "conversions"),
             ("P", 45, CatalogQueries.textSearchParsers, "text search parsers"),
             ("T", 46, CatalogQueries.textSearchTemplates, "text search templates"),
@@ -752,6 +756,11 @@ struct Catalog {
             }
         }
         for f in try rows(CatalogQueries.foreignTables, "foreign tables") { foreignTables[f.text("ftrelid")] = f }
+        if others.keys.contains(where: { $0.hasPrefix("f:") }) {
+            for m in try rows(CatalogQueries.operatorFamilyMembers, "operator family members") {
+                familyMembers[m["class"].map { "q:" + $0 } ?? "f:" + m.text("family"), default: []].append(m.text("member"))
+            }
+        }
 
         // Identity sequences are created with their column, not on their own.
         let standalone = sequences.filter { $0.value.text("owner_deptype") != "i" }
@@ -782,6 +791,7 @@ struct Catalog {
             }
             edges += baseTypes.map { ("B:" + $0, "b:" + $0) }
         }
+        for (key, row) in others where key.hasPrefix("q:") { edges.append((key, "f:" + row.text("opcfamily"))) }
         // Identity sequences have no rank: they stay out of the order but in `sequences` for setval.
         preDataOrder = DependencyOrder.sort(Array(rank.keys), rank: rank, edges: edges)
     }

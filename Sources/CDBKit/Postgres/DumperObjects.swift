@@ -133,6 +133,8 @@ extension PostgresDumper {
         case "D": return textSearchDictionaryDDL(r)
         case "G": return textSearchConfigurationDDL(r)
         case "v": return conversionDDL(r)
+        case "f": return operatorFamilyDDL(r, members: cat.familyMembers["f:" + r.text("oid")] ?? [])
+        case "q": return operatorClassDDL(r, members: cat.familyMembers["q:" + r.text("oid")] ?? [])
         case "A": return accessMethodDDL(r)
         case "L": return languageDDL(r)
         case "X": return transformDDL(r)
@@ -254,6 +256,28 @@ extension PostgresDumper {
         }
         text += DDL.ownerStatement(kind: "TEXT SEARCH CONFIGURATION", name: name, owner: c.text("owner"), options: ddl)
         text += DDL.commentStatement(kind: "TEXT SEARCH CONFIGURATION", name: name, comment: c["comment"])
+        return text
+    }
+
+    private func operatorFamilyDDL(_ f: Row, members: [String]) -> String {
+        let name = "\(f.text("qname")) USING \(f.text("am"))"
+        var text = DDL.header(name: f.text("raw_name"), type: "OPERATOR FAMILY", schema: f["raw_schema"], owner: f["owner"])
+        text += "CREATE OPERATOR FAMILY \(name);\n"
+        if !members.isEmpty { text += "ALTER OPERATOR FAMILY \(name) ADD\n    \(members.joined(separator: ",\n    "));\n" }
+        text += "\n" + DDL.ownerStatement(kind: "OPERATOR FAMILY", name: name, owner: f.text("owner"), options: ddl)
+        text += DDL.commentStatement(kind: "OPERATOR FAMILY", name: name, comment: f["comment"])
+        return text
+    }
+
+    private func operatorClassDDL(_ c: Row, members: [String]) -> String {
+        let name = "\(c.text("qname")) USING \(c.text("am"))"
+        var text = DDL.header(name: c.text("raw_name"), type: "OPERATOR CLASS", schema: c["raw_schema"], owner: c["owner"])
+        var items = members
+        if let storage = c["storage"] { items.append("STORAGE \(storage)") }
+        text += "CREATE OPERATOR CLASS \(c.text("qname"))\(c.bool("opcdefault") ? " DEFAULT" : "") FOR TYPE \(c.text("type")) USING \(c.text("am"))"
+        text += " FAMILY \(c.text("family")) AS\n    \(items.joined(separator: ",\n    "));\n\n"
+        text += DDL.ownerStatement(kind: "OPERATOR CLASS", name: name, owner: c.text("owner"), options: ddl)
+        text += DDL.commentStatement(kind: "OPERATOR CLASS", name: name, comment: c["comment"])
         return text
     }
 
