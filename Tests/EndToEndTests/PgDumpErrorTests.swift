@@ -99,28 +99,40 @@ struct PgDumpErrorTests {
         #expect(!uri.stderr.contains(wrong), "\(uri.stderr)")
     }
 
-    @Test("unsupported objects: exit 65 listing each; --allow-unsupported dumps the rest and names them")
+    @Test("what cdb-pg-dump cannot dump (a subscription, for a role that is not a superuser, as pg_dump): exit 65 naming it; --allow-unsupported dumps the rest and names it; a superuser's dump holds it, disconnected")
     func unsupported() throws {
         let source = try PG.tradingDatabase()
         let root = try Root()
-        defer { PG.dropDatabase(source); root.remove() }
+        let plain = PG.uniqueName("cdb_plain")
+        defer { PG.dropDatabase(source); root.remove(); _ = try? PG.psql("postgres", "DROP ROLE IF EXISTS \(plain)") }
         _ = try PG.psql(source, """
             CREATE SUBSCRIPTION my_sub CONNECTION 'host=127.0.0.1 dbname=nowhere password=sub-secret-41' PUBLICATION p
                 WITH (connect = false, slot_name = NONE, enabled = false, create_slot = false);
+            CREATE ROLE \(plain) LOGIN;
+            GRANT SELECT ON ALL TABLES IN SCHEMA public TO \(plain);
+            GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO \(plain);
             """)
-        let refused = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", source])
-        #expect(refused.status == 65)
-        for needle in ["subscription my_sub", "--allow-unsupported"] {
+        let asPlain: [String: String?] = ["PGUSER": plain]
+        let refused = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", source], environment: asPlain)
+        #expect(refused.status == 65, "\(refused.stderr)")
+        for needle in ["subscription my_sub (only a superuser", "--allow-unsupported"] {
             #expect(refused.stderr.contains(needle), "missing \(needle) in: \(refused.stderr)")
         }
         try root.expectUntouched("unsupported")
-        let allowed = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", source, "--allow-unsupported"])
+        let allowed = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", source, "--allow-unsupported"], environment: asPlain)
         #expect(allowed.status == 0, "\(allowed.stderr)")
         #expect(allowed.stderr.contains("skipped (--allow-unsupported): subscription my_sub"), "\(allowed.stderr)")
         let text = try String(contentsOfFile: allowed.stdout.trimmingCharacters(in: .whitespacesAndNewlines), encoding: .utf8)
-        #expect(!(refused.stderr + allowed.stderr + text).contains("sub-secret-41"), "a subscription's password leaked")
-        _ = try PG.psql(source, "DROP SUBSCRIPTION my_sub")
         #expect(text.contains("-- Skipped (--allow-unsupported): subscription my_sub"))
+        #expect(!text.contains("CREATE SUBSCRIPTION"))
+        // A superuser dumps it as pg_dump does (the password is in the dump, as in pg_dump's, and
+        // nowhere else).
+        let full = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", source])
+        #expect(full.status == 0, "\(full.stderr)")
+        let fullText = try String(contentsOfFile: full.stdout.trimmingCharacters(in: .whitespacesAndNewlines), encoding: .utf8)
+        #expect(fullText.contains("CREATE SUBSCRIPTION my_sub CONNECTION 'host=127.0.0.1 dbname=nowhere password=sub-secret-41' PUBLICATION p WITH (connect = false, slot_name = NONE"), "\(fullText.suffix(800))")
+        #expect(!(refused.stderr + allowed.stderr + full.stderr + text + root.log).contains("sub-secret-41"), "a subscription's password leaked")
+        _ = try PG.psql(source, "ALTER SUBSCRIPTION my_sub SET (slot_name = NONE); DROP SUBSCRIPTION my_sub")
     }
 
     @Test("a required table missing: the dump is kept, stderr and the log name the table, exit 65")

@@ -186,6 +186,13 @@ enum PG {
     }
 
     static func dropDatabase(_ name: String, on server: Server = .main) {
+        // A database with subscriptions cannot be dropped: drop them first (they own no slot).
+        let subscriptions = (try? psql("postgres", """
+            SELECT quote_ident(s.subname) FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE d.datname = '\(name)'
+            """, on: server)) ?? ""
+        for subscription in subscriptions.split(separator: "\n") {
+            _ = try? psql(name, "ALTER SUBSCRIPTION \(subscription) SET (slot_name = NONE); DROP SUBSCRIPTION \(subscription)", on: server)
+        }
         _ = try? psql("postgres", "DROP DATABASE IF EXISTS \(name) WITH (FORCE)", on: server)
     }
 

@@ -311,4 +311,34 @@ extension CatalogQueries {
          WHERE ap.amprocfamily IN (SELECT f.oid FROM pg_catalog.pg_opfamily f WHERE \(userSchema("f.opfnamespace")))
          ORDER BY 1, 3, 4, 5
         """
+
+    /// Subscriptions of this database (reading the connection string needs a superuser; the
+    /// caller checks). Every option the server version has, spelled out.
+    static func subscriptions(serverVersion v: Int) -> String {
+        let column = { (minimum: Int, expr: String, name: String) in v >= minimum ? "\(expr) AS \(name)" : "NULL::text AS \(name)" }
+        return """
+        SELECT s.oid, pg_catalog.quote_ident(s.subname) AS name, s.subname AS raw_name, \(owner("s.subowner")) AS owner,
+               pg_catalog.quote_literal(s.subconninfo) AS conninfo, pg_catalog.quote_literal(s.subslotname) AS slot,
+               (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(p), ', ' ORDER BY o) FROM pg_catalog.unnest(s.subpublications) WITH ORDINALITY AS x(p, o)) AS publications,
+               pg_catalog.quote_literal(s.subsynccommit) AS synchronous_commit,
+               \(column(140000, "s.subbinary::text", "binary")), \(column(140000, "s.substream::text", "streaming")),
+               \(column(150000, "s.subtwophasestate::text", "two_phase")), \(column(150000, "s.subdisableonerr::text", "disable_on_error")),
+               \(column(160000, "pg_catalog.quote_literal(s.suborigin)", "origin")), \(column(160000, "s.subpasswordrequired::text", "password_required")),
+               \(column(160000, "s.subrunasowner::text", "run_as_owner")), \(column(170000, "s.subfailover::text", "failover")),
+               \(comment("s.oid", "pg_subscription")) AS comment
+          FROM pg_catalog.pg_subscription s
+         WHERE s.subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
+         ORDER BY s.subname
+        """
+    }
+
+    /// Security labels on this database's objects, as the server names them.
+    static let securityLabels = """
+        SELECT pg_catalog.upper(l.objtype) AS objtype, l.objname, pg_catalog.quote_ident(l.provider) AS provider,
+               pg_catalog.quote_literal(l.label) AS label
+          FROM pg_catalog.pg_seclabels l
+         WHERE l.objtype NOT IN ('role', 'database', 'tablespace')
+           AND (l.objnamespace IS NULL OR \(userSchema("l.objnamespace")))
+         ORDER BY l.objtype, l.objname, l.provider
+        """
 }

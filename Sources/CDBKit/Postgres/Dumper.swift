@@ -406,6 +406,7 @@ public final class PostgresDumper {
                 text += DDL.commentStatement(kind: "CONSTRAINT \(con.text("name")) ON", name: name, comment: con["comment"])
             }
         }
+        if let tablespace = r["tablespace"] { text = Self.inTablespace(tablespace, text) }
         text += "\n" + DDL.ownerStatement(kind: kind, name: name, owner: r.text("owner"), options: ddl)
         text += DDL.commentStatement(kind: kind, name: name, comment: r["comment"])
         for c in columns {
@@ -495,6 +496,7 @@ public final class PostgresDumper {
             let kb = cat.relations["c:" + b.text(column)].map(Self.sortKey) ?? ""
             return ka != kb ? ka < kb : a.text("name") < b.text("name")
         }
+        let indexSpaces = Dictionary(cat.indexes.map { ($0.text("indexrelid"), $0["tablespace"]) }, uniquingKeysWith: { a, _ in a })
         // Keys, unique and exclusion constraints, and CHECKs added NOT VALID.
         for (_, constraints) in tablesInOrder {
             for con in constraints.sorted(by: byName) {
@@ -506,7 +508,9 @@ public final class PostgresDumper {
                 var text = DDL.header(name: "\(rel.text("raw_name")) \(con.text("name"))", type: "CONSTRAINT", schema: rel["raw_schema"], owner: rel["owner"])
                 // A CHECK added later reaches the children too (the server refuses it ONLY on a parent).
                 let only = isLateCheck && cat.hasChildren.contains(rel.text("oid")) ? "" : "ONLY "
-                text += "ALTER TABLE \(only)\(table)\n    ADD CONSTRAINT \(con.text("name")) \(con.text("def"));\n"
+                // A key's index lands in default_tablespace (the definition does not name it).
+                let space = isKey ? indexSpaces[con.text("conindid")] ?? nil : nil
+                text += Self.inTablespace(space, "ALTER TABLE \(only)\(table)\n    ADD CONSTRAINT \(con.text("name")) \(con.text("def"));\n")
                 text += DDL.commentStatement(kind: "CONSTRAINT \(con.text("name")) ON", name: table, comment: con["comment"])
                 try out.write(text + "\n")
             }
@@ -534,7 +538,7 @@ public final class PostgresDumper {
         for index in cat.indexes where !index.bool("is_constraint") {
             guard let (_, rel) = tableName(index.text("indrelid")) else { continue }
             var text = DDL.header(name: index.text("name"), type: "INDEX", schema: rel["raw_schema"], owner: rel["owner"])
-            text += index.text("def") + ";\n"
+            text += Self.inTablespace(index["tablespace"], index.text("def") + ";\n")
             try out.write(text + "\n")
         }
         for index in cat.indexes {
@@ -634,6 +638,12 @@ public final class PostgresDumper {
         }
     }
 
+    /// `text` created in `tablespace` (as pg_dump does: through default_tablespace, reset after).
+    static func inTablespace(_ tablespace: String?, _ text: String) -> String {
+        guard let tablespace else { return text }
+        return "SET default_tablespace = \(tablespace);\n\n" + text + "SET default_tablespace = '';\n"
+    }
+
     /// Schema and name, unquoted, for ordering.
     static func sortKey(_ row: Row) -> String { row.text("raw_schema") + "\u{0}" + row.text("raw_name") }
 
@@ -671,6 +681,8 @@ struct Catalog {
     var publications: [Row] = []
     var publicationTables: [String: [Row]] = [:]   // by publication oid
     var publicationSchemas: [String: [Row]] = [:]
+    var subscriptions: [Row] = []
+    var securityLabels: [Row] = []
     var statistics: [Row] = []
     var preDataOrder: [String] = []
     /// Tables other tables inherit from, or partitioned into.
@@ -707,6 +719,10 @@ struct Catalog {
         policies = try rows(CatalogQueries.policies, "policies")
         rules = try rows(CatalogQueries.rules, "rules")
         if v >= 130000 { clonedTriggerStates = try rows(CatalogQueries.clonedTriggerStates, "trigger states") }
+        if try c.query("SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user", context: "reading the role").rows().first?.bool("rolsuper") == true {
+            subscriptions = try rows(CatalogQueries.subscriptions(serverVersion: v), "subscriptions")
+        }
+        securityLabels = try rows(CatalogQueries.securityLabels, "security labels")
         largeObjects = try rows(CatalogQueries.largeObjects, "large objects")
         defaultPrivileges = try rows(CatalogQueries.defaultPrivileges, "default privileges")
         eventTriggers = try rows(CatalogQueries.eventTriggers, "event triggers")

@@ -47,6 +47,10 @@ extension PostgresDumper {
 
     func writeTrailingObjects(_ out: BufferedWriter, _ cat: Catalog) throws {
         try writePublications(out, cat)
+        try writeSubscriptions(out, cat)
+        for label in cat.securityLabels {
+            try out.write("SECURITY LABEL FOR \(label.text("provider")) ON \(label.text("objtype")) \(label.text("objname")) IS \(label.text("label"));\n\n")
+        }
         if options.privileges { try writeDefaultPrivileges(out, cat) }
         try writeEventTriggers(out, cat)
     }
@@ -75,6 +79,31 @@ extension PostgresDumper {
                 if let filter = table["filter"] { item += " WHERE (\(filter))" }
                 text += "\nALTER PUBLICATION \(name) ADD TABLE \(item);\n"
             }
+            try out.write(text + "\n")
+        }
+    }
+
+    /// As pg_dump writes them: not connected, so the restore neither reaches the publisher nor
+    /// creates a slot; the subscription comes back disabled.
+    private func writeSubscriptions(_ out: BufferedWriter, _ cat: Catalog) throws {
+        for s in cat.subscriptions {
+            let name = s.text("name")
+            var text = DDL.header(name: s.text("raw_name"), type: "SUBSCRIPTION", schema: nil, owner: s["owner"])
+            var with = ["connect = false", "slot_name = \(s["slot"] ?? "NONE")"]
+            if let v = s["binary"] { with.append("binary = \(v == "true")") }
+            if let v = s["streaming"] {
+                with.append("streaming = " + (["t": "on", "true": "on", "p": "parallel"][v] ?? "off"))
+            }
+            if let v = s["two_phase"], v != "d" { with.append("two_phase = on") }
+            if let v = s["disable_on_error"] { with.append("disable_on_error = \(v == "true")") }
+            if let v = s["origin"] { with.append("origin = \(v)") }
+            if let v = s["password_required"] { with.append("password_required = \(v == "true")") }
+            if let v = s["run_as_owner"] { with.append("run_as_owner = \(v == "true")") }
+            if let v = s["failover"] { with.append("failover = \(v == "true")") }
+            if let v = s["synchronous_commit"], v != "'off'" { with.append("synchronous_commit = \(v)") }
+            text += "CREATE SUBSCRIPTION \(name) CONNECTION \(s.text("conninfo")) PUBLICATION \(s.text("publications")) WITH (\(with.joined(separator: ", ")));\n\n"
+            text += DDL.ownerStatement(kind: "SUBSCRIPTION", name: name, owner: s.text("owner"), options: ddl)
+            text += DDL.commentStatement(kind: "SUBSCRIPTION", name: name, comment: s["comment"])
             try out.write(text + "\n")
         }
     }
