@@ -11,6 +11,7 @@ public enum ExitStatus: Int32, Comparable, Sendable {
     case cantCreate = 73
     case ioError = 74
     case tempFail = 75
+    case noPermission = 77
     case config = 78
 
     public static func < (a: ExitStatus, b: ExitStatus) -> Bool {
@@ -49,12 +50,31 @@ public enum CDBError: LocalizedError, Equatable {
     case usage(String)
     /// A restore stopped at a statement the server refused.
     case restoreFailed(path: String, line: Int, message: String)
+    /// The server failed on one object while the dump read it (e.g. `pg_get_viewdef` cannot
+    /// render it); `object` names it ("view public.mv").
+    case objectFailed(object: String, sqlstate: String, message: String)
+
+    /// The exit code of a server error, by its SQLSTATE: a privilege missing is 77; a lock,
+    /// a cancel, a serialization failure or a deadlock 75 (try again); a server going away or
+    /// out of resources 69; an error in a query cdb wrote (class 42) 1, a bug to report;
+    /// anything else the server could not do with the database's contents 65.
+    static func status(sqlstate: String) -> ExitStatus {
+        switch sqlstate {
+        case "42501": return .noPermission
+        case "55P03", "57014", "40001", "40P01": return .tempFail
+        default: break
+        }
+        if sqlstate.hasPrefix("08") || sqlstate.hasPrefix("53") || sqlstate.hasPrefix("57P") { return .unavailable }
+        if sqlstate.hasPrefix("42") { return .failure }
+        return .dataError
+    }
 
     public var exitStatus: ExitStatus {
         switch self {
         case .databaseUnreachable: return .unavailable
         case .databaseConfig: return .config
-        case .query: return .failure
+        case let .query(_, sqlstate, _): return Self.status(sqlstate: sqlstate)
+        case let .objectFailed(_, sqlstate, _): return Self.status(sqlstate: sqlstate)
         case .connectionLost: return .unavailable
         case .unsupportedObjects, .validation, .missingTables, .restoreFailed: return .dataError
         case .inputMissing: return .noInput
@@ -98,6 +118,11 @@ public enum CDBError: LocalizedError, Equatable {
             return message
         case let .restoreFailed(path, line, message):
             return "restoring \(path) failed at line \(line): \(message)"
+        case let .objectFailed(object, sqlstate, message):
+            let fix = sqlstate == "42501"
+                ? "dump as the object's owner or a superuser"
+                : "pg_dump cannot dump it either; drop or recreate that object, then run again"
+            return "the server failed on \(object): \(message) (SQLSTATE \(sqlstate)) — no backup was written; \(fix)"
         }
     }
 }

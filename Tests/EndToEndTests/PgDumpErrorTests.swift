@@ -119,6 +119,8 @@ struct PgDumpErrorTests {
             #expect(refused.stderr.contains(needle), "missing \(needle) in: \(refused.stderr)")
         }
         try root.expectUntouched("unsupported")
+        // The whole list of what cdb-pg-dump refuses (the README names the same).
+        print("cdb-pg-dump refuses only: \(refused.stderr.split(separator: "\n").filter { $0.hasPrefix("  - ") }.joined(separator: "; "))")
         let allowed = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", source, "--allow-unsupported"], environment: asPlain)
         #expect(allowed.status == 0, "\(allowed.stderr)")
         #expect(allowed.stderr.contains("skipped (--allow-unsupported): subscription my_sub"), "\(allowed.stderr)")
@@ -133,6 +135,40 @@ struct PgDumpErrorTests {
         #expect(fullText.contains("CREATE SUBSCRIPTION my_sub CONNECTION 'host=127.0.0.1 dbname=nowhere password=sub-secret-41' PUBLICATION p WITH (connect = false, slot_name = NONE"), "\(fullText.suffix(800))")
         #expect(!(refused.stderr + allowed.stderr + full.stderr + text + root.log).contains("sub-secret-41"), "a subscription's password leaked")
         _ = try PG.psql(source, "ALTER SUBSCRIPTION my_sub SET (slot_name = NONE); DROP SUBSCRIPTION my_sub")
+    }
+
+    @Test("server errors have their own exit codes and name the object: a view the server cannot render 65 (pg_dump fails on it too), a table the role may not read 77")
+    func serverErrors() throws {
+        let source = try PG.tradingDatabase()
+        let root = try Root()
+        let plain = PG.uniqueName("cdb_plain")
+        defer { PG.dropDatabase(source); root.remove(); _ = try? PG.psql("postgres", "DROP ROLE IF EXISTS \(plain)") }
+        // A materialized view made inside a trigger over its transition table: its stored
+        // query names a relation that no longer exists anywhere, and pg_get_viewdef fails.
+        _ = try PG.psql(source, """
+            CREATE TABLE public.feed (x integer);
+            CREATE FUNCTION public.snapshot_feed() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN CREATE MATERIALIZED VIEW public.feed_copy AS SELECT x FROM new_rows; RETURN NULL; END $$;
+            CREATE TRIGGER snap AFTER INSERT ON public.feed REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.snapshot_feed();
+            INSERT INTO public.feed VALUES (1);
+            """)
+        let pgDump = try Harness.run("pg_dump", ["-s", source])
+        #expect(pgDump.status != 0, "pg_dump was expected to fail on this database too")
+        let broken = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", source])
+        #expect(broken.status == 65, "\(broken.stderr)")
+        #expect(broken.stderr.contains("the server failed on materialized view public.feed_copy"), "\(broken.stderr)")
+        #expect(broken.stderr.contains("pg_dump cannot dump it either"), "\(broken.stderr)")
+        try root.expectUntouched("unrenderable view")
+        _ = try PG.psql(source, """
+            DROP MATERIALIZED VIEW public.feed_copy;
+            CREATE ROLE \(plain) LOGIN;
+            GRANT SELECT ON ALL TABLES IN SCHEMA public TO \(plain);
+            REVOKE SELECT ON public.orders FROM \(plain);
+            """)
+        let denied = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", source], environment: ["PGUSER": plain])
+        #expect(denied.status == 77, "\(denied.stderr)")
+        #expect(denied.stderr.contains("permission denied") && denied.stderr.contains("orders"), "\(denied.stderr)")
+        try root.expectUntouched("permission denied")
     }
 
     @Test("a required table missing: the dump is kept, stderr and the log name the table, exit 65")

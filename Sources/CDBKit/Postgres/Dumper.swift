@@ -79,7 +79,16 @@ public final class PostgresDumper {
             summary.skipped = unsupported
         }
 
-        let catalog = try Catalog(connection: c)
+        let catalog: Catalog
+        do {
+            catalog = try Catalog(connection: c)
+        } catch let CDBError.query(context, sqlstate, message) where !sqlstate.hasPrefix("08") {
+            // Name the object the server choked on, when one alone fails.
+            if let object = FailureProbe.culprit(c) {
+                throw CDBError.objectFailed(object: object, sqlstate: sqlstate, message: message)
+            }
+            throw CDBError.query(context: context, sqlstate: sqlstate, message: message)
+        }
         try writeHeader(out, serverVersion: summary.serverVersion, encoding: encoding, skipped: summary.skipped)
         try writePreData(out, catalog)
         try writeLargeObjectDefinitions(out, catalog)
