@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark (run on demand, not a test): cdb-pg-dump against pg_dump and against the server's
-# own COPY rate, in one run, on a `pgbench -i -s 20` database and on the trading fixture at
-# scale 1000. Prints wall time (median of RUNS), peak memory, sizes and ratios.
+# own COPY rate, in one run, on a `pgbench -i -s 20` database, on the trading fixture at
+# scale 1000, and on a catalog-heavy one (fixtures/catalog_heavy.sql: 500 tables and thousands
+# of catalog objects, little data). Prints wall time (median of RUNS), peak memory, sizes, ratios.
 #
 #   scripts/bench/pg-dump.sh [RUNS]        (default 3; needs a release build, made if missing)
 set -euo pipefail
@@ -26,6 +27,8 @@ createdb bench_pgbench
 createdb bench_trading
 psql -X -q -v ON_ERROR_STOP=1 -d bench_trading -f fixtures/trading_schema.sql >/dev/null
 psql -X -q -v ON_ERROR_STOP=1 -v scale="$scale" -d bench_trading -f fixtures/trading_data.sql >/dev/null
+createdb bench_catalog
+psql -X -q -v ON_ERROR_STOP=1 -d bench_catalog -f fixtures/catalog_heavy.sql >/dev/null
 psql -X -q -d bench_pgbench -c 'VACUUM ANALYZE' -d bench_trading -c 'VACUUM ANALYZE' >/dev/null
 
 # once LABEL OUTFILE CMD... : runs CMD once; appends "label seconds maxrss_kib size" to $out/results.
@@ -46,10 +49,10 @@ copy_all() {  # the server's emission rate: COPY every table to /dev/null
 }
 export -f copy_all
 
-for db in bench_pgbench bench_trading; do
+for db in bench_pgbench bench_trading bench_catalog; do
   echo >&2
   echo "== $db ($(psql -X -At -d "$db" -c "SELECT pg_size_pretty(pg_database_size(current_database()))"))" >&2
-  table=public.$( [ "$db" = bench_pgbench ] && echo pgbench_accounts || echo orders )
+  case $db in bench_pgbench) table=public.pgbench_accounts ;; bench_trading) table=public.orders ;; *) table=public.t_1 ;; esac
   : >"$out/results"
   # Rounds interleave the commands, so that cache state and machine noise hit all alike.
   for _ in $(seq "$runs"); do
@@ -73,6 +76,6 @@ for db in bench_pgbench bench_trading; do
       for (i = 1; i <= 6; i++) { k = order[i]; printf "%-12s %9.2f %10.1f %12.1f\n", k, t[k], m[k]/1024, s[k]/1048576 }
       printf "ratios: cdb/pg_dump time %.2f (target <= 1.05), cdb/(pg_dump + sync) %.2f, cdb/COPY time %.2f\n", t["cdb"]/t["pg_dump"], t["cdb"]/t["pg_dump_sync"], t["cdb"]/t["copy"]
       printf "        cdb zstd/pg_dump -Fc time %.2f (target <= 0.5), size %.2f (target <= 1.1)\n", t["cdb_zstd"]/t["pg_dump_Fc"], s["cdb_zstd"]/s["pg_dump_Fc"]
-      printf "        peak memory cdb %.1f MiB, cdb zstd %.1f MiB (target <= 64)\n", m["cdb"]/1024, m["cdb_zstd"]/1024
+      printf "        peak memory cdb %.1f MiB, cdb zstd %.1f MiB (target <= 64; <= 32 on bench_catalog), pg_dump %.1f MiB\n", m["cdb"]/1024, m["cdb_zstd"]/1024, m["pg_dump"]/1024
     }'
 done

@@ -179,24 +179,38 @@ public final class PGResult {
         return String(cString: PQgetvalue(handle, Int32(row), Int32(column)))
     }
 
-    /// Rows as dictionaries keyed by column name (catalog queries only; never table data).
+    /// Rows whose values are read by column name (catalog queries only; never table data).
+    /// The names are kept once per result, the values as an array per row: a database with
+    /// thousands of objects holds tens of thousands of rows while it is dumped.
     public func rows() -> [Row] {
         guard let handle else { return [] }
-        let names = (0..<PQnfields(handle)).map { String(cString: PQfname(handle, $0)) }
+        let fields = Int(PQnfields(handle))
+        var index: [String: Int] = [:]
+        for c in 0..<fields { index[String(cString: PQfname(handle, Int32(c))), default: c] = c }
+        let columns = Row.Columns(index)
         return (0..<count).map { r in
-            var values: [String: String] = [:]
-            for (c, name) in names.enumerated() { values[name] = value(r, c) }
-            return Row(values: values)
+            Row(columns: columns, values: (0..<fields).map { value(r, $0) })
         }
     }
 }
 
 /// One catalog row. Missing columns and NULLs read as nil.
 public struct Row {
-    public let values: [String: String]
-    public subscript(_ name: String) -> String? { values[name] }
+    /// Column name → position, shared by every row of a result.
+    public final class Columns: @unchecked Sendable {
+        let index: [String: Int]
+        init(_ index: [String: Int]) { self.index = index }
+    }
+
+    let columns: Columns
+    let values: [String?]
+
+    public subscript(_ name: String) -> String? {
+        guard let i = columns.index[name] else { return nil }
+        return values[i]
+    }
     /// A non-NULL text column ("" when NULL).
-    public func text(_ name: String) -> String { values[name] ?? "" }
-    public func bool(_ name: String) -> Bool { values[name] == "t" }
-    public func int(_ name: String) -> Int { Int(values[name] ?? "") ?? 0 }
+    public func text(_ name: String) -> String { self[name] ?? "" }
+    public func bool(_ name: String) -> Bool { self[name] == "t" }
+    public func int(_ name: String) -> Int { Int(self[name] ?? "") ?? 0 }
 }

@@ -10,7 +10,10 @@ enum DDL {
     /// pg_dump-style object header comment.
     static func header(name: String, type: String, schema: String?, owner: String?) -> String {
         // As pg_dump does: a name never breaks a comment line.
-        let clean = { (s: String) in s.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " ") }
+        let clean = { (s: String) in
+            s.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D })
+                ? s.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " ") : s
+        }
         return "--\n-- Name: \(clean(name)); Type: \(type); Schema: \(schema.map(clean) ?? "-"); Owner: \(owner.map(clean) ?? "-")\n--\n\n"
     }
 

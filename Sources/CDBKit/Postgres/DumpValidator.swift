@@ -217,6 +217,13 @@ public final class DumpValidator {
         lineStartedAtTop = atTop
         let rowsLine = lastCopy
         lastCopy = nil
+        // Most lines are statements that matter to none of the checks below: only comment lines,
+        // COPY and CREATE lines, and anything after the completion line do. Skip the rest
+        // without making a String of them.
+        if pendingStatement == nil && !afterCompletion {
+            guard startedAtTop, let first = line.first(where: { $0 != 0x20 && $0 != 0x09 }) else { return }
+            if first != 0x2D && first != 0x43 { return }
+        }
         var text = String(decoding: line, as: UTF8.self)
 
         if let start = pendingStatement {
@@ -231,7 +238,7 @@ public final class DumpValidator {
             pendingStatement = text
             return
         }
-        if text.trimmingCharacters(in: .whitespaces).isEmpty || text == "--" { return }
+        if text.utf8.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) || text == "--" { return }
         if text == "-- PostgreSQL database dump" { report.sawBanner = true; return }
         if text == "-- PostgreSQL database dump complete" { report.sawCompletion = true; afterCompletion = true; return }
         if text.hasPrefix("--") {

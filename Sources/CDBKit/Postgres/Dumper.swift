@@ -475,17 +475,31 @@ public final class PostgresDumper {
     private func writeSequenceValues(_ out: BufferedWriter, _ cat: Catalog) throws {
         let sequences = cat.sequences.values.sorted { ($0.text("raw_schema"), $0.text("raw_name")) < ($1.text("raw_schema"), $1.text("raw_name")) }
         guard !sequences.isEmpty else { return }
-        let query = sequences.map { s in
-            "SELECT \(s.text("oid"))::oid AS oid, last_value::text AS last_value, is_called FROM \(s.text("schema")).\(s.text("name"))"
-        }.joined(separator: "\nUNION ALL ")
-        let states = Dictionary(uniqueKeysWithValues: try connection.query(query, context: "reading sequence values").rows().map {
-            ($0.text("oid"), $0)
-        })
+        // Every sequence already used, in one query (pg_sequence_last_value is NULL until then);
+        // the others (whose last_value may have been set with is_called false) read one by one
+        // in a single UNION — planning hundreds of those branches costs more than the reading.
+        var states: [String: (value: String, called: Bool)] = [:]
+        let list = sequences.map { $0.text("oid") }.joined(separator: ",")
+        for row in try connection.query("""
+            SELECT s.oid, pg_catalog.pg_sequence_last_value(s.oid::pg_catalog.regclass)::text AS last_value
+              FROM pg_catalog.unnest('{\(list)}'::pg_catalog.oid[]) AS s(oid)
+            """, context: "reading sequence values").rows() {
+            if let value = row["last_value"] { states[row.text("oid")] = (value, true) }
+        }
+        let unused = sequences.filter { states[$0.text("oid")] == nil }
+        if !unused.isEmpty {
+            let query = unused.map { s in
+                "SELECT \(s.text("oid"))::oid AS oid, last_value::text AS last_value, is_called FROM \(s.text("schema")).\(s.text("name"))"
+            }.joined(separator: "\nUNION ALL ")
+            for row in try connection.query(query, context: "reading sequence values").rows() {
+                states[row.text("oid")] = (row.text("last_value"), row.bool("is_called"))
+            }
+        }
         for s in sequences {
             guard let state = states[s.text("oid")] else { continue }
             let name = "\(s.text("schema")).\(s.text("name"))"
             try out.write(DDL.header(name: s.text("raw_name"), type: "SEQUENCE SET", schema: s["raw_schema"], owner: s["owner"]))
-            try out.write("SELECT pg_catalog.setval(\(Self.literal(name)), \(state.text("last_value")), \(state.bool("is_called") ? "true" : "false"));\n\n")
+            try out.write("SELECT pg_catalog.setval(\(Self.literal(name)), \(state.value), \(state.called ? "true" : "false"));\n\n")
         }
     }
 
@@ -714,7 +728,10 @@ struct Catalog {
         }
         for r in relations.values { for parent in (r["parent_oids"] ?? "").split(separator: ",") { hasChildren.insert(String(parent)) } }
         viewsNeedingConstraints = Set(try rows(CatalogQueries.viewsNeedingConstraints, "views' dependencies").map { $0.text("oid") })
-        for s in try rows(CatalogQueries.sequences, "sequences") { sequences["s:" + s.text("oid")] = s }
+        for s in try rows(CatalogQueries.sequences, "sequences") {
+            sequences["s:" + s.text("oid")] = s
+            if s.text("owner_deptype") == "i" { identitySequences[s.text("owner_table") + ":" + s.text("owner_attnum")] = s }
+        }
         for col in try rows(CatalogQueries.columns(serverVersion: v), "columns") { columns[col.text("attrelid"), default: []].append(col) }
         for con in try rows(CatalogQueries.constraints, "constraints") {
             if con.text("contypid") != "0" {
@@ -821,7 +838,10 @@ struct Catalog {
         preDataOrder = DependencyOrder.sort(Array(rank.keys), rank: rank, edges: edges)
     }
 
+    /// Identity sequences by "table oid:attnum".
+    var identitySequences: [String: Row] = [:]
+
     func identitySequence(table: String, attnum: String) -> Row? {
-        sequences.values.first { $0.text("owner_deptype") == "i" && $0.text("owner_table") == table && $0.text("owner_attnum") == attnum }
+        identitySequences[table + ":" + attnum]
     }
 }
