@@ -378,9 +378,20 @@ enum CatalogQueries {
            AND d.classid = ANY (\(keyedCatalogs) || '{pg_catalog.pg_rewrite,pg_catalog.pg_attrdef,pg_catalog.pg_constraint,pg_catalog.pg_amop,pg_catalog.pg_amproc}'::pg_catalog.regclass[])
            AND d.refclassid = ANY (\(keyedCatalogs))
            AND d.objid >= 16384 AND d.refobjid >= 16384
+           -- A column default's use of a function is ordered apart (see defaultFunctions).
+           AND NOT (d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass)
         UNION
         SELECT 'c:' || i.inhrelid, 'c:' || i.inhparent FROM pg_catalog.pg_inherits i
          WHERE i.inhrelid IN (\(userRelations))
         """
     }
+
+    /// Column defaults that call a user function: when the function comes after the table
+    /// (its SQL-standard body reads the table, a loop), the default is set after the function.
+    static let defaultFunctions = """
+        SELECT DISTINCT ad.adrelid, ad.adnum, 'p:' || d.refobjid AS function
+          FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_attrdef ad ON ad.oid = d.objid
+         WHERE d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+           AND d.deptype = 'n' AND d.refobjid >= 16384 AND ad.adrelid IN (\(userRelations))
+        """
 }

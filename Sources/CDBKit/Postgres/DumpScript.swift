@@ -73,7 +73,7 @@ enum DDL {
     }
 
     /// One column of CREATE TABLE; `plainGenerated` leaves out a generation expression.
-    static func column(_ c: Row, identitySequence: Row?, plainGenerated: Bool = false, options: String? = nil) -> String {
+    static func column(_ c: Row, identitySequence: Row?, plainGenerated: Bool = false, omitDefault: Bool = false, options: String? = nil) -> String {
         var text = "\(c.text("name")) \(c.text("type"))"
         if let options { text += " OPTIONS (\n    \(options)\n)" }
         if let collation = c["collation"] { text += " COLLATE \(collation)" }
@@ -82,7 +82,7 @@ enum DDL {
             // nothing: the parent's expression applies
         } else if !generated.isEmpty, let expr = c["default_expr"] {
             text += " GENERATED ALWAYS AS (\(expr)) \(generated == "v" ? "VIRTUAL" : "STORED")"
-        } else if let expr = c["default_expr"] {
+        } else if let expr = c["default_expr"], !omitDefault {
             text += " DEFAULT \(expr)"
         }
         if c.bool("attnotnull") {

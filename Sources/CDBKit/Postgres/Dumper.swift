@@ -165,6 +165,13 @@ public final class PostgresDumper {
             }
             try out.write(text + "\n")
         }
+        for rel in cat.relations.values.sorted(by: { Self.sortKey($0) < Self.sortKey($1) }) {
+            for c in cat.columns[rel.text("oid")] ?? [] where cat.laterDefaults.contains(rel.text("oid") + ":" + c.text("attnum")) {
+                var text = DDL.header(name: "\(rel.text("raw_name")) \(c.text("name"))", type: "DEFAULT", schema: rel["raw_schema"], owner: rel["owner"])
+                text += "ALTER TABLE ONLY \(rel.text("schema")).\(rel.text("name")) ALTER COLUMN \(c.text("name")) SET DEFAULT \(c.text("default_expr"));\n"
+                try out.write(text + "\n")
+            }
+        }
         // Partitions join their parents once every table exists.
         for rel in cat.relations.values.sorted(by: { Self.sortKey($0) < Self.sortKey($1) })
         where rel.bool("relispartition") {
@@ -380,7 +387,8 @@ public final class PostgresDumper {
                     // expression from the parent (the server refuses one of the child's own).
                     let inheritedGenerated = !isPartition && c.text("attinhcount") != "0" && !c.text("attgenerated").isEmpty
                     return "    " + DDL.column(c, identitySequence: cat.identitySequence(table: oid, attnum: c.text("attnum")),
-                                           plainGenerated: inheritedGenerated)
+                                           plainGenerated: inheritedGenerated,
+                                           omitDefault: cat.laterDefaults.contains(oid + ":" + c.text("attnum")))
                 }
                 items += checks.map { "    " + $0 }
                 text += "CREATE \(unlogged)TABLE \(name) (\n\(items.joined(separator: ",\n"))\n)"
@@ -710,6 +718,8 @@ struct Catalog {
     var preDataOrder: [String] = []
     /// Tables other tables inherit from, or partitioned into.
     var hasChildren: Set<String> = []
+    /// "table oid:attnum" of defaults set after the pre-data objects (their function comes later).
+    var laterDefaults: Set<String> = []
     /// Views whose query is valid only because of a constraint (GROUP BY a primary key).
     var viewsNeedingConstraints: Set<String> = []
 
@@ -836,6 +846,13 @@ struct Catalog {
         for (key, row) in others where key.hasPrefix("q:") { edges.append((key, "f:" + row.text("opcfamily"))) }
         // Identity sequences have no rank: they stay out of the order but in `sequences` for setval.
         preDataOrder = DependencyOrder.sort(Array(rank.keys), rank: rank, edges: edges)
+        // A default whose function comes later (a loop through the function's body) is set
+        // once the function exists, as pg_dump does.
+        let position = Dictionary(uniqueKeysWithValues: preDataOrder.enumerated().map { ($1, $0) })
+        for d in try rows(CatalogQueries.defaultFunctions, "defaults' functions") {
+            guard let function = position[d.text("function")], let table = position["c:" + d.text("adrelid")], function > table else { continue }
+            laterDefaults.insert(d.text("adrelid") + ":" + d.text("adnum"))
+        }
     }
 
     /// Identity sequences by "table oid:attnum".
