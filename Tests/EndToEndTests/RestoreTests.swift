@@ -74,11 +74,15 @@ struct RestoreTests {
         let dump = try Harness.cdb("cdb-pg-dump", ["--backup-root", root, "-d", source]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let sidecar = try String(contentsOfFile: dump + ".sha256", encoding: .utf8)
         try (String(repeating: "f", count: 64) + sidecar.dropFirst(64)).write(toFile: dump + ".sha256", atomically: false, encoding: .utf8)
-        let before = try PG.psql("postgres", "SELECT count(*) FROM pg_database")
+        // Refused before any database is touched: the same answer with no server to reach (a
+        // count of databases would race the suites running beside this one).
+        let noServer: [String: String?] = ["PGHOST": root + "/no-server", "PGPORT": "1"]
         for args in [[dump, "--check"], [dump, "-d", target, "--create"]] {
-            let out = try Harness.cdb("cdb-restore", args)
-            #expect(out.status == 65 && out.stderr.contains("does not match its .sha256 sidecar"), "\(args): \(out.stderr)")
-            #expect(try PG.psql("postgres", "SELECT count(*) FROM pg_database") == before, "no database was created")
+            for environment in [[:], noServer] {
+                let out = try Harness.cdb("cdb-restore", args, environment: environment)
+                #expect(out.status == 65 && out.stderr.contains("does not match its .sha256 sidecar"), "\(args): \(out.stderr)")
+            }
+            #expect(try PG.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname = '\(target)'") == "0", "no database was created")
         }
         let rescued = try Harness.cdb("cdb-restore", [dump, "-d", target, "--create", "--no-verify"])
         #expect(rescued.status == 0 && rescued.stderr.contains("--no-verify"), "\(rescued.stderr)")
@@ -167,11 +171,28 @@ struct RestoreTests {
         try text.write(toFile: dir + "/bad.sql", atomically: false, encoding: .utf8)
         let bad = try Harness.cdb("cdb-restore", ["--check", dir + "/bad.sql"])
         #expect(bad.status == 65, "\(bad.stderr)")
-        #expect(try PG.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'cdb_check_%'") == "0")
+        try expectScratchGone(good.stderr + bad.stderr, count: 2)
     }
 }
 
 extension RestoreTests {
+    /// The scratch databases a --check named on stderr (other suites run checks at the same
+    /// time: only these are this test's).
+    static func scratchNames(_ stderr: String) -> [String] {
+        stderr.split(separator: "\n").compactMap { line in
+            guard let range = line.range(of: #"cdb_check_[0-9]+_[0-9a-z]+"#, options: .regularExpression) else { return nil }
+            return String(line[range])
+        }
+    }
+
+    func expectScratchGone(_ stderr: String, count: Int? = nil) throws {
+        let names = Set(Self.scratchNames(stderr))
+        if let count { #expect(names.count == count, "each --check names its scratch database: \(stderr)") }
+        for name in names {
+            #expect(try PG.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname = '\(name)'") == "0", "\(name) was left behind")
+        }
+    }
+
     @Test("--check interrupted with Ctrl-C leaves no scratch database")
     func checkInterrupted() throws {
         let source = try PG.createDatabase("bigcheck")
@@ -183,14 +204,15 @@ extension RestoreTests {
         // Through a shell, as a user meets it: the exit status it sees is 130, and stderr says why.
         let script = """
             '\(Harness.binDir)/cdb-restore' --check '\(dir)/big.sql' 2>'\(dir)/err' & pid=$!
-            until psql -X -At -d postgres -c "SELECT count(*) FROM pg_database WHERE datname LIKE 'cdb_check_%'" | grep -qx 1; do sleep 0.05; done
+            until psql -X -At -d postgres -c "SELECT count(*) FROM pg_database WHERE datname LIKE 'cdb_check_${pid}_%'" | grep -qx 1; do sleep 0.05; done
             sleep 0.2; kill -INT $pid; wait $pid; echo "exit $?"
             """
         let shell = try Harness.run("bash", ["-c", script])
         #expect(shell.stdout.contains("exit 130"), "\(shell.stdout) \(shell.stderr)")
         let err = (try? String(contentsOfFile: dir + "/err", encoding: .utf8)) ?? ""
         #expect(err.contains("cdb-restore: interrupted"), "\(err)")
-        try waitFor(seconds: 10) { try PG.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'cdb_check_%'") == "0" }
+        let named = try #require(RestoreTests.scratchNames(err).first, "stderr names the scratch database: \(err)")
+        try waitFor(seconds: 10) { try PG.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname = '\(named)'") == "0" }
     }
 }
 
@@ -200,6 +222,7 @@ struct PgDumpCheckTests {
     @Test("--check and cdb-verify --no-checksum pass pg_dump's plain dumps (plain, gzip, zstd) of the trading and awkward databases; cut ones fail as truncated")
     func pgDumpDumps() throws {
         let dir = try Harness.temporaryDirectory("pgdump")
+        var checkOutput = ""
         let trading = try PG.tradingDatabase(), awkward = try PG.awkwardDatabase()
         defer { Harness.remove(dir); PG.dropDatabase(trading); PG.dropDatabase(awkward) }
         for (database, required) in [(trading, [String]()), (awkward, ["--require-table", "app.node"])] {
@@ -213,6 +236,7 @@ struct PgDumpCheckTests {
                 let check = try Harness.cdb("cdb-restore", ["--check", file])
                 #expect(check.status == 0, "--check \(file): \(check.stderr)")
                 #expect(check.stderr.contains("records no row counts"), "\(check.stderr)")
+                checkOutput += check.stderr
                 let verify = try Harness.cdb("cdb-verify", ["--no-checksum"] + required + [file])
                 #expect(verify.status == 0 && verify.stderr.contains("no row counts recorded"), "verify \(file): \(verify.stderr)")
             }
@@ -231,10 +255,12 @@ struct PgDumpCheckTests {
                     #expect(verify.status == 65 && verify.stderr.contains("truncated"), "cut at \(cut) of \(bytes.count): \(verify.stderr)")
                     let check = try Harness.cdb("cdb-restore", ["--check", file])
                     #expect(check.status == 65 && check.stderr.contains("truncated"), "--check cut at \(cut): \(check.stderr)")
+                    checkOutput += check.stderr
                 }
             }
         }
-        #expect(try PG.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'cdb_check_%'") == "0")
+        #expect(RestoreTests.scratchNames(checkOutput).count == 6, "each good --check names its scratch database")
+        try RestoreTests().expectScratchGone(checkOutput)
     }
 }
 

@@ -280,6 +280,7 @@ public struct RestoreCheck {
         try maintenance.execute("SET client_min_messages = warning", context: "setting up the session")
         let scratch = "cdb_check_\(getpid())_\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
         try maintenance.execute("CREATE DATABASE \(DumpRestore.quoteIdentifier(scratch))", context: "creating the scratch database \(scratch)")
+        reporter.info("checking in the scratch database \(scratch) (dropped afterwards, also on failure)")
         let dropSQL = "DROP DATABASE IF EXISTS \(DumpRestore.quoteIdentifier(scratch))" + (maintenance.serverVersion >= 130000 ? " WITH (FORCE)" : "")
         let database = settings.database
         let cleanup = Interruption.register {
