@@ -1,4 +1,3 @@
-import CZlib
 import Foundation
 
 /// Reading a zip entry's bytes: the one place that inflates, and that checks an entry against
@@ -50,34 +49,34 @@ extension ZipReader {
                 remaining -= UInt64(n)
             }
         case 8:
-            var stream = z_stream()
-            guard inflateInit2_(&stream, -15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-                throw CDBError.validation(path: entry.name, reason: "inflateInit failed")
+            let inflater: Inflater
+            do { inflater = try Inflater(.raw) } catch {
+                throw CDBError.validation(path: entry.name, reason: "cannot start inflating")
             }
-            defer { inflateEnd(&stream) }
             let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 18, alignment: 16)
             defer { out.deallocate() }
             var ended = false
             while !ended {
                 let n = Int(min(remaining, 1 << 20))
-                var input = n > 0 ? try read(offset, n) : []
+                let input = n > 0 ? try read(offset, n) : []
                 offset += UInt64(n)
                 remaining -= UInt64(n)
-                try input.withUnsafeMutableBytes { raw in
-                    stream.next_in = raw.baseAddress?.assumingMemoryBound(to: Bytef.self)
-                    stream.avail_in = uInt(raw.count)
+                try input.withUnsafeBytes { raw in
+                    var rest = raw
                     repeat {
-                        stream.next_out = out.baseAddress!.assumingMemoryBound(to: Bytef.self)
-                        stream.avail_out = uInt(out.count)
-                        let status = inflate(&stream, Z_NO_FLUSH)
-                        guard status == Z_OK || status == Z_STREAM_END || (status == Z_BUF_ERROR && raw.count == 0) else {
+                        let step: (consumed: Int, produced: Int, ended: Bool, stalled: Bool)
+                        do { step = try inflater.step(rest, into: out) } catch {
                             throw CDBError.validation(path: entry.name, reason: "\(entry.name): corrupt deflate data")
                         }
-                        let made = out.count - Int(stream.avail_out)
-                        if made > 0 { try deliver(UnsafeRawBufferPointer(rebasing: out[0..<made])) }
-                        if status == Z_STREAM_END { ended = true; break }
-                        if status == Z_BUF_ERROR { break }
-                    } while stream.avail_out == 0 || stream.avail_in > 0
+                        if step.stalled && !rest.isEmpty && step.produced == 0 && step.consumed == 0 {
+                            throw CDBError.validation(path: entry.name, reason: "\(entry.name): corrupt deflate data")
+                        }
+                        rest = UnsafeRawBufferPointer(rebasing: rest[step.consumed...])
+                        if step.produced > 0 { try deliver(UnsafeRawBufferPointer(rebasing: out[0..<step.produced])) }
+                        if step.ended { ended = true; break }
+                        if step.stalled { break }
+                        if step.produced < out.count && rest.isEmpty { break }
+                    } while true
                 }
                 if !ended && remaining == 0 && n == 0 {
                     throw CDBError.validation(path: entry.name, reason: "\(entry.name): deflate data is truncated")
@@ -88,14 +87,4 @@ extension ZipReader {
         }
     }
 
-}
-
-/// A running CRC-32 (zlib's).
-public struct CRC32 {
-    private var state: uLong = crc32(0, nil, 0)
-    public init() {}
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        state = crc32(state, bytes.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(bytes.count))
-    }
-    public var value: UInt32 { UInt32(state) }
 }

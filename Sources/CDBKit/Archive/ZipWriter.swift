@@ -1,5 +1,4 @@
 import CDeflate
-import CZlib
 import Foundation
 
 #if canImport(Glibc)
@@ -122,21 +121,22 @@ public final class ZipWriter {
         fileprivate let index: Int
         fileprivate let headerOffset: UInt64
         fileprivate let dataStart: UInt64
-        fileprivate var crc: UInt32 = 0
+        fileprivate var running = CRC32()
+        fileprivate var crc: UInt32 { running.value }
         fileprivate var uncompressed: UInt64 = 0
-        fileprivate let deflater: ZlibDeflater?
+        fileprivate let deflater: Deflater?
 
         fileprivate init(writer: ZipWriter, index: Int, headerOffset: UInt64, method: Method, level: Int32) throws {
             self.writer = writer
             self.index = index
             self.headerOffset = headerOffset
             self.dataStart = writer.offset
-            deflater = method == .deflated ? try ZlibDeflater(level: level) : nil
+            deflater = method == .deflated ? try Deflater(.raw, level: level, context: "zip") : nil
         }
 
         public func write(_ bytes: UnsafeRawBufferPointer) throws {
             guard bytes.count > 0 else { return }
-            crc = UInt32(crc32(uLong(crc), bytes.baseAddress!.assumingMemoryBound(to: Bytef.self), uInt(bytes.count)))
+            running.update(bytes)
             uncompressed += UInt64(bytes.count)
             if let deflater {
                 try deflater.compress(bytes, finish: false) { try writer.emit($0) }
@@ -279,41 +279,5 @@ public enum Deflate {
         }
         out.removeSubrange(n...)
         return Packed(method: .deflated, crc: crc, data: out)
-    }
-}
-
-/// Raw DEFLATE streaming through zlib, for entries too large to hold compressed in memory.
-final class ZlibDeflater {
-    private var stream = z_stream()
-    private let buffer: UnsafeMutableRawBufferPointer
-
-    init(level: Int32) throws {
-        buffer = .allocate(byteCount: 1 << 18, alignment: 16)
-        // Negative window bits: raw deflate, as zip wants.
-        guard deflateInit2_(&stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            buffer.deallocate()
-            throw CDBError.io(path: "zip", reason: "deflateInit2 failed")
-        }
-    }
-
-    deinit {
-        deflateEnd(&stream)
-        buffer.deallocate()
-    }
-
-    func compress(_ input: UnsafeRawBufferPointer, finish: Bool, out: (UnsafeRawBufferPointer) throws -> Void) throws {
-        stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
-        stream.avail_in = uInt(input.count)
-        while true {
-            stream.next_out = buffer.baseAddress!.assumingMemoryBound(to: Bytef.self)
-            stream.avail_out = uInt(buffer.count)
-            let status = deflate(&stream, finish ? Z_FINISH : Z_NO_FLUSH)
-            guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else {
-                throw CDBError.io(path: "zip", reason: "deflate failed (\(status))")
-            }
-            let produced = buffer.count - Int(stream.avail_out)
-            if produced > 0 { try out(UnsafeRawBufferPointer(rebasing: buffer[0..<produced])) }
-            if finish ? status == Z_STREAM_END : (stream.avail_in == 0 && stream.avail_out > 0) { return }
-        }
     }
 }

@@ -1,4 +1,3 @@
-import CLibGit2
 import Foundation
 
 #if canImport(Glibc)

@@ -117,6 +117,46 @@ public final class PGConnection {
         }
     }
 
+    /// What one statement of a restored script did.
+    public enum Outcome {
+        case done
+        /// A `COPY … FROM stdin` started: send its data, then `endCopyIn()`.
+        case copyIn
+        case failed(String)
+    }
+
+    /// A failure message (a type, so that it can travel in a `Result`).
+    public struct Message: Error { public let text: String }
+
+    /// Runs one statement of a script as written (a restore replays statements it has not
+    /// written itself); never throws: the caller reports the line.
+    public func run(_ sql: String) -> Outcome {
+        let result = PGResult(PQexec(handle, sql))
+        switch result.status {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY: return .done
+        case PGRES_COPY_IN: return .copyIn
+        default: return .failed(isBroken ? lastError : redact(result.errorMessage ?? lastError))
+        }
+    }
+
+    /// Sends a chunk of COPY data; returns a message when the connection refused it.
+    public func sendCopyData(_ bytes: UnsafeRawBufferPointer) -> String? {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return nil }
+        return PQputCopyData(handle, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count)) == 1 ? nil : lastError
+    }
+
+    /// Ends COPY FROM stdin; the rows the server stored, or its message.
+    public func endCopyIn() -> Result<Int64, Message> {
+        if PQputCopyEnd(handle, nil) != 1 { return .failure(Message(text: lastError)) }
+        var rows: Int64 = 0
+        var failure: String?
+        while let next = PQgetResult(handle) {
+            let r = PGResult(next)
+            if r.status == PGRES_COMMAND_OK { rows = Int64(r.commandTuples) ?? 0 } else { failure = redact(r.errorMessage ?? lastError) }
+        }
+        return failure.map { .failure(Message(text: $0)) } ?? .success(rows)
+    }
+
     /// Runs `COPY … TO STDOUT` and hands every chunk libpq returns to `body` as raw bytes,
     /// without turning rows into strings. Returns the row count the server reported.
     public func copyOut(_ sql: String, context: String, body: (UnsafeRawBufferPointer) throws -> Void) throws -> Int64 {

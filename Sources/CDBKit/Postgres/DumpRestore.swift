@@ -1,4 +1,3 @@
-import CLibPQ
 import Foundation
 
 /// Runs a plain SQL dump (ours, or pg_dump's plain format from 12 to 17) into a database
@@ -179,37 +178,31 @@ public struct DumpRestore {
                 if request.singleTransaction, Self.isTransactionControl(text) {
                     continue  // pg_dump wraps large objects in BEGIN/COMMIT; here all is one transaction already
                 }
-                let raw = PGResult(PQexec(connection.handle, text))
                 result.statements += 1
-                switch raw.status {
-                case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+                switch connection.run(text) {
+                case .done:
                     break
-                case PGRES_COPY_IN:
+                case .copyIn:
                     inCopy = true
                     copyLine = line
                     copyTable = Self.copyTarget(text)
                     reporter.progress("restoring \(copyTable)…")
-                default:
-                    throw fail(line, connection.isBroken ? connection.lastError : (raw.errorMessage ?? connection.lastError))
+                case let .failed(message):
+                    throw fail(line, message)
                 }
             case let .copyData(bytes):
-                guard inCopy, let base = bytes.baseAddress else { continue }
-                if PQputCopyData(connection.handle, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count)) != 1 {
-                    throw fail(copyLine, connection.lastError)
-                }
+                guard inCopy else { continue }
+                if let message = connection.sendCopyData(bytes) { throw fail(copyLine, message) }
             case .copyEnd:
                 guard inCopy else { continue }
                 inCopy = false
-                if PQputCopyEnd(connection.handle, nil) != 1 { throw fail(copyLine, connection.lastError) }
-                var rows: Int64 = 0
-                var failure: String?
-                while let next = PQgetResult(connection.handle) {
-                    let r = PGResult(next)
-                    if r.status == PGRES_COMMAND_OK { rows = Int64(r.commandTuples) ?? 0 } else { failure = r.errorMessage ?? connection.lastError }
+                switch connection.endCopyIn() {
+                case let .success(rows):
+                    result.tables.append((copyTable, rows))
+                    reporter.detail("  \(copyTable): \(rows) rows")
+                case let .failure(message):
+                    throw fail(copyLine, message.text)
                 }
-                if let failure { throw fail(copyLine, failure) }
-                result.tables.append((copyTable, rows))
-                reporter.detail("  \(copyTable): \(rows) rows")
             case let .meta(text, line):
                 let command = text.split(separator: " ").first.map(String.init) ?? text
                 switch command {

@@ -1,4 +1,3 @@
-import CZlib
 import CZstd
 import Foundation
 
@@ -83,50 +82,24 @@ final class ZstdSink: ByteSink {
     }
 }
 
-/// gzip compression through zlib.
+/// gzip compression (zlib, through `Deflater`).
 final class GzipSink: ByteSink {
     private let next: ByteSink
-    private var stream = z_stream()
-    private let output: UnsafeMutableRawBufferPointer
+    private let deflater: Deflater
 
     init(next: ByteSink, level: Int32 = 6) throws {
         self.next = next
-        output = .allocate(byteCount: 1 << 18, alignment: 16)
-        // windowBits 15 + 16 asks zlib for a gzip wrapper.
-        let status = deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
-                                   ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
-        guard status == Z_OK else { throw CDBError.io(path: "gzip", reason: "deflateInit2 failed (\(status))") }
-    }
-
-    deinit {
-        deflateEnd(&stream)
-        output.deallocate()
+        deflater = try Deflater(.gzip, level: level, context: "gzip")
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        stream.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
-        stream.avail_in = uInt(bytes.count)
-        while stream.avail_in > 0 { _ = try step(Z_NO_FLUSH) }
+        guard bytes.count > 0 else { return }
+        try deflater.compress(bytes, finish: false) { try next.write($0) }
     }
 
     func finish() throws {
-        stream.next_in = nil
-        stream.avail_in = 0
-        while try step(Z_FINISH) != Z_STREAM_END {}
+        try deflater.compress(UnsafeRawBufferPointer(start: nil, count: 0), finish: true) { try next.write($0) }
         try next.finish()
-    }
-
-    private func step(_ flush: Int32) throws -> Int32 {
-        stream.next_out = output.baseAddress!.assumingMemoryBound(to: Bytef.self)
-        stream.avail_out = uInt(output.count)
-        let status = deflate(&stream, flush)
-        guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else {
-            throw CDBError.io(path: "gzip", reason: "deflate failed (\(status))")
-        }
-        let produced = output.count - Int(stream.avail_out)
-        if produced > 0 { try next.write(UnsafeRawBufferPointer(rebasing: output[0..<produced])) }
-        return status
     }
 }
 
@@ -138,7 +111,7 @@ public final class DecompressingReader {
     private let input: UnsafeMutableRawBufferPointer
     private let output: UnsafeMutableRawBufferPointer
     private var zstd: OpaquePointer?
-    private var zlib = z_stream()
+    private var inflater: Inflater?
     private var inputStart = 0, inputEnd = 0
     private var endOfFile = false
     private var streamEnded = false
@@ -152,7 +125,13 @@ public final class DecompressingReader {
         output = .allocate(byteCount: 1 << 20, alignment: 16)
         switch self.compression {
         case .zstd: zstd = ZSTD_createDCtx()
-        case .gzip: inflateInit2_(&zlib, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+        case .gzip:
+            do { inflater = try Inflater(.gzip) } catch {
+                close(fd)
+                input.deallocate()
+                output.deallocate()
+                throw CDBError.io(path: path, reason: "cannot start inflating")
+            }
         case .none: break
         }
     }
@@ -160,7 +139,6 @@ public final class DecompressingReader {
     deinit {
         close(fd)
         if let zstd { ZSTD_freeDCtx(zstd) }
-        if compression == .gzip { inflateEnd(&zlib) }
         input.deallocate()
         output.deallocate()
     }
@@ -204,20 +182,18 @@ public final class DecompressingReader {
                 }
                 if streamEnded {
                     // Concatenated gzip members are legal; start the next one.
-                    inflateReset(&zlib)
+                    inflater!.reset()
                     streamEnded = false
                 }
-                zlib.next_in = (input.baseAddress! + inputStart).assumingMemoryBound(to: Bytef.self)
-                zlib.avail_in = uInt(inputEnd - inputStart)
-                zlib.next_out = output.baseAddress!.assumingMemoryBound(to: Bytef.self)
-                zlib.avail_out = uInt(output.count)
-                let status = inflate(&zlib, Z_NO_FLUSH)
-                guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else {
-                    throw CDBError.validation(path: path, reason: "gzip: corrupt data (\(status))")
+                let step: (consumed: Int, produced: Int, ended: Bool, stalled: Bool)
+                do {
+                    step = try inflater!.step(UnsafeRawBufferPointer(rebasing: input[inputStart..<inputEnd]), into: output)
+                } catch let corrupt as Inflater.Corrupt {
+                    throw CDBError.validation(path: path, reason: "gzip: corrupt data (\(corrupt.status))")
                 }
-                inputStart = inputEnd - Int(zlib.avail_in)
-                if status == Z_STREAM_END { streamEnded = true }
-                let produced = output.count - Int(zlib.avail_out)
+                inputStart += step.consumed
+                if step.ended { streamEnded = true }
+                let produced = step.produced
                 if produced > 0 { return UnsafeRawBufferPointer(rebasing: output[0..<produced]) }
             }
         }
