@@ -39,6 +39,12 @@ public func runReportingErrors(_ reporter: Reporter, redact: (String) -> String 
     } catch let error as POSIXError {
         reporter.error(redact(error.localizedDescription))
         status = error.code == .ENOENT ? .noInput : .ioError
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        // Anything else is a bug of cdb's: say so, with exit 1, never a raw crash.
+        reporter.error(redact("unexpected error: \(error.localizedDescription) — please report it"))
+        status = .failure
     }
     fflush(stdout)
     if status != .success { throw ExitCode(status.rawValue) }

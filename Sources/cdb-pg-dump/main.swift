@@ -3,7 +3,7 @@ import CDBCommandLine
 import CDBKit
 import Foundation
 
-struct PGDump: ParsableCommand {
+struct PGDump: CDBProgram {
     static let configuration = CommandConfiguration(
         commandName: "cdb-pg-dump",
         abstract: "Logical dump of one PostgreSQL database through libpq, validated and written atomically.",
@@ -46,47 +46,40 @@ struct PGDump: ParsableCommand {
     @Flag(name: .long, help: "With -o FILE: replace FILE when it exists.")
     var force = false
 
-    @Option(name: .long, help: ArgumentHelp("Seconds to wait for table locks and the backup root's lock.", valueName: "seconds"))
-    var lockWait: Int = 30
+    @OptionGroup var locking: LockOptions
 
     @OptionGroup var common: CommonOptions
 
     @OptionGroup var database: DatabaseOptions
 
     func validate() throws {
-        if lockWait < 0 { throw ValidationError("--lock-wait must be 0 or more seconds") }
-        if common.json && output == "-" { throw ValidationError("--json and -o - both use standard output; choose one") }
+        try common.checkStandardOutput(output)
         if force && (output == nil || output == "-") { throw ValidationError("--force replaces the file named by -o FILE; give -o FILE") }
     }
 
-    func run() throws {
-        let reporter = common.reporter()
-        try runReportingErrors(reporter) {
-            var flags = Settings.Flags()
-            flags.backupRoot = common.backupRoot
-            flags.requiredTables = requireTable
-            database.apply(to: &flags)
-            let settings = try Settings.resolve(flags: flags)
-            settings.warnings.forEach(reporter.warning)
-            var request = PostgresBackup.Request(settings: settings)
-            request.compression = compress?.value ?? .none
-            request.dump.owners = !noOwner
-            request.dump.privileges = !noPrivileges
-            request.dump.allowUnsupported = allowUnsupported
-            request.dump.lockTimeoutSeconds = lockWait
-            request.lockWait = Double(lockWait)
-            switch output {
-            case nil: request.destination = .backupRoot
-            case "-": request.destination = .standardOutput
-            case let path?: request.destination = force ? .fileReplacing(path) : .file(path)
-            }
-            let outcome = PostgresBackupCommand.run(request: request, reporter: reporter)
-            if common.json { emit(outcome.json) } else if let path = outcome.result?.path { emit(path) }
-            return outcome.status
+    func configure(_ flags: inout Settings.Flags) {
+        flags.requiredTables = requireTable
+        database.apply(to: &flags)
+    }
+
+    func execute(settings: Settings, reporter: Reporter) throws -> ExitStatus {
+        var request = PostgresBackup.Request(settings: settings)
+        request.compression = compress?.value ?? .none
+        request.dump.owners = !noOwner
+        request.dump.privileges = !noPrivileges
+        request.dump.allowUnsupported = allowUnsupported
+        request.dump.lockTimeoutSeconds = locking.lockWait
+        request.lockWait = locking.seconds
+        switch output {
+        case nil: request.destination = .backupRoot
+        case "-": request.destination = .standardOutput
+        case let path?: request.destination = force ? .fileReplacing(path) : .file(path)
         }
+        let outcome = PostgresBackupCommand.run(request: request, reporter: reporter)
+        if common.json { emit(outcome.json) } else if let path = outcome.result?.path { emit(path) }
+        return outcome.status
     }
 }
-
 
 ProcessSetup.prepare()
 PGDump.main()

@@ -25,7 +25,7 @@ struct PreSessionCommand: ParsableCommand {
 }
 
 extension PreSessionCommand {
-    struct Run: ParsableCommand {
+    struct Run: CDBProgram {
         static let configuration = CommandConfiguration(
             commandName: "run",
             abstract: "Run the backups (the default when no subcommand is given)."
@@ -39,8 +39,7 @@ extension PreSessionCommand {
         @Flag(name: .long, help: "Skip the repository snapshot.")
         var skipRepo = false
 
-        @Option(name: .long, help: ArgumentHelp("Seconds to wait for another run's lock before giving up (exit 75).", valueName: "seconds"))
-        var lockWait: Int = 30
+        @OptionGroup var locking: LockOptions
 
         @Option(name: .long, help: ArgumentHelp("Skip when this repository's last successful run is younger (default 0, CDB_SESSION_INTERVAL).", valueName: "minutes"))
         var minInterval: Int?
@@ -53,33 +52,27 @@ extension PreSessionCommand {
         var repo: String?
 
         func validate() throws {
-            if lockWait < 0 { throw ValidationError("--lock-wait must be 0 or more seconds") }
             if let minInterval, minInterval < 0 { throw ValidationError("--min-interval must be 0 or more minutes") }
         }
 
-        func run() throws {
-            let reporter = common.reporter()
-            try runReportingErrors(reporter) {
-                let directory = repo ?? FileManager.default.currentDirectoryPath
-                var flags = Settings.Flags()
-                flags.backupRoot = common.backupRoot
-                let settings = try Settings.resolve(flags: flags, directory: directory)
-                settings.warnings.forEach(reporter.warning)
-                var request = PreSession.Request(settings: settings)
-                request.repository = directory
-                request.skipDatabase = skipDb
-                request.skipRepository = skipRepo
-                request.lockWait = Double(lockWait)
-                request.compression = compress?.value ?? .none
-                request.minInterval = try settings.sources.integer("CDB_SESSION_INTERVAL", flag: minInterval, default: 0)
-                let outcome = PreSession(request: request, reporter: reporter).run()
-                if common.json {
-                    for step in outcome.steps { emit(jsonLine(step.json)) }
-                } else {
-                    outcome.paths.forEach(emit)
-                }
-                return outcome.status
+        var settingsDirectory: String { repo ?? FileManager.default.currentDirectoryPath }
+
+        func execute(settings: Settings, reporter: Reporter) throws -> ExitStatus {
+            let directory = settingsDirectory
+            var request = PreSession.Request(settings: settings)
+            request.repository = directory
+            request.skipDatabase = skipDb
+            request.skipRepository = skipRepo
+            request.lockWait = locking.seconds
+            request.compression = compress?.value ?? .none
+            request.minInterval = try settings.sources.integer("CDB_SESSION_INTERVAL", flag: minInterval, default: 0)
+            let outcome = PreSession(request: request, reporter: reporter).run()
+            if common.json {
+                for step in outcome.steps { emit(jsonLine(step.json)) }
+            } else {
+                outcome.paths.forEach(emit)
             }
+            return outcome.status
         }
     }
 

@@ -3,7 +3,7 @@ import CDBCommandLine
 import CDBKit
 import Foundation
 
-struct Prune: ParsableCommand {
+struct Prune: CDBProgram {
     static let configuration = CommandConfiguration(
         commandName: "cdb-prune",
         abstract: "Apply the retention policy to the backup folders.",
@@ -40,8 +40,7 @@ struct Prune: ParsableCommand {
     @Flag(name: .long, help: "Change nothing; print what would be deleted.")
     var dryRun = false
 
-    @Option(name: .long, help: ArgumentHelp("Seconds to wait for the backup root's lock.", valueName: "seconds"))
-    var lockWait: Int = 30
+    @OptionGroup var locking: LockOptions
 
     @Option(name: .long, help: .hidden)
     var now: String?
@@ -52,32 +51,28 @@ struct Prune: ParsableCommand {
             completion: .directory)
     var folders: [String] = []
 
-    func run() throws {
-        let reporter = common.reporter()
-        try runReportingErrors(reporter) {
-            var flags = Settings.Flags()
-            flags.backupRoot = common.backupRoot
-            flags.retentionDays = retentionDays
-            flags.keepLast = keepLast
-            let settings = try Settings.resolve(flags: flags)
-            settings.warnings.forEach(reporter.warning)
-            var request = Pruner.Request(root: settings.backupRoot, policy: RetentionPolicy(
-                retentionDays: settings.retentionDays, keepLast: settings.keepLast,
-                keepDaily: keepDaily, keepWeekly: keepWeekly, keepMonthly: keepMonthly))
-            request.folders = folders
-            request.dryRun = dryRun
-            request.lockWait = Double(max(0, lockWait))
-            if let now {
-                // "As of" another time, for tests and what-if runs: ISO 8601, e.g. 2025-11-25T12:00:00+01:00.
-                guard let date = ISO8601DateFormatter().date(from: now) else {
-                    throw CDBError.usage("--now takes an ISO 8601 time such as 2025-11-25T12:00:00+01:00")
-                }
-                request.now = date
+    func configure(_ flags: inout Settings.Flags) {
+        flags.retentionDays = retentionDays
+        flags.keepLast = keepLast
+    }
+
+    func execute(settings: Settings, reporter: Reporter) throws -> ExitStatus {
+        var request = Pruner.Request(root: settings.backupRoot, policy: RetentionPolicy(
+            retentionDays: settings.retentionDays, keepLast: settings.keepLast,
+            keepDaily: keepDaily, keepWeekly: keepWeekly, keepMonthly: keepMonthly))
+        request.folders = folders
+        request.dryRun = dryRun
+        request.lockWait = locking.seconds
+        if let now {
+            // "As of" another time, for tests and what-if runs: ISO 8601, e.g. 2025-11-25T12:00:00+01:00.
+            guard let date = ISO8601DateFormatter().date(from: now) else {
+                throw CDBError.usage("--now takes an ISO 8601 time such as 2025-11-25T12:00:00+01:00")
             }
-            let result = try Pruner(request: request).run()
-            PruneReport.print(result, dryRun: dryRun, json: common.json, reporter: reporter)
-            return .success
+            request.now = date
         }
+        let result = try Pruner(request: request).run()
+        PruneReport.print(result, dryRun: dryRun, json: common.json, reporter: reporter)
+        return .success
     }
 }
 

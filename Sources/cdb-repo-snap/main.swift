@@ -3,7 +3,7 @@ import CDBCommandLine
 import CDBKit
 import Foundation
 
-struct RepoSnap: ParsableCommand {
+struct RepoSnap: CDBProgram {
     static let configuration = CommandConfiguration(
         commandName: "cdb-repo-snap",
         abstract: "Zip snapshot of a git repository's HEAD through libgit2, with its metadata.",
@@ -55,8 +55,7 @@ struct RepoSnap: ParsableCommand {
     @Flag(name: .long, help: "Do not warn about uncommitted changes.")
     var force = false
 
-    @Option(name: .long, help: ArgumentHelp("Seconds to wait for the backup root's lock.", valueName: "seconds"))
-    var lockWait: Int = 30
+    @OptionGroup var locking: LockOptions
 
     @Flag(name: .long, help: "Install the post-commit hook into this repository (keeps a foreign hook and calls it).")
     var installHook = false
@@ -72,74 +71,72 @@ struct RepoSnap: ParsableCommand {
 
     func validate() throws {
         if installHook && uninstallHook { throw ValidationError("choose one of --install-hook and --uninstall-hook") }
-        if common.json && output == "-" { throw ValidationError("--json and -o - both use standard output; choose one") }
-        if lockWait < 0 { throw ValidationError("--lock-wait must be 0 or more seconds") }
+        try common.checkStandardOutput(output)
         if !(1...12).contains(compressionLevel) { throw ValidationError("--compression-level takes 1 to 12") }
         for (flag, value) in [("--untracked-max-file", untrackedMaxFile), ("--untracked-max-total", untrackedMaxTotal)] {
             if let value, ByteSize.parse(value) == nil { throw ValidationError("\(flag) takes a size such as 10M or 512K") }
         }
     }
 
-    func run() throws {
-        let reporter = common.reporter()
-        try runReportingErrors(reporter) {
-            let directory = repo ?? FileManager.default.currentDirectoryPath
-            if installHook || uninstallHook {
-                let repository = try GitRepository(discoveringFrom: directory)
-                if installHook {
-                    let program = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-                    let (outcome, path) = try PostCommitHook.install(repository, program: program)
-                    if let tree = WorkTree.root(containing: directory), try UserConfig().enable(tree) {
-                        reporter.info("enabled \(tree) for cdb backups (cdb-pre-session disable turns that off)")
-                    }
-                    switch outcome {
-                    case .alreadyInstalled: reporter.info("post-commit hook already installed at \(path)")
-                    case .installedKeepingLegacy: reporter.info("post-commit hook installed at \(path); the hook that was there runs first (post-commit.legacy)")
-                    default: reporter.info("post-commit hook installed at \(path)")
-                    }
-                    emit(path)
-                } else {
-                    let (outcome, path) = try PostCommitHook.uninstall(repository)
-                    switch outcome {
-                    case .notInstalled: reporter.info("no cdb post-commit hook at \(path); nothing to do")
-                    case .removedRestoringLegacy: reporter.info("post-commit hook removed; the earlier hook is back at \(path)")
-                    default: reporter.info("post-commit hook removed from \(path)")
-                    }
+    var settingsDirectory: String { repo ?? FileManager.default.currentDirectoryPath }
+
+    func configure(_ flags: inout Settings.Flags) {
+        flags.untrackedMaxFile = untrackedMaxFile.flatMap(ByteSize.parse)
+        flags.untrackedMaxTotal = untrackedMaxTotal.flatMap(ByteSize.parse)
+    }
+
+    /// The post-commit hook's run has nowhere to report bad settings: it stays silent.
+    func quietExit(settingsError: CDBError) -> ExitStatus? { background ? .success : nil }
+
+    func executeWithoutSettings(reporter: Reporter) throws -> ExitStatus? {
+        let directory = settingsDirectory
+        if installHook || uninstallHook {
+            let repository = try GitRepository(discoveringFrom: directory)
+            if installHook {
+                let program = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+                let (outcome, path) = try PostCommitHook.install(repository, program: program)
+                if let tree = WorkTree.root(containing: directory), try UserConfig().enable(tree) {
+                    reporter.info("enabled \(tree) for cdb backups (cdb-pre-session disable turns that off)")
                 }
-                return .success
+                switch outcome {
+                case .alreadyInstalled: reporter.info("post-commit hook already installed at \(path)")
+                case .installedKeepingLegacy: reporter.info("post-commit hook installed at \(path); the hook that was there runs first (post-commit.legacy)")
+                default: reporter.info("post-commit hook installed at \(path)")
+                }
+                emit(path)
+            } else {
+                let (outcome, path) = try PostCommitHook.uninstall(repository)
+                switch outcome {
+                case .notInstalled: reporter.info("no cdb post-commit hook at \(path); nothing to do")
+                case .removedRestoringLegacy: reporter.info("post-commit hook removed; the earlier hook is back at \(path)")
+                default: reporter.info("post-commit hook removed from \(path)")
+                }
             }
-            var flags = Settings.Flags()
-            flags.backupRoot = common.backupRoot
-            flags.untrackedMaxFile = untrackedMaxFile.flatMap(ByteSize.parse)
-            flags.untrackedMaxTotal = untrackedMaxTotal.flatMap(ByteSize.parse)
-            let settings: Settings
-            do {
-                settings = try Settings.resolve(flags: flags, directory: directory)
-            } catch let error as CDBError where background {
-                // Nowhere to log without settings: the post-commit hook stays silent.
-                _ = error
-                return .success
-            }
-            // The post-commit hook snapshots only repositories the user enabled.
-            if background && settings.enabledWorkTree == nil { return .success }
-            settings.warnings.forEach(reporter.warning)
-            var request = RepositorySnapshot.Request(settings: settings)
-            request.commit = commit
-            request.repository = directory
-            request.includeEnv = includeEnv
-            request.untracked = !noUntracked
-            request.includes = include
-            request.lockWait = Double(lockWait)
-            request.level = Int32(compressionLevel)
-            switch output {
-            case nil: request.destination = .backupRoot
-            case "-": request.destination = .standardOutput
-            case let path?: request.destination = .file(path)
-            }
-            let outcome = RepositorySnapshotCommand.run(request: request, force: force, reporter: reporter)
-            if common.json { emit(jsonLine(outcome.json)) } else if let path = outcome.result?.path { emit(path) }
-            return outcome.status
+            return .success
         }
+        return nil
+    }
+
+    func execute(settings: Settings, reporter: Reporter) throws -> ExitStatus {
+        let directory = settingsDirectory
+        // The post-commit hook snapshots only repositories the user enabled.
+        if background && settings.enabledWorkTree == nil { return .success }
+        var request = RepositorySnapshot.Request(settings: settings)
+        request.commit = commit
+        request.repository = directory
+        request.includeEnv = includeEnv
+        request.untracked = !noUntracked
+        request.includes = include
+        request.lockWait = locking.seconds
+        request.level = Int32(compressionLevel)
+        switch output {
+        case nil: request.destination = .backupRoot
+        case "-": request.destination = .standardOutput
+        case let path?: request.destination = .file(path)
+        }
+        let outcome = RepositorySnapshotCommand.run(request: request, force: force, reporter: reporter)
+        if common.json { emit(jsonLine(outcome.json)) } else if let path = outcome.result?.path { emit(path) }
+        return outcome.status
     }
 }
 

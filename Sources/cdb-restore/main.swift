@@ -3,7 +3,7 @@ import CDBCommandLine
 import CDBKit
 import Foundation
 
-struct Restore: ParsableCommand {
+struct Restore: CDBProgram {
     static let configuration = CommandConfiguration(
         commandName: "cdb-restore",
         abstract: "Restore a dump into a database, prove it restores, or unpack a repository snapshot.",
@@ -80,62 +80,57 @@ struct Restore: ParsableCommand {
         }
     }
 
-    func run() throws {
-        let reporter = common.reporter()
-        var flags = Settings.Flags()
-        flags.backupRoot = common.backupRoot
+    func configure(_ flags: inout Settings.Flags) {
         database.apply(to: &flags)
         flags.dbname = nil  // the target is --dbname itself, resolved below
-        let settings = try? Settings.resolve(flags: flags)
-        try runReportingErrors(reporter, redact: { settings?.database.redact($0) ?? $0 }) {
-            guard let settings else { _ = try Settings.resolve(flags: flags); return .failure }
-            settings.warnings.forEach(reporter.warning)
-            if isSnapshot {
-                var request = SnapshotRestore.Request(snapshot: backup, directory: directory!)
-                request.force = force
-                request.applyUncommitted = applyUncommitted
-                request.noVerify = noVerify
-                let result = try SnapshotRestore(request: request, reporter: reporter).run()
-                reporter.info("Restored commit \(result.commit.prefix(7)): \(result.files) files, \(result.links) links\(result.env ? ", .env (0600)" : "")\(result.patchApplied ? ", uncommitted changes applied" : "") into \(directory!)")
-                if common.json {
-                    emit(jsonLine(["directory": directory!, "files": result.files, "links": result.links, "env": result.env,
-                                   "patch_applied": result.patchApplied, "commit": result.commit]))
-                } else {
-                    emit(directory!)
-                }
-                return .success
-            }
-            if check {
-                var checker = RestoreCheck(settings: settings, dump: backup, reporter: reporter)
-                checker.noVerify = noVerify
-                let result = try checker.run()
-                let rows = result.tables.reduce(0) { $0 + $1.rows }
-                reporter.info(String(format: "OK: %d tables, %lld rows restored and matching the dump in %.2f s (scratch database dropped)",
-                                     result.tables.count, rows, result.seconds))
-                if common.json {
-                    emit(jsonLine(["dump": backup, "ok": true, "seconds": (result.seconds * 1000).rounded() / 1000,
-                                   "tables": result.tables.map { ["name": $0.name, "rows": $0.rows] }]))
-                }
-                return .success
-            }
-            var request = DumpRestore.Request(settings: settings, dump: backup)
-            request.target = database.dbname
-            request.clean = clean
-            request.create = create
-            request.singleTransaction = !noSingleTransaction
+    }
+
+    func execute(settings: Settings, reporter: Reporter) throws -> ExitStatus {
+        if isSnapshot {
+            var request = SnapshotRestore.Request(snapshot: backup, directory: directory!)
+            request.force = force
+            request.applyUncommitted = applyUncommitted
             request.noVerify = noVerify
-            let result = try DumpRestore(request: request, reporter: reporter).run()
-            let rows = result.tables.reduce(0) { $0 + $1.rows }
-            reporter.info(String(format: "Restored %@ into %@: %d statements, %d tables, %lld rows in %.2f s",
-                                 (backup as NSString).lastPathComponent, result.database, result.statements, result.tables.count, rows, result.seconds))
+            let result = try SnapshotRestore(request: request, reporter: reporter).run()
+            reporter.info("Restored commit \(result.commit.prefix(7)): \(result.files) files, \(result.links) links\(result.env ? ", .env (0600)" : "")\(result.patchApplied ? ", uncommitted changes applied" : "") into \(directory!)")
             if common.json {
-                emit(jsonLine(["dump": backup, "database": result.database, "statements": result.statements,
-                               "tables": result.tables.map { ["name": $0.name, "rows": $0.rows] }, "seconds": (result.seconds * 1000).rounded() / 1000]))
+                emit(jsonLine(["directory": directory!, "files": result.files, "links": result.links, "env": result.env,
+                               "patch_applied": result.patchApplied, "commit": result.commit]))
             } else {
-                emit(result.database)
+                emit(directory!)
             }
             return .success
         }
+        if check {
+            var checker = RestoreCheck(settings: settings, dump: backup, reporter: reporter)
+            checker.noVerify = noVerify
+            let result = try checker.run()
+            let rows = result.tables.reduce(0) { $0 + $1.rows }
+            reporter.info(String(format: "OK: %d tables, %lld rows restored and matching the dump in %.2f s (scratch database dropped)",
+                                 result.tables.count, rows, result.seconds))
+            if common.json {
+                emit(jsonLine(["dump": backup, "ok": true, "seconds": (result.seconds * 1000).rounded() / 1000,
+                               "tables": result.tables.map { ["name": $0.name, "rows": $0.rows] }]))
+            }
+            return .success
+        }
+        var request = DumpRestore.Request(settings: settings, dump: backup)
+        request.target = database.dbname
+        request.clean = clean
+        request.create = create
+        request.singleTransaction = !noSingleTransaction
+        request.noVerify = noVerify
+        let result = try DumpRestore(request: request, reporter: reporter).run()
+        let rows = result.tables.reduce(0) { $0 + $1.rows }
+        reporter.info(String(format: "Restored %@ into %@: %d statements, %d tables, %lld rows in %.2f s",
+                             (backup as NSString).lastPathComponent, result.database, result.statements, result.tables.count, rows, result.seconds))
+        if common.json {
+            emit(jsonLine(["dump": backup, "database": result.database, "statements": result.statements,
+                           "tables": result.tables.map { ["name": $0.name, "rows": $0.rows] }, "seconds": (result.seconds * 1000).rounded() / 1000]))
+        } else {
+            emit(result.database)
+        }
+        return .success
     }
 }
 

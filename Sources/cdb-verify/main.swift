@@ -3,7 +3,7 @@ import CDBCommandLine
 import CDBKit
 import Foundation
 
-struct Verify: ParsableCommand {
+struct Verify: CDBProgram {
     static let configuration = CommandConfiguration(
         commandName: "cdb-verify",
         abstract: "Check backups offline: checksum, structure, completeness.",
@@ -41,46 +41,42 @@ struct Verify: ParsableCommand {
         if files.isEmpty && !latest { throw ValidationError("name the backups to check, '-' to read their paths from standard input, or --latest") }
     }
 
-    func run() throws {
-        let reporter = common.reporter()
-        try runReportingErrors(reporter) {
-            var flags = Settings.Flags()
-            flags.backupRoot = common.backupRoot
-            flags.requiredTables = requireTable
-            let settings = try Settings.resolve(flags: flags)
-            settings.warnings.forEach(reporter.warning)
-            var paths: [String] = []
-            for file in files {
-                if file == "-" {
-                    while let line = readLine() { if !line.isEmpty { paths.append(line) } }
-                } else {
-                    paths.append(file)
-                }
+    func configure(_ flags: inout Settings.Flags) {
+        flags.requiredTables = requireTable
+    }
+
+    func execute(settings: Settings, reporter: Reporter) throws -> ExitStatus {
+        var paths: [String] = []
+        for file in files {
+            if file == "-" {
+                while let line = readLine() { if !line.isEmpty { paths.append(line) } }
+            } else {
+                paths.append(file)
             }
-            if latest {
-                let found = BackupVerifier.latest(root: settings.backupRoot)
-                if found.isEmpty { throw CDBError.inputMissing(path: settings.backupRoot, reason: "no backups found") }
-                paths += found
-            }
-            var verifier = BackupVerifier(requiredTables: settings.requiredTables)
-            verifier.requireSidecar = !noChecksum
-            var worst = ExitStatus.success
-            for path in paths {
-                let report = verifier.verify(path)
-                if report.ok {
-                    reporter.info("OK  \(path)\(report.detail.isEmpty ? "" : "  (\(report.detail))")")
-                } else {
-                    reporter.always("FAILED: \(report.problems.joined(separator: "; "))  \(path)")
-                    worst = max(worst, report.status)
-                }
-                if common.json {
-                    emit(jsonLine(["path": path, "ok": report.ok, "problems": report.problems, "detail": report.detail]))
-                } else if !report.ok {
-                    emit(path)
-                }
-            }
-            return worst
         }
+        if latest {
+            let found = BackupVerifier.latest(root: settings.backupRoot)
+            if found.isEmpty { throw CDBError.inputMissing(path: settings.backupRoot, reason: "no backups found") }
+            paths += found
+        }
+        var verifier = BackupVerifier(requiredTables: settings.requiredTables)
+        verifier.requireSidecar = !noChecksum
+        var worst = ExitStatus.success
+        for path in paths {
+            let report = verifier.verify(path)
+            if report.ok {
+                reporter.info("OK  \(path)\(report.detail.isEmpty ? "" : "  (\(report.detail))")")
+            } else {
+                reporter.always("FAILED: \(report.problems.joined(separator: "; "))  \(path)")
+                worst = max(worst, report.status)
+            }
+            if common.json {
+                emit(jsonLine(["path": path, "ok": report.ok, "problems": report.problems, "detail": report.detail]))
+            } else if !report.ok {
+                emit(path)
+            }
+        }
+        return worst
     }
 }
 

@@ -84,7 +84,7 @@ complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_o
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" no-privileges' -l 'no-privileges' -d 'Leave out GRANT/REVOKE statements.'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" allow-unsupported' -l 'allow-unsupported' -d 'Dump everything else when the database holds objects cdb-pg-dump cannot dump, naming each skipped one.'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" force' -l 'force' -d 'With -o FILE: replace FILE when it exists.'
-complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" lock-wait' -l 'lock-wait' -d 'Seconds to wait for table locks and the backup root\'s lock.' -rfka ''
+complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" lock-wait' -l 'lock-wait' -d 'Seconds to wait for the backup root\'s lock (and a dump\'s table locks) before giving up with exit 75.' -rfka ''
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" backup-root' -l 'backup-root' -d 'Backup root (default ~/Claire_Backups, CDB_BACKUP_ROOT).' -rfa '(__cdb-pg-dump_complete_directories)'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" json' -l 'json' -d 'One JSON object per result on standard output.'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" q quiet' -l 'quiet' -s 'q' -d 'Only errors on standard error.'

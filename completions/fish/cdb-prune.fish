@@ -87,7 +87,7 @@ complete -c 'cdb-prune' -n '__cdb-prune_should_offer_completions_for_flags_or_op
 complete -c 'cdb-prune' -n '__cdb-prune_should_offer_completions_for_flags_or_options "cdb-prune" keep-weekly' -l 'keep-weekly' -d 'Keep the newest backup of each of the last N ISO weeks that have one.' -rfka ''
 complete -c 'cdb-prune' -n '__cdb-prune_should_offer_completions_for_flags_or_options "cdb-prune" keep-monthly' -l 'keep-monthly' -d 'Keep the newest backup of each of the last N months that have one.' -rfka ''
 complete -c 'cdb-prune' -n '__cdb-prune_should_offer_completions_for_flags_or_options "cdb-prune" dry-run' -l 'dry-run' -d 'Change nothing; print what would be deleted.'
-complete -c 'cdb-prune' -n '__cdb-prune_should_offer_completions_for_flags_or_options "cdb-prune" lock-wait' -l 'lock-wait' -d 'Seconds to wait for the backup root\'s lock.' -rfka ''
+complete -c 'cdb-prune' -n '__cdb-prune_should_offer_completions_for_flags_or_options "cdb-prune" lock-wait' -l 'lock-wait' -d 'Seconds to wait for the backup root\'s lock (and a dump\'s table locks) before giving up with exit 75.' -rfka ''
 complete -c 'cdb-prune' -n '__cdb-prune_should_offer_completions_for_flags_or_options "cdb-prune"' -l 'folder' -d 'A backup folder to prune (repeatable; default: the root\'s PostgreSQL and Repository).' -rfa '(__cdb-prune_complete_directories)'
 complete -c 'cdb-prune' -n '__cdb-prune_should_offer_completions_for_flags_or_options "cdb-prune" version' -l 'version' -d 'Show the version.'
 complete -c 'cdb-prune' -n '__cdb-prune_should_offer_completions_for_flags_or_options "cdb-prune" h help' -s 'h' -l 'help' -d 'Show help information.'
