@@ -245,6 +245,18 @@ public struct Row {
     let columns: Columns
     let values: [String?]
 
+    init(columns: Columns, values: [String?]) {
+        self.columns = columns
+        self.values = values
+    }
+
+    /// A row made by hand (unit tests of the DDL rendering, which need no server).
+    init(_ fields: KeyValuePairs<String, String?>) {
+        var index: [String: Int] = [:]
+        for (i, field) in fields.enumerated() { index[field.key] = i }
+        self.init(columns: Columns(index), values: fields.map(\.value))
+    }
+
     public subscript(_ name: String) -> String? {
         guard let i = columns.index[name] else { return nil }
         return values[i]
