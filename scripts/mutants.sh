@@ -21,7 +21,7 @@ git ls-files -z --cached --others --exclude-standard | (cd "$here" && xargs -0 c
 # number | file | original text (must occur exactly once) | mutated text, with MUTANT for the switch
 # | tests (swift test filters, comma-separated). In the texts, \| is a |, \& an & and \n a newline.
 cat >"$work/mutations.txt" <<'EOF'
-1|Sources/CDBKit/Postgres/PostgresBackup.swift|if !request.callerHoldsLock { lock = try RootLock(|if !request.callerHoldsLock && !MUTANT { lock = try RootLock(|PromiseTests/writersTakeTheLock
+1|Sources/CDBKit/Store/BackupJob.swift|held = try lock.acquire(root: root.path, mode: .shared)|held = MUTANT ? nil : try lock.acquire(root: root.path, mode: .shared)|PromiseTests/writersTakeTheLock
 2|Sources/CDBKit/Store/AtomicFile.swift|public init(directory: String, stem: String, mode: mode_t = 0o600) throws {|public init(directory: String, stem: String, mode: mode_t = (MUTANT ? 0o644 : 0o600)) throws {|PromiseTests/modes
 3|Sources/CDBKit/Postgres/DumpRestore.swift|if counted != expected { mismatches|if counted != expected && !MUTANT { mismatches|PromiseTests/checkComparesRows
 4|Sources/CDBKit/Verify/BackupVerifier.swift|        if !missing.isEmpty {|        if !missing.isEmpty && !MUTANT {|PromiseTests/verifyChecksTablesAndBanner

@@ -69,7 +69,7 @@ struct PGDump: CDBProgram {
         request.dump.privileges = !noPrivileges
         request.dump.allowUnsupported = allowUnsupported
         request.dump.lockTimeoutSeconds = locking.lockWait
-        request.lockWait = locking.seconds
+        request.lock = .wait(seconds: locking.seconds)
         switch output {
         case nil: request.destination = .backupRoot
         case "-": request.destination = .standardOutput

@@ -62,7 +62,7 @@ struct Prune: CDBProgram {
             keepDaily: keepDaily, keepWeekly: keepWeekly, keepMonthly: keepMonthly))
         request.folders = folders
         request.dryRun = dryRun
-        request.lockWait = locking.seconds
+        request.lock = .wait(seconds: locking.seconds)
         if let now {
             // "As of" another time, for tests and what-if runs: ISO 8601, e.g. 2025-11-25T12:00:00+01:00.
             guard let date = ISO8601DateFormatter().date(from: now) else {

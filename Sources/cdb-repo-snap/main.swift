@@ -127,7 +127,7 @@ struct RepoSnap: CDBProgram {
         request.includeEnv = includeEnv
         request.untracked = !noUntracked
         request.includes = include
-        request.lockWait = locking.seconds
+        request.lock = .wait(seconds: locking.seconds)
         request.level = Int32(compressionLevel)
         switch output {
         case nil: request.destination = .backupRoot

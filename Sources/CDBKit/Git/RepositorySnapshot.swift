@@ -105,9 +105,7 @@ public struct RepositorySnapshot {
         public var includes: [String] = []
         /// A full commit hash to snapshot instead of HEAD (the post-commit hook's commit).
         public var commit: String?
-        public var lockWait: Double = 30
-        /// The caller (cdb-pre-session) already holds the backup root's lock.
-        public var callerHoldsLock = false
+        public var lock: RootLockPolicy = .wait(seconds: 30)
         /// libdeflate level: 4 deflates within about 2 % of zlib level 6 (what git archive uses) at a third less CPU.
         public var level: Int32 = 4
         public init(settings: Settings) { self.settings = settings }
@@ -138,14 +136,9 @@ public struct RepositorySnapshot {
     public func run() throws -> Result {
         let started = Date()
         let root = BackupRoot(path: request.settings.backupRoot)
-        var lock: RootLock?
-        var folder: String?
-        do {
-            if case .backupRoot = request.destination {
-                if !request.callerHoldsLock { lock = try RootLock(root: root.path, mode: .shared, wait: request.lockWait) }
-                folder = try root.prepare(.repository)
-            }
-            defer { _ = lock }
+        var job = BackupJob(root: root, kind: .repository, destination: request.destination, lock: request.lock, reporter: reporter)
+        job.redact = { ConnectionString.redactURLs(in: $0) }
+        return try job.run(failureTitle: "Repository backup FAILED", entry: logEntry) {
             let repo = try GitRepository(discoveringFrom: request.repository)
             let headNow = try repo.headCommit()
             let head = try request.commit.map { try repo.commit(hash: $0) } ?? headNow
@@ -154,12 +147,7 @@ public struct RepositorySnapshot {
             let metadata = try collectMetadata(repo, head, entries: entries, started: started, workTree: head.hash == headNow.hash)
             var result = try write(repo, head, entries, metadata, root: root, started: started)
             result.seconds = Date().timeIntervalSince(started)
-            if let folder { log(folder: folder, result: result, failure: nil) }
             return result
-        } catch {
-            // Every failure after the folder exists is a FAILED entry in its log.
-            if let folder { log(folder: folder, result: nil, failure: error) }
-            throw error
         }
     }
 
@@ -384,29 +372,19 @@ public struct RepositorySnapshot {
         try add(path, as: base)
     }
 
-    private func log(folder: String, result: Result?, failure: Error?) {
+    private func logEntry(_ result: Result) -> (title: String, fields: [(String, String)]) {
         var fields: [(String, String)] = []
-        let title: String
-        if let result {
-            title = "Repository backup OK"
-            fields.append(("File", result.path.map { ($0 as NSString).lastPathComponent } ?? "-"))
-            fields.append(("Size", ByteSize.format(result.bytes)))
-            fields.append(("Branch", result.metadata.branch))
-            fields.append(("Commit", result.metadata.commit))
-            fields.append(("Files", "\(result.files)"))
-            fields.append(("Uncommitted changes", "\(result.metadata.uncommitted)"))
-            fields.append(("Untracked files", "\(result.metadata.untrackedCaptured.count) captured, \(result.metadata.untrackedSkipped.count) skipped"))
-            fields.append((".env included", result.metadata.envIncluded ? "yes" : "no"))
-            fields.append(("Extras", result.metadata.extras.isEmpty ? "none" : result.metadata.extras.joined(separator: ", ")))
-            fields.append(("Duration", String(format: "%.2f s", result.seconds)))
-        } else {
-            title = "Repository backup FAILED"
-            let reason = (failure as? CDBError)?.errorDescription ?? failure.map { "\($0)" } ?? "unknown"
-            fields.append(("Error", ConnectionString.redactURLs(in: reason)))
-        }
-        if let problem = BackupLog.append(folder: folder, title: title, fields: fields) {
-            reporter.warning("could not write the backup log: \(problem)")
-        }
+        fields.append(("File", result.path.map { ($0 as NSString).lastPathComponent } ?? "-"))
+        fields.append(("Size", ByteSize.format(result.bytes)))
+        fields.append(("Branch", result.metadata.branch))
+        fields.append(("Commit", result.metadata.commit))
+        fields.append(("Files", "\(result.files)"))
+        fields.append(("Uncommitted changes", "\(result.metadata.uncommitted)"))
+        fields.append(("Untracked files", "\(result.metadata.untrackedCaptured.count) captured, \(result.metadata.untrackedSkipped.count) skipped"))
+        fields.append((".env included", result.metadata.envIncluded ? "yes" : "no"))
+        fields.append(("Extras", result.metadata.extras.isEmpty ? "none" : result.metadata.extras.joined(separator: ", ")))
+        fields.append(("Duration", String(format: "%.2f s", result.seconds)))
+        return ("Repository backup OK", fields)
     }
 }
 

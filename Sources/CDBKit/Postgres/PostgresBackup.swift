@@ -13,9 +13,7 @@ public struct PostgresBackup {
         public var destination: Destination = .backupRoot
         public var compression: Compression = .none
         public var dump = DumpOptions()
-        public var lockWait: Double = 30
-        /// The caller (cdb-pre-session) already holds the backup root's lock.
-        public var callerHoldsLock = false
+        public var lock: RootLockPolicy = .wait(seconds: 30)
         public init(settings: Settings) { self.settings = settings }
     }
 
@@ -44,32 +42,11 @@ public struct PostgresBackup {
     public func run() throws -> Result {
         let started = Date()
         let root = BackupRoot(path: request.settings.backupRoot)
-        var logFolder: String?
-        do {
-            var lock: RootLock?
-            if case .backupRoot = request.destination {
-                if !request.callerHoldsLock { lock = try RootLock(root: root.path, mode: .shared, wait: request.lockWait) }
-                logFolder = try root.prepare(.postgres)
-            }
-            defer { _ = lock }
-            let result = try dump(root: root, started: started)
-            if let folder = logFolder {
-                log(folder: folder, result: result, failure: nil)
-            }
-            return result
-        } catch let error as CDBError {
-            if let folder = logFolder ?? existingFolder(root) {
-                log(folder: folder, result: nil, failure: error)
-            }
-            throw error
+        var job = BackupJob(root: root, kind: .postgres, destination: request.destination, lock: request.lock, reporter: reporter)
+        job.redact = request.settings.database.redact
+        return try job.run(failureTitle: "PostgreSQL backup FAILED", entry: logEntry) {
+            try dump(root: root, started: started)
         }
-    }
-
-    private func existingFolder(_ root: BackupRoot) -> String? {
-        guard case .backupRoot = request.destination else { return nil }
-        var info = stat()
-        let folder = root.folder(.postgres)
-        return stat(folder, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR ? folder : nil
     }
 
     private func dump(root: BackupRoot, started: Date) throws -> Result {
@@ -123,25 +100,16 @@ public struct PostgresBackup {
         return result
     }
 
-    private func log(folder: String, result: Result?, failure: CDBError?) {
+    private func logEntry(_ result: Result) -> (title: String, fields: [(String, String)]) {
         var fields: [(String, String)] = []
-        let title: String
-        if let result {
-            title = result.missingTables.isEmpty ? "PostgreSQL backup OK" : "PostgreSQL backup INCOMPLETE"
-            fields.append(("File", (result.path.map { ($0 as NSString).lastPathComponent }) ?? "-"))
-            fields.append(("Size", ByteSize.format(result.bytes)))
-            fields.append(("Tables", "\(result.requiredFound) / \(result.requiredTotal)"))
-            fields.append(("Rows", "\(result.tables.reduce(0) { $0 + $1.rows })"))
-            if !result.missingTables.isEmpty { fields.append(("Missing", result.missingTables.joined(separator: ", "))) }
-            if !result.skipped.isEmpty { fields.append(("Skipped", result.skipped.joined(separator: "; "))) }
-            fields.append(("Duration", String(format: "%.2f s", result.seconds)))
-        } else {
-            title = "PostgreSQL backup FAILED"
-            fields.append(("Error", request.settings.database.redact(failure?.errorDescription ?? "unknown")))
-        }
-        if let problem = BackupLog.append(folder: folder, title: title, fields: fields) {
-            reporter.warning("could not write the backup log: \(problem)")
-        }
+        fields.append(("File", (result.path.map { ($0 as NSString).lastPathComponent }) ?? "-"))
+        fields.append(("Size", ByteSize.format(result.bytes)))
+        fields.append(("Tables", "\(result.requiredFound) / \(result.requiredTotal)"))
+        fields.append(("Rows", "\(result.tables.reduce(0) { $0 + $1.rows })"))
+        if !result.missingTables.isEmpty { fields.append(("Missing", result.missingTables.joined(separator: ", "))) }
+        if !result.skipped.isEmpty { fields.append(("Skipped", result.skipped.joined(separator: "; "))) }
+        fields.append(("Duration", String(format: "%.2f s", result.seconds)))
+        return (result.missingTables.isEmpty ? "PostgreSQL backup OK" : "PostgreSQL backup INCOMPLETE", fields)
     }
 }
 

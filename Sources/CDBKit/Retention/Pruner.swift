@@ -14,10 +14,8 @@ public struct Pruner {
         public var folders: [String] = []
         public var policy: RetentionPolicy
         public var dryRun = false
-        public var lockWait: Double = 30
+        public var lock: RootLockPolicy = .wait(seconds: 30)
         public var now = Date()
-        /// The caller (cdb-pre-session) already holds the backup root's lock.
-        public var callerHoldsLock = false
         public init(root: String, policy: RetentionPolicy) {
             self.root = root
             self.policy = policy
@@ -48,23 +46,13 @@ public struct Pruner {
 
     public init(request: Request) { self.request = request }
 
-    /// Refuses roots whose pruning could only be a mistake.
-    public static func checkRoot(_ path: String, home: String) throws {
-        let resolved = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
-        let homeResolved = URL(fileURLWithPath: home).standardizedFileURL.resolvingSymlinksInPath().path
-        if resolved == "/" { throw CDBError.configuration("refusing to prune / as a backup root; set --backup-root to the backup folder") }
-        if resolved == homeResolved {
-            throw CDBError.configuration("refusing to prune your home folder (\(home)) as a backup root; set --backup-root to e.g. \(home)/Claire_Backups")
-        }
-    }
-
     public func run(home: String = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()) throws -> Result {
         try request.policy.validate()
-        try Self.checkRoot(request.root, home: home)
+        try BackupRoot.validate(request.root, setting: "--backup-root", home: home)
         let folders = request.folders.isEmpty
             ? BackupRoot.Kind.allCases.map { BackupRoot(path: request.root).folder($0) }
             : request.folders
-        for folder in folders { try Self.checkRoot(folder, home: home) }
+        for folder in folders { try BackupRoot.validate(folder, setting: "--folder", home: home) }
         var info = stat()
         guard stat(request.root, &info) == 0 else {
             throw CDBError.inputMissing(path: request.root, reason: "no such backup root")
@@ -72,7 +60,7 @@ public struct Pruner {
         guard (info.st_mode & S_IFMT) == S_IFDIR else {
             throw CDBError.configuration("\(request.root) is not a directory; set --backup-root to the backup folder")
         }
-        let lock = request.callerHoldsLock ? nil : try RootLock(root: request.root, mode: .exclusive, wait: request.lockWait)
+        let lock = try request.lock.acquire(root: request.root, mode: .exclusive)
         defer { withExtendedLifetime(lock) {} }
         var result = Result()
         for folder in folders {

@@ -137,9 +137,8 @@ public struct PreSession {
     func databaseStep() -> Step {
         var step = Step(name: "postgres", summary: "")
         var dump = PostgresBackup.Request(settings: request.settings)
-        dump.callerHoldsLock = true
+        dump.lock = .heldByCaller
         dump.compression = request.compression
-        dump.lockWait = request.lockWait
         do {
             let result = try PostgresBackup(request: dump, reporter: SilentReporter.shared).run()
             step.path = result.path
@@ -162,7 +161,7 @@ public struct PreSession {
     func repositoryStep() -> Step {
         var step = Step(name: "repository", summary: "")
         var snap = RepositorySnapshot.Request(settings: request.settings)
-        snap.callerHoldsLock = true
+        snap.lock = .heldByCaller
         snap.repository = request.repository
         do {
             let result = try RepositorySnapshot(request: snap, reporter: SilentReporter.shared).run()
@@ -185,7 +184,7 @@ public struct PreSession {
         var step = Step(name: "prune", summary: "")
         var prune = Pruner.Request(root: request.settings.backupRoot,
                                    policy: RetentionPolicy(retentionDays: request.settings.retentionDays, keepLast: request.settings.keepLast))
-        prune.callerHoldsLock = true
+        prune.lock = .heldByCaller
         do {
             let result = try Pruner(request: prune).run()
             if result.backupsDeleted > 0 {

@@ -20,7 +20,7 @@ public struct BackupRoot: Sendable {
     /// Creates the root and the folder of `kind` (0700), removes what crashed runs left there,
     /// and returns the folder's path.
     public func prepare(_ kind: Kind) throws -> String {
-        try Self.refuseSystemRoot(path)
+        try Self.refuseUnsafe(path)
         try Self.makeDirectory(path)
         let folder = folder(kind)
         try Self.makeDirectory(folder)
@@ -61,11 +61,10 @@ public struct BackupRoot: Sendable {
         }
     }
 
-    /// A backup root that is (or leads to) `/` is a mistake, whatever program is run.
-    static func refuseSystemRoot(_ path: String) throws {
-        if URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path == "/" {
-            throw CDBError.configuration("refusing \(path) as a backup root: it is, or leads to, / — set --backup-root to the backup folder")
-        }
+    /// The one root check at the moment of use (creating folders, taking the lock): the same
+    /// rules as `validate`, which settings apply when they are resolved.
+    static func refuseUnsafe(_ path: String) throws {
+        try validate(path, setting: "the backup root", home: ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory())
     }
 
     static func makeDirectory(_ path: String) throws {
@@ -134,7 +133,7 @@ public final class RootLock {
 
     /// Takes the lock, waiting up to `wait` seconds.
     public init(root: String, mode: Mode, wait: Double) throws {
-        try BackupRoot.refuseSystemRoot(root)
+        try BackupRoot.refuseUnsafe(root)
         try BackupRoot.makeDirectory(root)
         let path = (root as NSString).appendingPathComponent(".lock")
         fd = try OwnedFile.open(path, flags: O_RDWR)
