@@ -1,8 +1,12 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 /// cdb: backups of the Claire de Binare trading stack. Small programs over one library (CDBKit).
-let programs = ["cdb-pg-dump", "cdb-repo-snap", "cdb-prune", "cdb-pre-session", "cdb-verify", "cdb-restore"]
+/// The programs are the folders Sources/cdb-*: install.sh, scripts/generate.sh and the tests
+/// list them the same way, so a new program is one new folder.
+let programs = ((try? FileManager.default.contentsOfDirectory(atPath: Context.packageDirectory + "/Sources")) ?? [])
+    .filter { $0.hasPrefix("cdb-") }.sorted()
 
 let package = Package(
     name: "cdb",

@@ -10,7 +10,8 @@
 # built in BUILD_DIR instead of building (used by the tests).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-programs=(cdb-pg-dump cdb-repo-snap cdb-prune cdb-pre-session cdb-verify cdb-restore)
+programs=()  # the programs are the folders Sources/cdb-*
+for d in "$here"/Sources/cdb-*/; do programs+=("$(basename "$d")"); done
 
 if [ "$(id -u)" = 0 ]; then prefix=/usr/local; else prefix=$HOME/.local; fi
 uninstall="" deps=1 from=""

@@ -28,7 +28,7 @@ if [ "${1:-}" != "--embedded-only" ]; then
   swift build >/dev/null
   bin=$(swift build --show-bin-path)
   mkdir -p completions/bash completions/zsh completions/fish
-  for program in cdb-pg-dump cdb-repo-snap cdb-prune cdb-pre-session cdb-verify cdb-restore; do
+  for program in $(cd Sources && ls -d cdb-*); do
     [ -x "$bin/$program" ] || continue
     "$bin/$program" --generate-completion-script bash >"completions/bash/$program"
     "$bin/$program" --generate-completion-script zsh >"completions/zsh/_$program"

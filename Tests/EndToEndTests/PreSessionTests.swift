@@ -87,7 +87,7 @@ struct GeneratedFilesTests {
 
     @Test("completions/ equals what the built programs generate (run scripts/generate.sh)")
     func completions() throws {
-        for program in ["cdb-pg-dump", "cdb-repo-snap", "cdb-prune", "cdb-pre-session", "cdb-verify", "cdb-restore"] {
+        for program in Harness.programs {
             for (shell, path) in [("bash", "bash/\(program)"), ("zsh", "zsh/_\(program)"), ("fish", "fish/\(program).fish")] {
                 let generated = try Harness.cdb(program, ["--generate-completion-script", shell])
                 let committed = try String(contentsOfFile: Harness.packageRoot + "/completions/" + path, encoding: .utf8)

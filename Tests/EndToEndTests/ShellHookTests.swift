@@ -223,7 +223,7 @@ struct InstallTests {
             #expect(out.status == 0, "\(out.stderr)")
             #expect(out.stderr.contains("source \(prefix)/share/cdb/hooks/cdb.bash"))
         }
-        for program in ["cdb-pg-dump", "cdb-repo-snap", "cdb-prune", "cdb-pre-session", "cdb-verify", "cdb-restore"] {
+        for program in Harness.programs {
             let out = try Harness.run(prefix + "/bin/" + program, ["--version"])
             #expect(out.status == 0 && out.stdout.hasPrefix("0."))
         }

@@ -73,6 +73,10 @@ enum Harness {
                       stderr: String(decoding: errData, as: UTF8.self), stdoutData: outData)
     }
 
+    /// Every program: the folders Sources/cdb-* (as Package.swift and install.sh list them).
+    static let programs: [String] = ((try? FileManager.default.contentsOfDirectory(atPath: packageRoot + "/Sources")) ?? [])
+        .filter { $0.hasPrefix("cdb-") }.sorted()
+
     /// Runs one of our programs.
     @discardableResult
     static func cdb(_ name: String, _ arguments: [String], environment: [String: String?] = [:], directory: String? = nil) throws -> Output {
@@ -462,7 +466,7 @@ func lineDiff(_ a: String, _ b: String, limit: Int = 40) -> String {
     return lines.joined(separator: "\n")
 }
 
-/// One promise of DESIGN.md, checked over trials; prints `promise NAME: N trials, F failures`.
+/// One of cdb's promises (README), checked over trials; prints `promise NAME: N trials, F failures`.
 final class PromiseTally: @unchecked Sendable {
     let name: String
     private(set) var trials = 0

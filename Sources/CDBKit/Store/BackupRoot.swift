@@ -4,7 +4,7 @@ import Foundation
 import Glibc
 #endif
 
-/// The backup root and its two folders, with DESIGN.md's file names.
+/// The backup root and its two folders, with the file names the README documents.
 public struct BackupRoot: Sendable {
     public let path: String
 
