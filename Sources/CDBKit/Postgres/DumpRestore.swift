@@ -115,11 +115,7 @@ public struct DumpRestore {
         var drops: [String] = []
         var pending = Data()
         func scan(_ line: Substring) {
-            guard line.hasPrefix("-- Name: "), let typeRange = line.range(of: "; Type: "), let schemaRange = line.range(of: "; Schema: ") else { return }
-            let name = String(line[line.index(line.startIndex, offsetBy: 9)..<typeRange.lowerBound])
-            let type = String(line[typeRange.upperBound..<schemaRange.lowerBound])
-            let schemaEnd = line.range(of: "; Owner:")?.lowerBound ?? line.endIndex
-            let schema = String(line[schemaRange.upperBound..<schemaEnd])
+            guard let (name, type, schema) = DumpFormat.parseHeader(line) else { return }
             let qualified = schema == "-" ? Self.quoteIdentifier(name) : Self.quoteIdentifier(schema) + "." + Self.quoteIdentifier(name)
             switch type {
             case "TABLE", "VIEW", "MATERIALIZED VIEW", "SEQUENCE", "TYPE", "DOMAIN":
@@ -147,7 +143,7 @@ public struct DumpRestore {
             pending.append(contentsOf: chunk)
             while let newline = pending.firstIndex(of: 0x0A) {
                 let lineData = pending[pending.startIndex..<newline]
-                if lineData.starts(with: Array("-- Name: ".utf8)) { scan(Substring(String(decoding: lineData, as: UTF8.self))) }
+                if lineData.starts(with: Array(DumpFormat.namePrefix.utf8)) { scan(Substring(String(decoding: lineData, as: UTF8.self))) }
                 pending.removeSubrange(pending.startIndex...newline)
             }
             if pending.count > 1 << 16 && !pending.starts(with: Array("--".utf8)) { pending.removeAll() }

@@ -7,14 +7,9 @@ enum DDL {
         var privileges = true
     }
 
-    /// pg_dump-style object header comment.
+    /// pg_dump-style object header comment (DumpFormat owns its layout).
     static func header(name: String, type: String, schema: String?, owner: String?) -> String {
-        // As pg_dump does: a name never breaks a comment line.
-        let clean = { (s: String) in
-            s.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D })
-                ? s.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " ") : s
-        }
-        return "--\n-- Name: \(clean(name)); Type: \(type); Schema: \(schema.map(clean) ?? "-"); Owner: \(owner.map(clean) ?? "-")\n--\n\n"
+        DumpFormat.header(name: name, type: type, schema: schema, owner: owner)
     }
 
     static func ownerStatement(kind: String, name: String, owner: String, options: Options) -> String {

@@ -239,12 +239,11 @@ public final class DumpValidator {
             return
         }
         if text.utf8.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) || text == "--" { return }
-        if text == "-- PostgreSQL database dump" { report.sawBanner = true; return }
-        if text == "-- PostgreSQL database dump complete" { report.sawCompletion = true; afterCompletion = true; return }
+        if text == DumpFormat.banner { report.sawBanner = true; return }
+        if text == DumpFormat.completion { report.sawCompletion = true; afterCompletion = true; return }
         if text.hasPrefix("--") {
             // cdb-pg-dump writes the row count on the line right after a block's terminator.
-            if let last = rowsLine, text.hasPrefix("-- Rows: ") {
-                let expected = Int64(text.dropFirst(9).trimmingCharacters(in: .whitespaces)) ?? -1
+            if let last = rowsLine, let expected = DumpFormat.rows(inLine: text) {
                 report.countedBlocks += 1
                 if last.rows != expected {
                     report.problems.append("line \(lineNumber): table \(Untrusted.escape(last.table)) has \(last.rows) rows but its dump recorded \(expected)")
@@ -279,9 +278,9 @@ public final class DumpValidator {
         if let table = inCopy {
             report.problems.append("the COPY block of \(Untrusted.escape(table)) is not terminated (the dump is truncated)")
         }
-        if !report.sawBanner { report.problems.append("no '-- PostgreSQL database dump' banner") }
+        if !report.sawBanner { report.problems.append("no '\(DumpFormat.banner)' banner") }
         if !report.sawCompletion {
-            report.problems.append("no '-- PostgreSQL database dump complete' line at the end (the dump is truncated)")
+            report.problems.append("no '\(DumpFormat.completion)' line at the end (the dump is truncated)")
         }
         return report
     }

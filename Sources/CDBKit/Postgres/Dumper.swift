@@ -97,7 +97,7 @@ public final class PostgresDumper {
         try writeSequenceValues(out, catalog)
         try writePostData(out, catalog)
         try writeTrailingObjects(out, catalog)
-        try out.write("--\n-- PostgreSQL database dump complete\n--\n\n")
+        try out.write(DumpFormat.completionBlock)
         try c.execute("COMMIT", context: "ending the snapshot")
         return summary
     }
@@ -107,7 +107,7 @@ public final class PostgresDumper {
     private func writeHeader(_ out: BufferedWriter, serverVersion: String, encoding: String, skipped: [String]) throws {
         var text = """
             --
-            -- PostgreSQL database dump
+            \(DumpFormat.banner)
             --
 
             -- Dumped from database version \(serverVersion)
@@ -467,14 +467,13 @@ public final class PostgresDumper {
             let display = "\(t.text("raw_schema")).\(t.text("raw_name"))"
             let columns = (cat.columns[t.text("oid")] ?? []).filter { $0.text("attgenerated").isEmpty }.map { $0.text("name") }  // generated columns are computed, not copied
             let list = columns.isEmpty ? "" : " (\(columns.joined(separator: ", ")))"
-            try out.write(DDL.header(name: t.text("raw_name"), type: "TABLE DATA", schema: t["raw_schema"], owner: t["owner"])
-                .replacingOccurrences(of: "-- Name: ", with: "-- Data for Name: "))
+            try out.write(DumpFormat.header(name: t.text("raw_name"), type: "TABLE DATA", schema: t["raw_schema"], owner: t["owner"], data: true))
             try out.write("COPY \(name)\(list) FROM stdin;\n")
             progress?(display, nil)
             let rows = try connection.copyOut("COPY \(name)\(list) TO STDOUT", context: "dumping \(display)") { chunk in
                 try out.write(chunk)
             }
-            try out.write("\\.\n-- Rows: \(rows)\n\n")
+            try out.write("\\.\n" + DumpFormat.rowsLine(rows) + "\n")
             summary.tables.append((display, rows))
             progress?(display, rows)
         }

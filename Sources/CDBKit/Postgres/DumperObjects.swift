@@ -23,7 +23,7 @@ extension PostgresDumper {
     /// snapshot (`lo_get` reads the transaction's snapshot), so memory stays flat.
     func writeLargeObjectData(_ out: BufferedWriter, _ cat: Catalog, summary: inout DumpSummary) throws {
         guard !cat.largeObjects.isEmpty else { return }
-        try out.write("--\n-- Data for Name: BLOBS; Type: BLOBS; Schema: -; Owner: -\n--\n\n")
+        try out.write(DumpFormat.header(name: "BLOBS", type: "BLOBS", schema: nil, owner: nil, data: true))
         for lo in cat.largeObjects {
             let oid = lo.text("oid")
             var offset: Int64 = 0
