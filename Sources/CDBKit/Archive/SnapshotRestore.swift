@@ -95,12 +95,9 @@ public struct SnapshotRestore {
 
     public func run() throws -> Result {
         try BackupIntegrity.checkSidecar(of: request.snapshot, skip: request.noVerify, reporter: reporter)
-        let outer = try ZipReader(path: request.snapshot)
-        func entry(_ name: String) -> ZipReader.Entry? { outer.entries.first { $0.name == name } }
-        guard let innerEntry = entry("repository.zip"), innerEntry.method == 0 else {
-            throw CDBError.validation(path: request.snapshot, reason: "no repository.zip inside: not a cdb snapshot")
-        }
-        let inner = try ZipReader(inner: innerEntry, of: outer)
+        let snapshot = try SnapshotArchive(path: request.snapshot, requireMetadata: false)
+        let outer = snapshot.outer, inner = snapshot.inner
+        func entry(_ name: String) -> ZipReader.Entry? { snapshot.entry(name) }
         let envBackup = entry(".env.backup")
 
         // Check every name and link before writing anything.
@@ -152,7 +149,7 @@ public struct SnapshotRestore {
         // Whatever goes wrong from here, nothing this run wrote stays under the folder.
         let created = Created()
         do {
-            return try extract(outer: outer, inner: inner, links: links, linkMap: linkMap, envBackup: envBackup, rootFD: rootFD, created: created)
+            return try extract(snapshot, links: links, linkMap: linkMap, envBackup: envBackup, rootFD: rootFD, created: created)
         } catch {
             created.undo(rootFD: rootFD)
             if createdRoot { rmdir(dir) }
@@ -171,8 +168,9 @@ public struct SnapshotRestore {
         }
     }
 
-    private func extract(outer: ZipReader, inner: ZipReader, links: [(ZipReader.Entry, String)], linkMap: [String: String],
+    private func extract(_ snapshot: SnapshotArchive, links: [(ZipReader.Entry, String)], linkMap: [String: String],
                          envBackup: ZipReader.Entry?, rootFD: Int32, created: Created) throws -> Result {
+        let outer = snapshot.outer, inner = snapshot.inner
         let dir = request.directory
         var result = Result()
         for e in inner.entries where !e.isSymlink {
@@ -208,15 +206,13 @@ public struct SnapshotRestore {
             reporter.warning("\(outside.count) link\(outside.count == 1 ? "" : "s") point\(outside.count == 1 ? "s" : "") outside \(dir) (restored as committed, as git checkout does): \(outside.joined(separator: ", "))")
         }
         result.outsideLinks = outside
-        if let meta = outer.entries.first(where: { $0.name == "git_metadata.txt" }) {
-            if inner.entries.contains(where: { Self.components($0.name) == ["git_metadata.txt"] }) {
-                reporter.warning("the repository has its own git_metadata.txt; the snapshot's was not written")
+        if let meta = snapshot.metadataEntry {
+            if inner.entries.contains(where: { Self.components($0.name) == [SnapshotArchive.metadataName] }) {
+                reporter.warning("the repository has its own \(SnapshotArchive.metadataName); the snapshot's was not written")
             } else {
-                try writeFile(rootFD, name: "git_metadata.txt", mode: 0o644, entry: meta, zip: outer, created: created)
+                try writeFile(rootFD, name: SnapshotArchive.metadataName, mode: 0o644, entry: meta, zip: outer, created: created)
             }
-            let text = try outer.contents(meta, limit: 1 << 20)
-            let line = String(decoding: text, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("Commit: ") }
-            result.commit = line.map { String($0.dropFirst(8)) } ?? ""
+            result.commit = try snapshot.commit() ?? ""
         }
         if let env = envBackup {
             try writeFile(rootFD, name: ".env", mode: 0o600, entry: env, zip: outer, created: created)

@@ -158,15 +158,8 @@ extension Array where Element == UInt8 {
 /// The structural check a snapshot passes before it gets its final name.
 enum ZipCheck {
     static func verify(path: String) throws {
-        let outer = try ZipReader(path: path)
-        for entry in outer.entries { _ = try outer.dataOffset(of: entry) }
-        guard outer.entries.contains(where: { $0.name == "git_metadata.txt" }) else {
-            throw CDBError.validation(path: path, reason: "git_metadata.txt is missing")
-        }
-        guard let inner = outer.entries.first(where: { $0.name == "repository.zip" }), inner.method == 0 else {
-            throw CDBError.validation(path: path, reason: "repository.zip is missing")
-        }
-        let innerZip = try ZipReader(inner: inner, of: outer)
-        for entry in innerZip.entries { _ = try innerZip.dataOffset(of: entry) }
+        let snapshot = try SnapshotArchive(path: path)
+        for entry in snapshot.outer.entries { _ = try snapshot.outer.dataOffset(of: entry) }
+        for entry in snapshot.inner.entries { _ = try snapshot.inner.dataOffset(of: entry) }
     }
 }

@@ -82,32 +82,22 @@ public struct BackupVerifier {
 
     /// A snapshot: both zips sound with matching CRCs, metadata present and naming the commit in the file name.
     func verifySnapshot(_ path: String, name: String) throws -> String {
-        let outer = try ZipReader(path: path)
-        for entry in outer.entries { try outer.checkCRC(entry) }
-        guard let metaEntry = outer.entries.first(where: { $0.name == "git_metadata.txt" }) else {
-            throw CDBError.validation(path: path, reason: "git_metadata.txt is missing")
+        let snapshot = try SnapshotArchive(path: path)
+        for entry in snapshot.outer.entries { try snapshot.outer.checkCRC(entry) }
+        guard let commit = try snapshot.commit() else {
+            throw CDBError.validation(path: path, reason: "\(SnapshotArchive.metadataName) has no Commit line")
         }
-        let metadata = String(decoding: try outer.contents(metaEntry, limit: 1 << 20), as: UTF8.self)
-        guard let commitLine = metadata.split(separator: "\n").first(where: { $0.hasPrefix("Commit: ") }) else {
-            throw CDBError.validation(path: path, reason: "git_metadata.txt has no Commit line")
-        }
-        let commit = String(commitLine.dropFirst(8))
         guard commit.count >= 7, commit.allSatisfy(\.isHexDigit) else {
-            throw CDBError.validation(path: path, reason: "git_metadata.txt names no commit hash")
+            throw CDBError.validation(path: path, reason: "\(SnapshotArchive.metadataName) names no commit hash")
         }
         if let parsed = BackupName.parse(name), parsed.kind == .repository {
             let hash = name.dropLast(4).split(separator: "_").last.map(String.init) ?? ""
             if hash.count >= 4, hash.allSatisfy(\.isHexDigit), !commit.hasPrefix(hash) {
-                throw CDBError.validation(path: path, reason: "the file name says commit \(hash) but git_metadata.txt says \(commit.prefix(7))")
+                throw CDBError.validation(path: path, reason: "the file name says commit \(hash) but \(SnapshotArchive.metadataName) says \(commit.prefix(7))")
             }
         }
-        guard let innerEntry = outer.entries.first(where: { $0.name == "repository.zip" }) else {
-            throw CDBError.validation(path: path, reason: "repository.zip is missing")
-        }
-        guard innerEntry.method == 0 else { throw CDBError.validation(path: path, reason: "repository.zip is not stored") }
-        let inner = try ZipReader(inner: innerEntry, of: outer)
-        for entry in inner.entries { try inner.checkCRC(entry, container: "repository.zip") }
-        return "commit \(commit.prefix(7)), \(inner.entries.filter { !$0.isDirectory }.count) files"
+        for entry in snapshot.inner.entries { try snapshot.inner.checkCRC(entry, container: SnapshotArchive.repositoryName) }
+        return "commit \(commit.prefix(7)), \(snapshot.inner.entries.filter { !$0.isDirectory }.count) files"
     }
 
     /// The newest backup of each kind in the backup root.

@@ -1,0 +1,51 @@
+/// A repository snapshot as stored: the outer zip with git_metadata.txt (and .json, and
+/// optionally .env.backup, uncommitted.patch, extra/…) and repository.zip stored inside it.
+/// Opened once by whoever reads a snapshot — the writer's final check, cdb-verify and
+/// cdb-restore — so that the layout is known in one place.
+struct SnapshotArchive {
+    static let metadataName = "git_metadata.txt"
+    static let repositoryName = "repository.zip"
+
+    let path: String
+    let outer: ZipReader
+    let metadataEntry: ZipReader.Entry?
+    let repositoryEntry: ZipReader.Entry
+    /// repository.zip, read in place through the outer zip.
+    let inner: ZipReader
+
+    /// Opens both zips; `requireMetadata` refuses a snapshot without git_metadata.txt.
+    init(path: String, requireMetadata: Bool = true) throws {
+        self.path = path
+        outer = try ZipReader(path: path)
+        metadataEntry = outer.entries.first { $0.name == Self.metadataName }
+        if requireMetadata && metadataEntry == nil {
+            throw CDBError.validation(path: path, reason: "\(Self.metadataName) is missing")
+        }
+        guard let repository = outer.entries.first(where: { $0.name == Self.repositoryName }) else {
+            throw CDBError.validation(path: path, reason: "\(Self.repositoryName) is missing: not a cdb snapshot")
+        }
+        guard repository.method == 0 else {
+            throw CDBError.validation(path: path, reason: "\(Self.repositoryName) is not stored: not a cdb snapshot")
+        }
+        repositoryEntry = repository
+        inner = try ZipReader(inner: repository, of: outer)
+    }
+
+    func entry(_ name: String) -> ZipReader.Entry? { outer.entries.first { $0.name == name } }
+
+    /// git_metadata.txt's text (at most 1 MiB), or nil without one.
+    func metadataText() throws -> String? {
+        guard let metadataEntry else { return nil }
+        return String(decoding: try outer.contents(metadataEntry, limit: 1 << 20), as: UTF8.self)
+    }
+
+    /// The commit git_metadata.txt names (its `Commit:` line), or nil.
+    func commit() throws -> String? {
+        guard let text = try metadataText() else { return nil }
+        return Self.commit(inMetadata: text)
+    }
+
+    static func commit(inMetadata text: String) -> String? {
+        text.split(separator: "\n").first { $0.hasPrefix("Commit: ") }.map { String($0.dropFirst(8)) }
+    }
+}
