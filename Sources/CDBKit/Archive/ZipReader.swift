@@ -40,11 +40,17 @@ public struct ZipReader {
         guard fd >= 0 else { throw CDBError.inputMissing(path: path, reason: String(cString: strerror(errno))) }
         var info = stat()
         fstat(fd, &info)
-        let handle = FileDescriptorBox(fd: fd)
+        let handle = FileDescriptor(fd: fd)
         try self.init(length: UInt64(max(0, info.st_size)), name: path) { offset, count in
             var bytes = [UInt8](repeating: 0, count: count)
-            let n = bytes.withUnsafeMutableBytes { pread(handle.fd, $0.baseAddress, count, off_t(offset)) }
-            guard n == count else { throw CDBError.validation(path: path, reason: "unexpected end of file") }
+            var filled = 0
+            while filled < count {
+                let n = try bytes.withUnsafeMutableBytes {
+                    try FileIO.read(handle.fd, into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...]), at: off_t(offset) + off_t(filled), path: path)
+                }
+                if n == 0 { throw CDBError.validation(path: path, reason: "unexpected end of file") }
+                filled += n
+            }
             return bytes
         }
     }
@@ -141,12 +147,6 @@ public struct ZipReader {
         }
         return start
     }
-}
-
-final class FileDescriptorBox: @unchecked Sendable {
-    let fd: Int32
-    init(fd: Int32) { self.fd = fd }
-    deinit { close(fd) }
 }
 
 extension Array where Element == UInt8 {

@@ -356,14 +356,7 @@ public struct RepositorySnapshot {
                 let fd = open(full, O_RDONLY | O_CLOEXEC)
                 guard fd >= 0 else { throw CDBError.inputMissing(path: full, reason: String(cString: strerror(errno))) }
                 defer { close(fd) }
-                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-                defer { buffer.deallocate() }
-                while true {
-                    let n = read(fd, buffer.baseAddress, buffer.count)
-                    if n < 0 { throw CDBError.io(path: full, reason: String(cString: strerror(errno))) }
-                    if n == 0 { break }
-                    try out.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-                }
+                try FileIO.forEachChunk(fd, path: full) { try out.write($0) }
                 try out.finish()
             default:
                 reporter.warning("--include: \(full) is not a file, folder or link; skipped")

@@ -33,15 +33,7 @@ public final class DescriptorSink: ByteSink {
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         if hashing { hasher.update(bufferPointer: bytes) }
-        var offset = 0
-        while offset < bytes.count {
-            let n = Glibc.write(fd, base + offset, bytes.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw CDBError.fromWrite(errno: errno, path: path)
-            }
-            offset += n
-        }
+        try FileIO.writeAll(fd, UnsafeRawBufferPointer(start: base, count: bytes.count), path: path)
         bytesWritten += Int64(bytes.count)
     }
 
@@ -55,17 +47,9 @@ public final class DescriptorSink: ByteSink {
 
     /// Hashes the file as it is now on disk, from the start.
     public func rehash() throws {
-        hasher = SHA256()
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        var offset: off_t = 0
-        while true {
-            let n = pread(fd, buffer.baseAddress, buffer.count, offset)
-            if n < 0 { throw CDBError.io(path: path, reason: String(cString: strerror(errno))) }
-            if n == 0 { break }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-            offset += off_t(n)
-        }
+        var fresh = SHA256()
+        try FileIO.forEachChunk(fd, path: path, from: 0) { fresh.update(bufferPointer: $0) }
+        hasher = fresh
     }
 
     /// The hex SHA-256 of everything written.
@@ -203,14 +187,7 @@ public enum Checksum {
         if fd < 0 { throw CDBError.inputMissing(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         var hasher = SHA256()
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let n = read(fd, buffer.baseAddress, buffer.count)
-            if n < 0 { if errno == EINTR { continue }; throw CDBError.io(path: path, reason: String(cString: strerror(errno))) }
-            if n == 0 { break }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-        }
+        try FileIO.forEachChunk(fd, path: path) { hasher.update(bufferPointer: $0) }
         return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 }

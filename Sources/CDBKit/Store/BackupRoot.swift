@@ -204,9 +204,12 @@ public enum BackupLog {
             return error.errorDescription ?? path
         } catch { return path }
         defer { close(fd) }
-        let bytes = Array(text.utf8)
-        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        return n == bytes.count ? nil : "\(path): \(String(cString: strerror(errno)))"
+        do {
+            try Array(text.utf8).withUnsafeBytes { try FileIO.writeAll(fd, $0, path: path) }
+            return nil
+        } catch {
+            return (error as? CDBError)?.errorDescription ?? path
+        }
     }
 }
 

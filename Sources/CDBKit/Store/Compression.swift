@@ -146,8 +146,7 @@ public final class DecompressingReader {
     private func fill() throws {
         if inputStart == inputEnd { inputStart = 0; inputEnd = 0 }
         guard !endOfFile, inputEnd < input.count else { return }
-        let n = read(fd, input.baseAddress! + inputEnd, input.count - inputEnd)
-        if n < 0 { throw CDBError.io(path: path, reason: String(cString: strerror(errno))) }
+        let n = try FileIO.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: input[inputEnd...]), path: path)
         if n == 0 { endOfFile = true }
         inputEnd += n
     }

@@ -1,0 +1,62 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An open file descriptor, closed when the last reference goes.
+final class FileDescriptor: @unchecked Sendable {
+    let fd: Int32
+    init(fd: Int32) { self.fd = fd }
+    deinit { close(fd) }
+}
+
+/// The one place cdb reads and writes file descriptors: whole writes, chunked reads, positioned
+/// reads, each retried on EINTR, each failure an error naming the path.
+enum FileIO {
+    /// Writes all of `bytes`.
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+        guard let base = bytes.baseAddress else { return }
+        var offset = 0
+        while offset < bytes.count {
+            let n = write(fd, base + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CDBError.fromWrite(errno: errno, path: path)
+            }
+            offset += n
+        }
+    }
+
+    /// One read into `buffer`; 0 at the end.
+    static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws -> Int {
+        while true {
+            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            if n >= 0 { return n }
+            if errno != EINTR { throw CDBError.io(path: path, reason: String(cString: strerror(errno))) }
+        }
+    }
+
+    /// One positioned read into `buffer`; 0 at the end.
+    static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: off_t, path: String) throws -> Int {
+        while true {
+            let n = pread(fd, buffer.baseAddress, buffer.count, offset)
+            if n >= 0 { return n }
+            if errno != EINTR { throw CDBError.io(path: path, reason: String(cString: strerror(errno))) }
+        }
+    }
+
+    /// Hands the rest of the file (from `offset`, or from the current position) to `body` in
+    /// chunks of one reused 1 MiB buffer.
+    static func forEachChunk(_ fd: Int32, path: String, from offset: off_t? = nil, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        var position = offset
+        while true {
+            let n = try position.map { try read(fd, into: buffer, at: $0, path: path) } ?? read(fd, into: buffer, path: path)
+            if n == 0 { return }
+            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            position = position.map { $0 + off_t(n) }
+        }
+    }
+}
