@@ -185,14 +185,20 @@ public final class GitRepository {
     /// (untracked folders counted once), ignoring ignored files.
     public func uncommittedCount() throws -> Int {
         guard !isBare else { return 0 }
+        return try withStatus(GIT_STATUS_SHOW_INDEX_AND_WORKDIR, GIT_STATUS_OPT_INCLUDE_UNTRACKED.rawValue | GIT_STATUS_OPT_RENAMES_HEAD_TO_INDEX.rawValue,
+                       "reading the status") { git_status_list_entrycount($0) }
+    }
+
+    /// Runs `body` over a status list made with `show` and `flags`, freed afterwards.
+    private func withStatus<T>(_ show: git_status_show_t, _ flags: UInt32, _ what: String, _ body: (OpaquePointer?) throws -> T) throws -> T {
         var options = git_status_options()
         git_status_options_init(&options, UInt32(GIT_STATUS_OPTIONS_VERSION))
-        options.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR
-        options.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED.rawValue | GIT_STATUS_OPT_RENAMES_HEAD_TO_INDEX.rawValue
+        options.show = show
+        options.flags = flags
         var list: OpaquePointer?
-        try check(git_status_list_new(&list, handle, &options), "reading the status")
+        try check(git_status_list_new(&list, handle, &options), what)
         defer { git_status_list_free(list) }
-        return git_status_list_entrycount(list)
+        return try body(list)
     }
 
     /// An untracked file that `.gitignore` does not ignore, with its size (links: their target's length).
@@ -204,23 +210,19 @@ public final class GitRepository {
     /// Every untracked, not ignored file of the work tree (folders walked into).
     public func untrackedFiles() throws -> [UntrackedFile] {
         guard !isBare else { return [] }
-        var options = git_status_options()
-        git_status_options_init(&options, UInt32(GIT_STATUS_OPTIONS_VERSION))
-        options.show = GIT_STATUS_SHOW_WORKDIR_ONLY
-        options.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED.rawValue | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS.rawValue
-        var list: OpaquePointer?
-        try check(git_status_list_new(&list, handle, &options), "listing untracked files")
-        defer { git_status_list_free(list) }
-        var result: [UntrackedFile] = []
-        for i in 0..<git_status_list_entrycount(list) {
-            guard let entry = git_status_byindex(list, i)?.pointee, entry.status.rawValue & GIT_STATUS_WT_NEW.rawValue != 0,
-                  let delta = entry.index_to_workdir?.pointee, let cPath = delta.new_file.path else { continue }
-            let path = String(cString: cPath)
-            var info = stat()
-            let size: Int64 = lstat(workdir + path, &info) == 0 ? Int64(info.st_size) : 0
-            result.append(UntrackedFile(path: path, size: size))
+        return try withStatus(GIT_STATUS_SHOW_WORKDIR_ONLY, GIT_STATUS_OPT_INCLUDE_UNTRACKED.rawValue | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS.rawValue,
+                              "listing untracked files") { list in
+            var result: [UntrackedFile] = []
+            for i in 0..<git_status_list_entrycount(list) {
+                guard let entry = git_status_byindex(list, i)?.pointee, entry.status.rawValue & GIT_STATUS_WT_NEW.rawValue != 0,
+                      let delta = entry.index_to_workdir?.pointee, let cPath = delta.new_file.path else { continue }
+                let path = String(cString: cPath)
+                var info = stat()
+                let size: Int64 = lstat(workdir + path, &info) == 0 ? Int64(info.st_size) : 0
+                result.append(UntrackedFile(path: path, size: size))
+            }
+            return result
         }
-        return result
     }
 
     /// A binary-safe patch from HEAD to the work tree (staged and unstaged), which `git apply`

@@ -119,6 +119,12 @@ public struct RepositorySnapshot {
         public var seconds: Double = 0
         public var sha256: String?
         public var patchBytes = 0
+
+        /// "Repository: 0.17 MB | 0ad8144", as the original scripts printed it (the program and
+        /// the session banner alike).
+        public var summaryLine: String {
+            "Repository: \(String(format: "%.2f MB", Double(bytes) / 1_048_576)) | \(metadata.shortCommit)"
+        }
     }
 
     public let request: Request
@@ -432,7 +438,7 @@ public enum RepositorySnapshotCommand {
             }
             if m.detached { reporter.detail("HEAD is detached at \(m.shortCommit)") }
             if m.shallow { reporter.detail("shallow clone: commit count covers the fetched history only") }
-            reporter.info("Repository: \(String(format: "%.2f MB", Double(result.bytes) / 1_048_576)) | \(m.shortCommit)")
+            reporter.info(result.summaryLine)
             return Outcome(result: result, status: .success)
         } catch let error as CDBError {
             let message = ConnectionString.redactURLs(in: error.errorDescription ?? "\(error)")

@@ -134,12 +134,27 @@ public struct PreSession {
 
     private var quietReporter: Reporter { Reporter(level: .quiet) }
 
-    func databaseStep() -> Step {
-        var step = Step(name: "postgres", summary: "")
-        var dump = PostgresBackup.Request(settings: request.settings)
-        dump.lock = .heldByCaller
-        dump.compression = request.compression
+    /// Runs one step; any error becomes the step's status and (redacted) summary, so that a
+    /// failing step never stops the others.
+    private func step(_ name: String, redact: (String) -> String = { $0 }, _ body: (inout Step) throws -> Void) -> Step {
+        var step = Step(name: name, summary: "")
         do {
+            try body(&step)
+        } catch let error as CDBError {
+            step.status = error.exitStatus
+            step.summary = redact(error.errorDescription ?? "\(error)")
+        } catch {
+            step.status = .failure
+            step.summary = redact("\(error)")
+        }
+        return step
+    }
+
+    func databaseStep() -> Step {
+        step("postgres", redact: request.settings.database.redact) { step in
+            var dump = PostgresBackup.Request(settings: request.settings)
+            dump.lock = .heldByCaller
+            dump.compression = request.compression
             let result = try PostgresBackup(request: dump, reporter: SilentReporter.shared).run()
             step.path = result.path
             step.summary = "PostgreSQL: \(ByteSize.format(result.bytes))"
@@ -148,56 +163,33 @@ public struct PreSession {
                 step.warnings.append("required table\(result.missingTables.count == 1 ? "" : "s") missing: \(result.missingTables.joined(separator: ", ")) (tables \(result.requiredFound)/\(result.requiredTotal))")
             }
             step.warnings += result.skipped.map { "skipped (--allow-unsupported): \($0)" }
-        } catch let error as CDBError {
-            step.status = error.exitStatus
-            step.summary = request.settings.database.redact(error.errorDescription ?? "\(error)")
-        } catch {
-            step.status = .failure
-            step.summary = "\(error)"
         }
-        return step
     }
 
     func repositoryStep() -> Step {
-        var step = Step(name: "repository", summary: "")
-        var snap = RepositorySnapshot.Request(settings: request.settings)
-        snap.lock = .heldByCaller
-        snap.repository = request.repository
-        do {
+        step("repository", redact: { ConnectionString.redactURLs(in: $0) }) { step in
+            var snap = RepositorySnapshot.Request(settings: request.settings)
+            snap.lock = .heldByCaller
+            snap.repository = request.repository
             let result = try RepositorySnapshot(request: snap, reporter: SilentReporter.shared).run()
             step.path = result.path
-            step.summary = "Repository: \(String(format: "%.2f MB", Double(result.bytes) / 1_048_576)) | \(result.metadata.shortCommit)"
+            step.summary = result.summaryLine
             let m = result.metadata
             if m.uncommitted > 0 { step.warnings.append(m.uncommittedSummary + " in uncommitted.patch") }
             for (path, reason) in m.untrackedSkipped { step.warnings.append("untracked \(Untrusted.escape(path)) not captured: \(reason)") }
-        } catch let error as CDBError {
-            step.status = error.exitStatus
-            step.summary = ConnectionString.redactURLs(in: error.errorDescription ?? "\(error)")
-        } catch {
-            step.status = .failure
-            step.summary = "\(error)"
         }
-        return step
     }
 
     func pruneStep() -> Step {
-        var step = Step(name: "prune", summary: "")
-        var prune = Pruner.Request(root: request.settings.backupRoot,
-                                   policy: RetentionPolicy(retentionDays: request.settings.retentionDays, keepLast: request.settings.keepLast))
-        prune.lock = .heldByCaller
-        do {
+        step("prune") { step in
+            var prune = Pruner.Request(root: request.settings.backupRoot,
+                                       policy: RetentionPolicy(retentionDays: request.settings.retentionDays, keepLast: request.settings.keepLast))
+            prune.lock = .heldByCaller
             let result = try Pruner(request: prune).run()
             if result.backupsDeleted > 0 {
                 step.summary = "deleted \(result.backupsDeleted) old backup\(result.backupsDeleted == 1 ? "" : "s") (\(ByteSize.format(result.freed)))"
             }
-        } catch let error as CDBError {
-            step.status = error.exitStatus
-            step.summary = error.errorDescription ?? "\(error)"
-        } catch {
-            step.status = .failure
-            step.summary = "\(error)"
         }
-        return step
     }
 
     /// `<root>/.last-session-<hash of the repository path>`: touched after a fully successful run.
