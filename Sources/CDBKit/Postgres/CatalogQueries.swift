@@ -336,24 +336,9 @@ enum CatalogQueries {
                          ELSE 't:' || t.oid END
                FROM pg_catalog.pg_type t WHERE t.oid = \(objid))
           WHEN 'pg_catalog.pg_proc'::pg_catalog.regclass THEN 'p:' || \(objid)
-          WHEN 'pg_catalog.pg_operator'::pg_catalog.regclass THEN 'o:' || \(objid)
-          WHEN 'pg_catalog.pg_opfamily'::pg_catalog.regclass THEN 'f:' || \(objid)
-          WHEN 'pg_catalog.pg_opclass'::pg_catalog.regclass THEN 'q:' || \(objid)
+          \(simpleKeys(objid))
           WHEN 'pg_catalog.pg_amop'::pg_catalog.regclass THEN (SELECT 'f:' || a.amopfamily FROM pg_catalog.pg_amop a WHERE a.oid = \(objid))
           WHEN 'pg_catalog.pg_amproc'::pg_catalog.regclass THEN (SELECT 'f:' || a.amprocfamily FROM pg_catalog.pg_amproc a WHERE a.oid = \(objid))
-          WHEN 'pg_catalog.pg_collation'::pg_catalog.regclass THEN 'l:' || \(objid)
-          WHEN 'pg_catalog.pg_cast'::pg_catalog.regclass THEN 'k:' || \(objid)
-          WHEN 'pg_catalog.pg_ts_parser'::pg_catalog.regclass THEN 'P:' || \(objid)
-          WHEN 'pg_catalog.pg_ts_template'::pg_catalog.regclass THEN 'T:' || \(objid)
-          WHEN 'pg_catalog.pg_ts_dict'::pg_catalog.regclass THEN 'D:' || \(objid)
-          WHEN 'pg_catalog.pg_ts_config'::pg_catalog.regclass THEN 'G:' || \(objid)
-          WHEN 'pg_catalog.pg_conversion'::pg_catalog.regclass THEN 'v:' || \(objid)
-          WHEN 'pg_catalog.pg_am'::pg_catalog.regclass THEN 'A:' || \(objid)
-          WHEN 'pg_catalog.pg_language'::pg_catalog.regclass THEN 'L:' || \(objid)
-          WHEN 'pg_catalog.pg_transform'::pg_catalog.regclass THEN 'X:' || \(objid)
-          WHEN 'pg_catalog.pg_foreign_data_wrapper'::pg_catalog.regclass THEN 'W:' || \(objid)
-          WHEN 'pg_catalog.pg_foreign_server'::pg_catalog.regclass THEN 'S:' || \(objid)
-          WHEN 'pg_catalog.pg_user_mapping'::pg_catalog.regclass THEN 'U:' || \(objid)
           WHEN 'pg_catalog.pg_rewrite'::pg_catalog.regclass THEN (SELECT 'c:' || r.ev_class FROM pg_catalog.pg_rewrite r WHERE r.oid = \(objid))
           WHEN 'pg_catalog.pg_attrdef'::pg_catalog.regclass THEN (SELECT 'c:' || a.adrelid FROM pg_catalog.pg_attrdef a WHERE a.oid = \(objid))
           WHEN 'pg_catalog.pg_constraint'::pg_catalog.regclass THEN
@@ -363,10 +348,23 @@ enum CatalogQueries {
         """
     }
 
+    /// Catalogs whose objects are keyed by their own OID in the dump's order, with the letter
+    /// of their key (the letters `Catalog` ranks and `otherDDL` renders).
+    static let simpleKeyLetters: [(catalog: String, letter: String)] = [
+        ("pg_operator", "o"), ("pg_opfamily", "f"), ("pg_opclass", "q"), ("pg_collation", "l"), ("pg_cast", "k"),
+        ("pg_ts_parser", "P"), ("pg_ts_template", "T"), ("pg_ts_dict", "D"), ("pg_ts_config", "G"), ("pg_conversion", "v"),
+        ("pg_am", "A"), ("pg_language", "L"), ("pg_transform", "X"), ("pg_foreign_data_wrapper", "W"),
+        ("pg_foreign_server", "S"), ("pg_user_mapping", "U"),
+    ]
+
+    static func simpleKeys(_ objid: String) -> String {
+        simpleKeyLetters.map { "WHEN 'pg_catalog.\($0.catalog)'::pg_catalog.regclass THEN '\($0.letter):' || \(objid)" }
+            .joined(separator: "\n          ")
+    }
+
     /// The catalogs whose objects have a key in the dump's order.
-    static let keyedCatalogs = """
-        '{pg_catalog.pg_class,pg_catalog.pg_type,pg_catalog.pg_proc,pg_catalog.pg_operator,pg_catalog.pg_opfamily,pg_catalog.pg_opclass,pg_catalog.pg_collation,pg_catalog.pg_cast,pg_catalog.pg_ts_parser,pg_catalog.pg_ts_template,pg_catalog.pg_ts_dict,pg_catalog.pg_ts_config,pg_catalog.pg_conversion,pg_catalog.pg_am,pg_catalog.pg_language,pg_catalog.pg_transform,pg_catalog.pg_foreign_data_wrapper,pg_catalog.pg_foreign_server,pg_catalog.pg_user_mapping}'::pg_catalog.regclass[]
-        """
+    static let keyedCatalogs = "'{" + (["pg_class", "pg_type", "pg_proc"] + simpleKeyLetters.map(\.catalog))
+        .map { "pg_catalog." + $0 }.joined(separator: ",") + "}'::pg_catalog.regclass[]"
 
     static func dependencies(serverVersion: Int) -> String {
         """
