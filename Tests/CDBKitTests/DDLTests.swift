@@ -84,3 +84,139 @@ struct DDLTests {
         }
     }
 }
+
+/// Every object kind's DDL from rows made by hand, as the catalog queries return them (names
+/// already quoted, literals already quoted).
+@Suite("DDL of each object kind")
+struct DDLRendererTests {
+    let render = DDLRenderer(options: DDL.Options(owners: true, privileges: true))
+
+    @Test("an ordered-set aggregate: its arguments, FINALFUNC_EXTRA, the ordered-set default of FINALFUNC_MODIFY left out, parallel; GRANT names it as a function")
+    func aggregate() {
+        let a = Row(["oid": "1", "prokind": "a", "schema": "shop", "name": "median_of", "raw_schema": "shop", "raw_name": "median_of",
+                     "args": "double precision ORDER BY double precision", "full_args": "double precision ORDER BY double precision",
+                     "arg_types": "double precision, double precision", "aggkind": "o", "proparallel": "s",
+                     "aggtransfn": "ordered_set_transition", "aggfinalfn": "percentile_disc_final", "aggfinalextra": "t",
+                     "aggfinalmodify": "w", "stype": "internal", "aggtransspace": "0", "aggmtransspace": "0",
+                     "owner": "alice", "grants": "", "comment": "'the median'"])
+        let text = render.functionDDL(a)
+        #expect(text.contains("""
+            CREATE AGGREGATE shop.median_of(double precision ORDER BY double precision) (
+                SFUNC = ordered_set_transition,
+                STYPE = internal,
+                FINALFUNC = percentile_disc_final,
+                FINALFUNC_EXTRA,
+                PARALLEL = safe
+            );
+            """), "\(text)")
+        #expect(text.contains("ALTER AGGREGATE shop.median_of(double precision ORDER BY double precision) OWNER TO alice;"))
+        #expect(text.contains("COMMENT ON AGGREGATE shop.median_of(double precision ORDER BY double precision) IS 'the median';"))
+        #expect(text.contains("REVOKE ALL ON FUNCTION shop.median_of(double precision, double precision) FROM PUBLIC;"))
+        let star = Row(["prokind": "a", "schema": "s", "name": "n", "raw_name": "n", "args": "", "full_args": "", "arg_types": "",
+                        "aggkind": "n", "aggtransfn": "int8inc", "stype": "bigint", "aggtransspace": "0", "aggmtransspace": "0",
+                        "initval": "'0'", "owner": "alice"])
+        #expect(render.functionDDL(star).contains("CREATE AGGREGATE s.n(*) (\n    SFUNC = int8inc,\n    STYPE = bigint,\n    INITCOND = '0'\n);"))
+    }
+
+    @Test("operators, casts, collations of each provider")
+    func operatorsCastsCollations() {
+        let op = Row(["oid": "2", "schema": "shop", "name": "~=", "raw_schema": "shop", "owner": "alice", "function": "shop.approx_eq",
+                      "leftarg": "numeric", "rightarg": "numeric", "commutator": "OPERATOR(shop.~=)", "restrict": "eqsel",
+                      "join": "eqjoinsel", "oprcanmerge": "f", "oprcanhash": "f"])
+        let text = render.otherDDL("o:2", op, Catalog())
+        #expect(text.contains("CREATE OPERATOR shop.~= (\n    FUNCTION = shop.approx_eq,\n    LEFTARG = numeric,\n    RIGHTARG = numeric,\n    COMMUTATOR = OPERATOR(shop.~=),\n    RESTRICT = eqsel,\n    JOIN = eqjoinsel\n);"), "\(text)")
+        #expect(text.contains("ALTER OPERATOR shop.~=(numeric, numeric) OWNER TO alice;"))
+        let prefix = Row(["schema": "s", "name": "##", "owner": "", "function": "s.twice", "rightarg": "integer"])
+        #expect(render.otherDDL("o:3", prefix, Catalog()).contains("CREATE OPERATOR s.## (\n    FUNCTION = s.twice,\n    RIGHTARG = integer\n);"))
+
+        let cast = { (method: String, context: String) in
+            render.otherDDL("k:4", Row(["source": "s.tag", "target": "text", "castmethod": method, "castcontext": context, "function": "s.f(s.tag)"]), Catalog())
+        }
+        #expect(cast("b", "i").contains("CREATE CAST (s.tag AS text) WITHOUT FUNCTION AS IMPLICIT;"))
+        #expect(cast("i", "e").contains("CREATE CAST (s.tag AS text) WITH INOUT;"))
+        #expect(cast("f", "a").contains("CREATE CAST (s.tag AS text) WITH FUNCTION s.f(s.tag) AS ASSIGNMENT;"))
+
+        func collation(_ fields: KeyValuePairs<String, String?>) -> String { render.otherDDL("l:5", Row(fields), Catalog()) }
+        #expect(collation(["schema": "s", "name": "c", "owner": "", "collprovider": "c", "collisdeterministic": "t", "collate": "'C'", "ctype": "'C'"])
+                .contains("CREATE COLLATION s.c (provider = libc, locale = 'C');"))
+        #expect(collation(["schema": "s", "name": "m", "owner": "", "collprovider": "c", "collisdeterministic": "t", "collate": "'C'", "ctype": "'POSIX'"])
+                .contains("CREATE COLLATION s.m (provider = libc, lc_collate = 'C', lc_ctype = 'POSIX');"))
+        #expect(collation(["schema": "s", "name": "ci", "owner": "", "collprovider": "i", "collisdeterministic": "f", "locale": "'und-u-ks-level2'"])
+                .contains("CREATE COLLATION s.ci (provider = icu, deterministic = false, locale = 'und-u-ks-level2');"))
+        // Before 15 the ICU locale was collcollate.
+        #expect(collation(["schema": "s", "name": "old", "owner": "", "collprovider": "i", "collisdeterministic": "t", "collate": "'de-DE'"])
+                .contains("CREATE COLLATION s.old (provider = icu, locale = 'de-DE');"))
+        #expect(collation(["schema": "s", "name": "b", "owner": "", "collprovider": "b", "collisdeterministic": "t", "locale": "'C.UTF-8'"])
+                .contains("CREATE COLLATION s.b (provider = builtin, locale = 'C.UTF-8');"))
+    }
+
+    @Test("text search configurations with their mappings, operator classes with their family, base types, foreign servers and user mappings")
+    func moreKinds() {
+        let config = Row(["qname": "shop.docs", "raw_name": "docs", "owner": "alice", "parser": "shop.words",
+                          "mappings": "asciiword\tshop.keep_all, pg_catalog.english_stem\nint\tpg_catalog.simple"])
+        let text = render.otherDDL("G:6", config, Catalog())
+        #expect(text.contains("CREATE TEXT SEARCH CONFIGURATION shop.docs (\n    PARSER = shop.words );"))
+        #expect(text.contains("ALTER TEXT SEARCH CONFIGURATION shop.docs\n    ADD MAPPING FOR asciiword WITH shop.keep_all, pg_catalog.english_stem;"))
+        #expect(text.contains("ADD MAPPING FOR int WITH pg_catalog.simple;"))
+
+        var cat = Catalog()
+        cat.familyMembers["q:7"] = ["OPERATOR 1 shop.|<|(integer, integer)", "FUNCTION 1 (integer, integer) shop.abs_cmp(integer,integer)"]
+        let opclass = Row(["oid": "7", "qname": "shop.abs_ops", "raw_name": "abs_ops", "owner": "", "am": "btree", "opcdefault": "f",
+                           "type": "integer", "family": "shop.abs_ops"])
+        #expect(render.otherDDL("q:7", opclass, cat).contains("""
+            CREATE OPERATOR CLASS shop.abs_ops FOR TYPE integer USING btree FAMILY shop.abs_ops AS
+                OPERATOR 1 shop.|<|(integer, integer),
+                FUNCTION 1 (integer, integer) shop.abs_cmp(integer,integer);
+            """))
+
+        let base = Row(["schema": "s", "name": "tag", "raw_schema": "s", "raw_name": "tag", "owner": "alice", "input": "s.tag_in", "output": "s.tag_out",
+                        "typlen": "-1", "typbyval": "f", "typalign": "i", "typstorage": "x", "typcategory": "S", "typispreferred": "f",
+                        "delimiter": "','", "collatable": "t"])
+        #expect(render.otherDDL("b:8", base, Catalog()) == "--\n-- Name: tag; Type: SHELL TYPE; Schema: s; Owner: alice\n--\n\nCREATE TYPE s.tag;\n")
+        #expect(render.otherDDL("B:8", base, Catalog()).contains("""
+            CREATE TYPE s.tag (
+                INTERNALLENGTH = variable,
+                INPUT = s.tag_in,
+                OUTPUT = s.tag_out,
+                ALIGNMENT = int4,
+                STORAGE = extended,
+                CATEGORY = 'S',
+                COLLATABLE = true
+            );
+            """))
+
+        let server = Row(["name": "remote", "raw_name": "remote", "owner": "alice", "wrapper": "w", "type": "'pg'",
+                          "options": "host 'db.example', port '5432'"])
+        #expect(render.otherDDL("S:9", server, Catalog()).contains("CREATE SERVER remote TYPE 'pg' FOREIGN DATA WRAPPER w OPTIONS (\n    host 'db.example', port '5432'\n);"))
+        let mapping = Row(["server": "remote", "role": "PUBLIC"])
+        #expect(render.otherDDL("U:10", mapping, Catalog()).hasSuffix("CREATE USER MAPPING FOR PUBLIC SERVER remote;\n"))
+    }
+
+    @Test("tables: a partition as a table of its own with the parent's CHECK, a typed table, a child with an inherited NOT NULL of its own, replica identity")
+    func tables() {
+        var cat = Catalog()
+        cat.columns["20"] = [Row(["attnum": "1", "name": "b", "type": "text", "attislocal": "t", "attinhcount": "1", "attgenerated": "", "default_expr": "'old'::text"]),
+                             Row(["attnum": "2", "name": "a", "type": "integer", "attislocal": "f", "attinhcount": "1", "attnotnull": "t", "attgenerated": ""])]
+        cat.tableConstraints["20"] = [Row(["contype": "c", "convalidated": "t", "conislocal": "f", "name": "positive", "def": "CHECK ((a > 0))"])]
+        let partition = Row(["oid": "20", "relkind": "r", "schema": "s", "name": "p1", "raw_schema": "s", "raw_name": "p1", "owner": "",
+                             "relispartition": "t", "parents": "s.parent", "parent_oids": "19", "partition_bound": "FOR VALUES IN (1)",
+                             "relreplident": "f", "relpersistence": "p"])
+        let text = render.relationDDL(partition, cat)
+        #expect(text.contains("CREATE TABLE s.p1 (\n    b text DEFAULT 'old'::text,\n    a integer NOT NULL,\n    CONSTRAINT positive CHECK ((a > 0))\n);"), "\(text)")
+        #expect(!text.contains("PARTITION OF") && !text.contains("INHERITS"))
+        #expect(text.contains("ALTER TABLE ONLY s.p1 REPLICA IDENTITY FULL;"))
+
+        cat.columns["21"] = [Row(["attnum": "1", "name": "city", "type": "text", "attislocal": "f", "attnotnull": "t", "attgenerated": "", "default_expr": "'Berlin'::text"])]
+        let typed = Row(["oid": "21", "relkind": "r", "schema": "s", "name": "addresses", "raw_name": "addresses", "owner": "", "of_type": "s.address", "relpersistence": "p"])
+        #expect(render.relationDDL(typed, cat).contains("CREATE TABLE s.addresses OF s.address (\n    city WITH OPTIONS DEFAULT 'Berlin'::text NOT NULL\n);"))
+
+        cat.columns["18"] = [Row(["attnum": "1", "name": "x", "type": "integer", "attislocal": "t", "attgenerated": ""])]
+        cat.columns["22"] = [Row(["attnum": "1", "name": "x", "type": "integer", "attislocal": "f", "attnotnull": "t", "attgenerated": ""]),
+                             Row(["attnum": "2", "name": "y", "type": "integer", "attislocal": "t", "attgenerated": ""])]
+        let child = Row(["oid": "22", "relkind": "r", "schema": "s", "name": "derived", "raw_name": "derived", "owner": "", "parents": "s.base",
+                         "parent_oids": "18", "relpersistence": "p"])
+        let childText = render.relationDDL(child, cat)
+        #expect(childText.contains("CREATE TABLE s.derived (\n    y integer\n)\nINHERITS (s.base);"))
+        #expect(childText.contains("ALTER TABLE ONLY s.derived ALTER COLUMN x SET NOT NULL;"))
+    }
+}

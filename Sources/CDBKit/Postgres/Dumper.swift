@@ -35,6 +35,7 @@ public final class PostgresDumper {
     }
 
     var ddl: DDL.Options { DDL.Options(owners: options.owners, privileges: options.privileges) }
+    var renderer: DDLRenderer { DDLRenderer(options: ddl) }
 
     public func dump(to out: BufferedWriter) throws -> DumpSummary {
         let c = connection
@@ -157,11 +158,11 @@ public final class PostgresDumper {
         for key in cat.preDataOrder {
             let text: String
             switch key.first {
-            case "t": text = typeDDL(cat.types[key]!, cat)
-            case "p": text = functionDDL(cat.functions[key]!)
-            case "s": text = sequenceDDL(cat.sequences[key]!)
-            case "c": text = relationDDL(cat.relations[key]!, cat)
-            default: text = otherDDL(key, cat.others[key]!, cat)
+            case "t": text = renderer.typeDDL(cat.types[key]!, cat)
+            case "p": text = renderer.functionDDL(cat.functions[key]!)
+            case "s": text = renderer.sequenceDDL(cat.sequences[key]!)
+            case "c": text = renderer.relationDDL(cat.relations[key]!, cat)
+            default: text = renderer.otherDDL(key, cat.others[key]!, cat)
             }
             try out.write(text + "\n")
         }
@@ -186,277 +187,6 @@ public final class PostgresDumper {
             guard let table = cat.relations["c:" + seq.text("owner_table")], let column = seq["owner_column"] else { continue }
             try out.write("ALTER SEQUENCE \(seq.text("schema")).\(seq.text("name")) OWNED BY \(table.text("schema")).\(table.text("name")).\(column);\n\n")
         }
-    }
-
-    private func typeDDL(_ t: Row, _ cat: Catalog) -> String {
-        let name = "\(t.text("schema")).\(t.text("name"))"
-        var text: String
-        var kind = "TYPE"
-        switch t.text("typtype") {
-        case "e":
-            text = DDL.header(name: t.text("raw_name"), type: "TYPE", schema: t["raw_schema"], owner: t["owner"])
-            text += "CREATE TYPE \(name) AS ENUM (\n    \(t.text("enum_labels").replacingOccurrences(of: "', '", with: "',\n    '"))\n);\n"
-        case "d":
-            kind = "DOMAIN"
-            text = DDL.header(name: t.text("raw_name"), type: "DOMAIN", schema: t["raw_schema"], owner: t["owner"])
-            text += "CREATE DOMAIN \(name) AS \(t.text("base_type"))"
-            if let collation = t["collation"] { text += " COLLATE \(collation)" }
-            if let expr = t["default_expr"] { text += " DEFAULT \(expr)" }
-            if t.bool("not_null") { text += " NOT NULL" }
-            var later = ""
-            for con in cat.domainConstraints[t.text("oid")] ?? [] {
-                if con.bool("convalidated") {
-                    text += "\n\tCONSTRAINT \(con.text("name")) \(con.text("def"))"
-                } else {
-                    later += "ALTER DOMAIN \(name) ADD CONSTRAINT \(con.text("name")) \(con.text("def"));\n"
-                }
-            }
-            text += ";\n" + later
-            for con in cat.domainConstraints[t.text("oid")] ?? [] {
-                text += DDL.commentStatement(kind: "CONSTRAINT \(con.text("name")) ON DOMAIN", name: name, comment: con["comment"])
-            }
-        case "r":
-            text = DDL.header(name: t.text("raw_name"), type: "TYPE", schema: t["raw_schema"], owner: t["owner"])
-            var parts = ["subtype = \(t.text("range_subtype"))"]
-            if let v = t["range_opclass"] { parts.append("subtype_opclass = \(v)") }
-            if let v = t["range_collation"] { parts.append("collation = \(v)") }
-            if let v = t["range_canonical"] { parts.append("canonical = \(v)") }
-            if let v = t["range_subdiff"] { parts.append("subtype_diff = \(v)") }
-            if let v = t["range_multirange"] { parts.append("multirange_type_name = \(v)") }
-            text += "CREATE TYPE \(name) AS RANGE (\n    \(parts.joined(separator: ",\n    "))\n);\n"
-        default:  // composite
-            text = DDL.header(name: t.text("raw_name"), type: "TYPE", schema: t["raw_schema"], owner: t["owner"])
-            let columns = (cat.columns[t.text("typrelid")] ?? []).map { c -> String in
-                var s = "\(c.text("name")) \(c.text("type"))"
-                if let collation = c["collation"] { s += " COLLATE \(collation)" }
-                return s
-            }
-            text += "CREATE TYPE \(name) AS (\n    \(columns.joined(separator: ",\n    "))\n);\n"
-            for c in cat.columns[t.text("typrelid")] ?? [] {
-                text += DDL.commentStatement(kind: "COLUMN", name: "\(name).\(c.text("name"))", comment: c["comment"])
-            }
-        }
-        text += "\n" + DDL.ownerStatement(kind: kind, name: name, owner: t.text("owner"), options: ddl)
-        text += DDL.commentStatement(kind: kind, name: name, comment: t["comment"])
-        text += DDL.grantStatements(kind: "TYPE", name: name, owner: t.text("owner"), grants: t["grants"], options: ddl)
-        return text
-    }
-
-    private func functionDDL(_ f: Row) -> String {
-        if f.text("prokind") == "a" { return aggregateDDL(f) }
-        let kind = f.text("prokind") == "p" ? "PROCEDURE" : "FUNCTION"
-        let signature = "\(f.text("schema")).\(f.text("name"))(\(f.text("args")))"
-        var text = DDL.header(name: "\(f.text("raw_name"))(\(f.text("args")))", type: kind, schema: f["raw_schema"], owner: f["owner"])
-        var def = f.text("def")
-        while def.last?.isWhitespace == true { def.removeLast() }
-        text += def + ";\n\n"
-        text += DDL.ownerStatement(kind: kind, name: signature, owner: f.text("owner"), options: ddl)
-        text += DDL.commentStatement(kind: kind, name: signature, comment: f["comment"])
-        text += DDL.grantStatements(kind: kind, name: signature, owner: f.text("owner"), grants: f["grants"], options: ddl)
-        return text
-    }
-
-    private func aggregateDDL(_ a: Row) -> String {
-        // `(*)` for an aggregate without arguments; ordered-set ones say `… ORDER BY …`.
-        let identity = a.text("args").isEmpty ? "*" : a.text("args")
-        let signature = "\(a.text("schema")).\(a.text("name"))(\(identity))"
-        var text = DDL.header(name: "\(a.text("raw_name"))(\(identity))", type: "AGGREGATE", schema: a["raw_schema"], owner: a["owner"])
-        let orderedSet = a.text("aggkind") != "n"
-        var parts = ["SFUNC = \(a.text("aggtransfn"))", "STYPE = \(a.text("stype"))"]
-        if a.text("aggtransspace") != "0" { parts.append("SSPACE = \(a.text("aggtransspace"))") }
-        if let v = a["initval"] { parts.append("INITCOND = \(v)") }
-        let modify = ["r": "READ_ONLY", "s": "SHAREABLE", "w": "READ_WRITE"]
-        if let v = a["aggfinalfn"] {
-            parts.append("FINALFUNC = \(v)")
-            if a.bool("aggfinalextra") { parts.append("FINALFUNC_EXTRA") }
-            if a.text("aggfinalmodify") != (orderedSet ? "w" : "r"), let m = modify[a.text("aggfinalmodify")] {
-                parts.append("FINALFUNC_MODIFY = \(m)")
-            }
-        }
-        if let v = a["aggcombinefn"] { parts.append("COMBINEFUNC = \(v)") }
-        if let v = a["aggserialfn"] { parts.append("SERIALFUNC = \(v)") }
-        if let v = a["aggdeserialfn"] { parts.append("DESERIALFUNC = \(v)") }
-        if let v = a["aggmtransfn"] { parts.append("MSFUNC = \(v)") }
-        if let v = a["aggminvtransfn"] { parts.append("MINVFUNC = \(v)") }
-        if let v = a["mstype"] { parts.append("MSTYPE = \(v)") }
-        if a.text("aggmtransspace") != "0" { parts.append("MSSPACE = \(a.text("aggmtransspace"))") }
-        if let v = a["aggmfinalfn"] {
-            parts.append("MFINALFUNC = \(v)")
-            if a.bool("aggmfinalextra") { parts.append("MFINALFUNC_EXTRA") }
-            if a.text("aggmfinalmodify") != (orderedSet ? "w" : "r"), let m = modify[a.text("aggmfinalmodify")] {
-                parts.append("MFINALFUNC_MODIFY = \(m)")
-            }
-        }
-        if let v = a["minitval"] { parts.append("MINITCOND = \(v)") }
-        if let v = a["sortop"] { parts.append("SORTOP = \(v)") }
-        if a.text("aggkind") == "h" { parts.append("HYPOTHETICAL") }
-        switch a.text("proparallel") {
-        case "s": parts.append("PARALLEL = safe")
-        case "r": parts.append("PARALLEL = restricted")
-        default: break
-        }
-        let arguments = a.text("full_args").isEmpty ? "*" : a.text("full_args")
-        text += "CREATE AGGREGATE \(a.text("schema")).\(a.text("name"))(\(arguments)) (\n    \(parts.joined(separator: ",\n    "))\n);\n\n"
-        text += DDL.ownerStatement(kind: "AGGREGATE", name: signature, owner: a.text("owner"), options: ddl)
-        text += DDL.commentStatement(kind: "AGGREGATE", name: signature, comment: a["comment"])
-        // GRANT names an aggregate as a function of all its argument types.
-        let asFunction = "\(a.text("schema")).\(a.text("name"))(\(a.text("arg_types")))"
-        text += DDL.grantStatements(kind: "FUNCTION", name: asFunction, owner: a.text("owner"), grants: a["grants"], options: ddl)
-        return text
-    }
-
-    private func sequenceDDL(_ s: Row) -> String {
-        let name = "\(s.text("schema")).\(s.text("name"))"
-        var text = DDL.header(name: s.text("raw_name"), type: "SEQUENCE", schema: s["raw_schema"], owner: s["owner"])
-        let unlogged = s.text("relpersistence") == "u" ? "UNLOGGED " : ""
-        text += "CREATE \(unlogged)SEQUENCE \(name)\n    \(DDL.sequenceOptions(s, includeType: true));\n\n"
-        text += DDL.ownerStatement(kind: "SEQUENCE", name: name, owner: s.text("owner"), options: ddl)
-        text += DDL.commentStatement(kind: "SEQUENCE", name: name, comment: s["comment"])
-        text += DDL.grantStatements(kind: "SEQUENCE", name: name, owner: s.text("owner"), grants: s["grants"], options: ddl)
-        return text
-    }
-
-    private func relationDDL(_ r: Row, _ cat: Catalog) -> String {
-        let oid = r.text("oid")
-        let name = "\(r.text("schema")).\(r.text("name"))"
-        let columns = cat.columns[oid] ?? []
-        var text: String
-        let kind: String
-        switch r.text("relkind") {
-        case "v", "m":
-            kind = r.text("relkind") == "v" ? "VIEW" : "MATERIALIZED VIEW"
-            text = DDL.header(name: r.text("raw_name"), type: kind, schema: r["raw_schema"], owner: r["owner"])
-            var def = r.text("view_def")
-            while def.last == ";" || def.last?.isWhitespace == true { def.removeLast() }
-            let with = r["options"].map { $0.isEmpty ? "" : " WITH (\($0))" } ?? ""
-            let using = kind == "MATERIALIZED VIEW" ? accessMethod(r) : ""
-            if kind == "VIEW", cat.viewsNeedingConstraints.contains(oid) {
-                // Valid only once a key exists (post-data): a stand-in with the same columns
-                // now, replaced after the constraints, as pg_dump does.
-                let placeholder = columns.map { c in
-                    "NULL::\(c.text("type"))" + (c["collation"].map { " COLLATE \($0)" } ?? "") + " AS \(c.text("name"))"
-                }
-                text += "CREATE VIEW \(name) AS\n SELECT \(placeholder.joined(separator: ",\n    "));\n"
-            } else {
-                text += "CREATE \(kind) \(name)\(using)\(with) AS\n\(def)"
-                text += kind == "VIEW" ? ";\n" : "\n  WITH NO DATA;\n"
-            }
-            for c in columns where c["default_expr"] != nil {
-                text += "ALTER VIEW \(name) ALTER COLUMN \(c.text("name")) SET DEFAULT \(c.text("default_expr"));\n"
-            }
-        case "f":
-            kind = "FOREIGN TABLE"
-            text = DDL.header(name: r.text("raw_name"), type: "FOREIGN TABLE", schema: r["raw_schema"], owner: r["owner"])
-            var items = columns.filter { $0.bool("attislocal") }.map { "    " + DDL.column($0, identitySequence: nil, options: $0["fdw_options"]) }
-            items += (cat.tableConstraints[oid] ?? []).filter { $0.text("contype") == "c" && $0.bool("conislocal") }
-                .map { "    CONSTRAINT \($0.text("name")) \($0.text("def"))" }
-            let foreign = cat.foreignTables[oid]
-            text += "CREATE FOREIGN TABLE \(name) (\n\(items.joined(separator: ",\n"))\n)"
-            if let parents = r["parents"], !r.bool("relispartition") { text += "\nINHERITS (\(parents))" }
-            text += "\nSERVER \(foreign?.text("server") ?? "")"
-            if let options = foreign?["options"] { text += "\nOPTIONS (\n    \(options)\n)" }
-            text += ";\n"
-        default:
-            kind = "TABLE"
-            text = DDL.header(name: r.text("raw_name"), type: "TABLE", schema: r["raw_schema"], owner: r["owner"])
-            let unlogged = r.text("relpersistence") == "u" ? "UNLOGGED " : ""
-            // A partition is written as a table of its own, all its columns in its own order and
-            // the parent's CHECKs too, and attached after every table exists (as pg_dump does):
-            // `PARTITION OF` would impose the parent's column order.
-            let isPartition = r.bool("relispartition")
-            let checkRows = (cat.tableConstraints[oid] ?? []).filter {
-                $0.text("contype") == "c" && $0.bool("convalidated") && (isPartition || $0.bool("conislocal"))
-            }
-            let checks = checkRows.map { "CONSTRAINT \($0.text("name")) \($0.text("def"))" }
-            let parentColumns = (r["parent_oids"] ?? "").split(separator: ",").flatMap { cat.columns[String($0)] ?? [] }
-            if let type = r["of_type"] {
-                // A typed table takes its columns from the type; only their options are listed.
-                var items: [String] = []
-                for c in columns {
-                    var extra = ""
-                    if let expr = c["default_expr"], c.text("attgenerated").isEmpty { extra += " DEFAULT \(expr)" }
-                    if c.bool("attnotnull") { extra += " NOT NULL" }
-                    if !extra.isEmpty { items.append("\(c.text("name")) WITH OPTIONS\(extra)") }
-                }
-                items += checks
-                let body = items.isEmpty ? "" : " (\n    \(items.joined(separator: ",\n    "))\n)"
-                text += "CREATE \(unlogged)TABLE \(name) OF \(type)\(body)"
-            } else {
-                var items = columns.filter { isPartition || $0.bool("attislocal") }.map { c in
-                    // A column the child declares and also inherits takes its generation
-                    // expression from the parent (the server refuses one of the child's own).
-                    let inheritedGenerated = !isPartition && c.text("attinhcount") != "0" && !c.text("attgenerated").isEmpty
-                    return "    " + DDL.column(c, identitySequence: cat.identitySequence(table: oid, attnum: c.text("attnum")),
-                                           plainGenerated: inheritedGenerated,
-                                           omitDefault: cat.laterDefaults.contains(oid + ":" + c.text("attnum")))
-                }
-                items += checks.map { "    " + $0 }
-                text += "CREATE \(unlogged)TABLE \(name) (\n\(items.joined(separator: ",\n"))\n)"
-                if let parents = r["parents"], !isPartition { text += "\nINHERITS (\(parents))" }
-            }
-            if let key = r["partition_key"] { text += "\nPARTITION BY \(key)" }
-            if r.text("relkind") == "r" { text += accessMethod(r) }
-            if let options = r["options"], !options.isEmpty { text += "\nWITH (\(options))" }
-            text += ";\n"
-            for c in columns where !c.bool("attislocal") && !isPartition && r["of_type"] == nil {
-                // Inherited columns that got a default of their own, or a NOT NULL only the child has.
-                if let expr = c["default_expr"], c.text("attgenerated").isEmpty {
-                    text += "ALTER TABLE ONLY \(name) ALTER COLUMN \(c.text("name")) SET DEFAULT \(expr);\n"
-                }
-                if c.bool("attnotnull"), !parentColumns.contains(where: { $0.text("name") == c.text("name") && $0.bool("attnotnull") }) {
-                    text += "ALTER TABLE ONLY \(name) ALTER COLUMN \(c.text("name")) SET NOT NULL;\n"
-                }
-            }
-            text += columnOptions(name, columns)
-            switch r.text("relreplident") {
-            case "f": text += "ALTER TABLE ONLY \(name) REPLICA IDENTITY FULL;\n"
-            case "n": text += "ALTER TABLE ONLY \(name) REPLICA IDENTITY NOTHING;\n"
-            default: break  // "i" (an index) comes after the indexes
-            }
-            for c in columns {
-                // An identity sequence made UNLOGGED or LOGGED apart from its table.
-                if let seq = cat.identitySequence(table: oid, attnum: c.text("attnum")), seq.text("relpersistence") != r.text("relpersistence") {
-                    text += "ALTER SEQUENCE \(seq.text("schema")).\(seq.text("name")) SET \(seq.text("relpersistence") == "u" ? "UNLOGGED" : "LOGGED");\n"
-                }
-            }
-            for con in checkRows {
-                text += DDL.commentStatement(kind: "CONSTRAINT \(con.text("name")) ON", name: name, comment: con["comment"])
-            }
-        }
-        if let tablespace = r["tablespace"] { text = Self.inTablespace(tablespace, text) }
-        text += "\n" + DDL.ownerStatement(kind: kind, name: name, owner: r.text("owner"), options: ddl)
-        text += DDL.commentStatement(kind: kind, name: name, comment: r["comment"])
-        for c in columns {
-            text += DDL.commentStatement(kind: "COLUMN", name: "\(name).\(c.text("name"))", comment: c["comment"])
-        }
-        text += DDL.grantStatements(kind: "TABLE", name: name, owner: r.text("owner"), grants: r["grants"], options: ddl)
-        for c in columns where c["grants"] != nil {
-            text += DDL.grantStatements(kind: "TABLE", name: name, owner: nil, grants: c["grants"], column: c.text("name"), options: ddl)
-        }
-        return text
-    }
-
-    /// Storage, compression, statistics target and options a column was given.
-    private func columnOptions(_ table: String, _ columns: [Row]) -> String {
-        let storage = ["p": "PLAIN", "e": "EXTERNAL", "m": "MAIN", "x": "EXTENDED"]
-        var text = ""
-        for c in columns {
-            let column = "ALTER TABLE ONLY \(table) ALTER COLUMN \(c.text("name"))"
-            if c.text("attstorage") != c.text("typstorage"), let s = storage[c.text("attstorage")] { text += "\(column) SET STORAGE \(s);\n" }
-            switch c.text("attcompression") {
-            case "p": text += "\(column) SET COMPRESSION pglz;\n"
-            case "l": text += "\(column) SET COMPRESSION lz4;\n"
-            default: break
-            }
-            if let target = c["stattarget"] { text += "\(column) SET STATISTICS \(target);\n" }
-            if let options = c["attoptions"], !options.isEmpty { text += "\(column) SET (\(options));\n" }
-        }
-        return text
-    }
-
-    private func accessMethod(_ r: Row) -> String {
-        guard let am = r["access_method"], am != "heap" else { return "" }
-        return " USING \(am)"
     }
 
     private func writeData(_ out: BufferedWriter, _ cat: Catalog, summary: inout DumpSummary) throws {
@@ -721,6 +451,9 @@ struct Catalog {
     var laterDefaults: Set<String> = []
     /// Views whose query is valid only because of a constraint (GROUP BY a primary key).
     var viewsNeedingConstraints: Set<String> = []
+
+    /// An empty catalog (unit tests of the DDL rendering fill in what they need).
+    init() {}
 
     init(connection c: PGConnection) throws {
         let v = c.serverVersion
