@@ -142,3 +142,52 @@ public enum PruneReport {
         reporter.info(summary)
     }
 }
+
+/// The session banner the original scripts printed, on stderr, as cdb-pre-session runs:
+/// "=== Pre-Session: Automatic Backups ===", one "[n/N] … Backup..." block per step with its
+/// ✓/✗ line and warnings, the retention line, and "=== Backups Complete ===" with the root.
+public struct SessionBanner {
+    let reporter: Reporter
+
+    public init(reporter: Reporter) { self.reporter = reporter }
+
+    public func show(_ event: PreSession.Event) {
+        switch event {
+        case let .refused(error):
+            reporter.error(error.errorDescription ?? "")
+        case let .skippedRecently(why):
+            reporter.info("cdb: " + why)
+        case .started:
+            reporter.info("=== Pre-Session: Automatic Backups ===")
+        case let .lockFailed(step):
+            line("      \(reporter.glyph(.fail)) \(step.summary)", failed: true)
+        case let .stepStarted(number, total, label):
+            reporter.info("\n[\(number)/\(total)] \(label) Backup...")
+        case let .stepFinished(step, label):
+            if step.status == .success {
+                line("      \(reporter.glyph(.ok)) \(step.summary)", failed: false)
+            } else {
+                let text = step.summary.hasPrefix(label + ":") ? step.summary : "\(label): \(step.summary)"
+                line("      \(reporter.glyph(.fail)) \(text)", failed: true)
+            }
+            for warning in step.warnings { line("      \(reporter.glyph(.warn)) \(label): \(warning)", failed: false) }
+        case let .pruned(step):
+            guard step.status != .success || !step.summary.isEmpty else { return }
+            reporter.info("")
+            if step.status != .success {
+                line("\(reporter.glyph(.fail)) Retention: \(step.summary)", failed: true)
+            } else {
+                reporter.info("Retention: \(step.summary)")
+            }
+        case let .finished(outcome, root):
+            reporter.info(outcome.status == .success ? "\n=== Backups Complete ===" : "\n=== Backups Finished With Errors ===")
+            reporter.info("Saved: \(root.hasSuffix("/") ? root : root + "/")")
+            reporter.detail(String(format: "took %.2f s", outcome.seconds))
+        }
+    }
+
+    /// A failure still shows under --quiet (as an error line).
+    private func line(_ text: String, failed: Bool) {
+        if failed && reporter.level == .quiet { reporter.error(text.trimmingCharacters(in: .whitespaces)) } else { reporter.info(text) }
+    }
+}

@@ -66,7 +66,7 @@ extension PreSessionCommand {
             request.lockWait = locking.seconds
             request.compression = compress?.value ?? .none
             request.minInterval = try settings.sources.integer("CDB_SESSION_INTERVAL", flag: minInterval, default: 0)
-            let outcome = PreSession(request: request, reporter: reporter).run()
+            let outcome = PreSession(request: request, events: SessionBanner(reporter: reporter).show).run()
             if common.json {
                 for step in outcome.steps { emit(jsonLine(step.json)) }
             } else {

@@ -38,12 +38,29 @@ public struct PreSession {
         public var paths: [String] { steps.compactMap(\.path) }
     }
 
-    public let request: Request
-    public let reporter: Reporter
+    /// What happens during a run, in order, for whoever shows it (the command-line module
+    /// renders the banner the original scripts printed).
+    public enum Event {
+        /// The repository is not enabled (or not a repository): nothing was run.
+        case refused(CDBError)
+        /// The last successful run of this repository is too recent: nothing was run.
+        case skippedRecently(String)
+        case started
+        /// The backup root's lock could not be taken: nothing was run.
+        case lockFailed(Step)
+        case stepStarted(number: Int, total: Int, label: String)
+        case stepFinished(Step, label: String)
+        /// Pruning ran (its step says whether it deleted anything or failed).
+        case pruned(Step)
+        case finished(Outcome, root: String)
+    }
 
-    public init(request: Request, reporter: Reporter) {
+    public let request: Request
+    let events: (Event) -> Void
+
+    public init(request: Request, events: @escaping (Event) -> Void) {
         self.request = request
-        self.reporter = reporter
+        self.events = events
     }
 
     public func run() -> Outcome {
@@ -53,57 +70,47 @@ public struct PreSession {
         // A repository is not the user: backups run only where the user enabled them.
         if let refusal = Self.trustRefusal(directory: request.repository, settings: request.settings) {
             outcome.steps.append(Step(name: "trust", status: refusal.exitStatus, summary: refusal.errorDescription ?? ""))
-            reporter.error(refusal.errorDescription ?? "")
+            events(.refused(refusal))
             return outcome
         }
         let marker = Self.markerPath(root: root, repository: request.repository)
         if request.minInterval > 0, let age = Self.age(of: marker), age < Double(request.minInterval) * 60 {
             outcome.skippedBecauseRecent = "last backup of this repository \(Int(age / 60)) min ago (less than \(request.minInterval) min); skipping"
-            reporter.info("cdb: " + outcome.skippedBecauseRecent!)
+            events(.skippedRecently(outcome.skippedBecauseRecent!))
             return outcome
         }
         let total = (request.skipDatabase ? 0 : 1) + (request.skipRepository ? 0 : 1)
-        banner("=== Pre-Session: Automatic Backups ===")
+        events(.started)
         let lock: RootLock
         do {
             lock = try RootLock(root: root, mode: .exclusive, wait: request.lockWait)
-        } catch let error as CDBError {
-            let step = Step(name: "lock", status: error.exitStatus, summary: error.errorDescription ?? "")
-            line("      \(reporter.glyph(.fail)) \(step.summary)", failed: true)
-            outcome.steps.append(step)
-            return outcome
         } catch {
+            let status = (error as? CDBError)?.exitStatus ?? .failure
+            let step = Step(name: "lock", status: status, summary: (error as? CDBError)?.errorDescription ?? "\(error)")
+            outcome.steps.append(step)
+            events(.lockFailed(step))
             return outcome
         }
         defer { withExtendedLifetime(lock) {} }
         var number = 0
         if !request.skipDatabase {
             number += 1
-            banner("\n[\(number)/\(total)] PostgreSQL Backup...")
+            events(.stepStarted(number: number, total: total, label: "PostgreSQL"))
             outcome.steps.append(databaseStep())
-            show(outcome.steps.last!, label: "PostgreSQL")
+            events(.stepFinished(outcome.steps.last!, label: "PostgreSQL"))
         }
         if !request.skipRepository {
             number += 1
-            banner("\n[\(number)/\(total)] Repository Backup...")
+            events(.stepStarted(number: number, total: total, label: "Repository"))
             outcome.steps.append(repositoryStep())
-            show(outcome.steps.last!, label: "Repository")
+            events(.stepFinished(outcome.steps.last!, label: "Repository"))
         }
         let prune = pruneStep()
-        if prune.status != .success || !prune.summary.isEmpty {
-            banner("")
-            if prune.status != .success {
-                line("\(reporter.glyph(.fail)) Retention: \(prune.summary)", failed: true)
-            } else {
-                banner("Retention: \(prune.summary)")
-            }
-        }
         outcome.steps.append(prune)
+        events(.pruned(prune))
         outcome.seconds = Date().timeIntervalSince(started)
-        banner(outcome.status == .success ? "\n=== Backups Complete ===" : "\n=== Backups Finished With Errors ===")
-        banner("Saved: \(root.hasSuffix("/") ? root : root + "/")")
-        reporter.detail(String(format: "took %.2f s", outcome.seconds))
         if outcome.status == .success { Self.touch(marker) }
+        events(.finished(outcome, root: root))
         return outcome
     }
 
@@ -116,23 +123,6 @@ public struct PreSession {
         return .configuration("\(Untrusted.escape(tree)) is not enabled for cdb backups; if you trust this repository, run `cdb-pre-session enable` in it (cdb never runs for a repository you did not enable)")
     }
 
-    private func banner(_ text: String) { reporter.info(text) }
-
-    private func line(_ text: String, failed: Bool) {
-        if failed && reporter.level == .quiet { reporter.error(text.trimmingCharacters(in: .whitespaces)) } else { reporter.info(text) }
-    }
-
-    private func show(_ step: Step, label: String) {
-        if step.status == .success {
-            line("      \(reporter.glyph(.ok)) \(step.summary)", failed: false)
-        } else {
-            let text = step.summary.hasPrefix(label + ":") ? step.summary : "\(label): \(step.summary)"
-            line("      \(reporter.glyph(.fail)) \(text)", failed: true)
-        }
-        for warning in step.warnings { line("      \(reporter.glyph(.warn)) \(label): \(warning)", failed: false) }
-    }
-
-    private var quietReporter: Reporter { Reporter(level: .quiet) }
 
     /// Runs one step; any error becomes the step's status and (redacted) summary, so that a
     /// failing step never stops the others.
