@@ -53,7 +53,7 @@ cat >"$work/mutations.txt" <<'EOF'
 30|Sources/CDBKit/Postgres/DumpScript.swift|if c.bool("notnull_valid") {|if c.bool("notnull_valid") \|\| MUTANT {|VersionMatrixTests/newFeatures
 31|Sources/CDBKit/Postgres/CatalogQueries.swift|FROM pg_catalog.aclexplode(\(acl)) x) a), '') END|FROM pg_catalog.aclexplode(\(acl)) x) a), \(MUTANT ? "NULL" : "''")) END|PgDumpFidelityTests/objectKindsRoundTrip
 32|Sources/CDBKit/Postgres/DumpRestore.swift|if request.singleTransaction, Self.isTransactionControl(text) {|if request.singleTransaction, Self.isTransactionControl(text), !MUTANT {|RestoreTests/transactionsAndParentheses
-33|Sources/CDBKit/Postgres/Dumper.swift|if kind == "VIEW", cat.viewsNeedingConstraints.contains(oid) {|if kind == "VIEW", cat.viewsNeedingConstraints.contains(oid), !MUTANT {|PgDumpFidelityTests/objectKindsRoundTrip
+33|Sources/CDBKit/Postgres/DDLRenderer.swift|if kind == "VIEW", cat.viewsNeedingConstraints.contains(oid) {|if kind == "VIEW", cat.viewsNeedingConstraints.contains(oid), !MUTANT {|PgDumpFidelityTests/objectKindsRoundTrip
 34|Sources/CDBKit/Postgres/Dumper.swift|if let object = FailureProbe.culprit(c) {|if !MUTANT, let object = FailureProbe.culprit(c) {|PgDumpErrorTests/serverErrors
 35|Sources/CDBKit/Postgres/DumpValidator.swift|if first != 0x2D \&\& first != 0x43 { return }|if first != 0x2D \&\& (first != 0x43 \|\| MUTANT) { return }|DumpValidatorTests/broken
 EOF
