@@ -85,6 +85,26 @@ struct GeneratedFilesTests {
         }
     }
 
+    @Test("every mutation in scripts/mutants.sh still finds its original text exactly once (the code it guards moved otherwise)")
+    func mutationsFollowTheCode() throws {
+        let script = try String(contentsOfFile: Harness.packageRoot + "/scripts/mutants.sh", encoding: .utf8)
+        guard let start = script.range(of: "cat >\"$work/mutations.txt\" <<'EOF'\n"),
+              let end = script.range(of: "\nEOF\n", range: start.upperBound..<script.endIndex) else {
+            Issue.record("no mutation list in scripts/mutants.sh")
+            return
+        }
+        var count = 0
+        for line in script[start.upperBound..<end.lowerBound].split(separator: "\n") where !line.hasPrefix("#") {
+            let fields = line.replacingOccurrences(of: "\\|", with: "\u{0}").split(separator: "|", omittingEmptySubsequences: false)
+                .map { $0.replacingOccurrences(of: "\u{0}", with: "|").replacingOccurrences(of: "\\&", with: "&").replacingOccurrences(of: "\\n", with: "\n") }
+            guard fields.count == 5 else { Issue.record("malformed mutation: \(line)"); continue }
+            let source = try String(contentsOfFile: Harness.packageRoot + "/" + fields[1], encoding: .utf8)
+            #expect(source.components(separatedBy: fields[2]).count - 1 == 1, "mutation \(fields[0]): \(fields[1]) must hold its original text once")
+            count += 1
+        }
+        #expect(count >= 30)
+    }
+
     @Test("completions/ equals what the built programs generate (run scripts/generate.sh)")
     func completions() throws {
         for program in Harness.programs {
