@@ -16,8 +16,9 @@ struct PGDump: CDBProgram {
             POSTGRES_PASSWORD, POSTGRES_HOST and POSTGRES_PORT from the repository's .env. Passwords come \
             from PGPASSWORD, ~/.pgpass or .env; there is no password flag.
 
-            Exit codes: 0 ok, 64 usage, 65 validation failed or required table missing, 69 database \
-            unreachable, 73 cannot create output, 74 I/O error (disk full), 75 locked, 78 configuration.
+            Exit codes: 0 ok, 64 usage, 65 validation failed, a required table missing, or the server failed \
+            on an object (named), 69 database unreachable, 73 cannot create output, 74 I/O error (disk full), \
+            75 locked, 77 a privilege missing (the object named), 78 configuration.
             """,
         version: CDBVersion.string,
         helpNames: [.long]
