@@ -11,7 +11,6 @@ public enum ExitStatus: Int32, Comparable, Sendable {
     case cantCreate = 73
     case ioError = 74
     case tempFail = 75
-    case noPermission = 77
     case config = 78
 
     public static func < (a: ExitStatus, b: ExitStatus) -> Bool {
@@ -54,13 +53,14 @@ public enum CDBError: LocalizedError, Equatable {
     /// render it); `object` names it ("view public.mv").
     case objectFailed(object: String, sqlstate: String, message: String)
 
-    /// The exit code of a server error, by its SQLSTATE: a privilege missing is 77; a lock,
+    /// The exit code of a server error, by its SQLSTATE: a privilege missing is 78 (the
+    /// configured role is the wrong one for a backup: a configuration error); a lock,
     /// a cancel, a serialization failure or a deadlock 75 (try again); a server going away or
     /// out of resources 69; an error in a query cdb wrote (class 42) 1, a bug to report;
     /// anything else the server could not do with the database's contents 65.
     static func status(sqlstate: String) -> ExitStatus {
         switch sqlstate {
-        case "42501": return .noPermission
+        case "42501": return .config
         case "55P03", "57014", "40001", "40P01": return .tempFail
         default: break
         }
@@ -120,7 +120,7 @@ public enum CDBError: LocalizedError, Equatable {
             return "restoring \(path) failed at line \(line): \(message)"
         case let .objectFailed(object, sqlstate, message):
             let fix = sqlstate == "42501"
-                ? "dump as the object's owner or a superuser"
+                ? "dump as the object's owner or a superuser (--username, PGUSER)"
                 : "pg_dump cannot dump it either; drop or recreate that object, then run again"
             return "the server failed on \(object): \(message) (SQLSTATE \(sqlstate)) — no backup was written; \(fix)"
         }

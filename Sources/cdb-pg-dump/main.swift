@@ -18,7 +18,7 @@ struct PGDump: CDBProgram {
 
             Exit codes: 0 ok, 64 usage, 65 validation failed, a required table missing, or the server failed \
             on an object (named), 69 database unreachable, 73 cannot create output, 74 I/O error (disk full), \
-            75 locked, 77 a privilege missing (the object named), 78 configuration.
+            75 locked, 78 configuration (also: the role lacks a privilege; the object named).
             """,
         version: CDBVersion.string,
         helpNames: [.long]

@@ -137,7 +137,7 @@ struct PgDumpErrorTests {
         _ = try PG.psql(source, "ALTER SUBSCRIPTION my_sub SET (slot_name = NONE); DROP SUBSCRIPTION my_sub")
     }
 
-    @Test("server errors have their own exit codes and name the object: a view the server cannot render 65 (pg_dump fails on it too), a table the role may not read 77")
+    @Test("server errors have their own exit codes and name the object: a view the server cannot render 65 (pg_dump fails on it too), a table the role may not read 78 (the wrong role is a configuration error)")
     func serverErrors() throws {
         let source = try PG.tradingDatabase()
         let root = try Root()
@@ -166,7 +166,7 @@ struct PgDumpErrorTests {
             REVOKE SELECT ON public.orders FROM \(plain);
             """)
         let denied = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", source], environment: ["PGUSER": plain])
-        #expect(denied.status == 77, "\(denied.stderr)")
+        #expect(denied.status == 78, "\(denied.stderr)")
         #expect(denied.stderr.contains("permission denied") && denied.stderr.contains("orders"), "\(denied.stderr)")
         try root.expectUntouched("permission denied")
     }
