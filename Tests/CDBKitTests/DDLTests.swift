@@ -220,3 +220,24 @@ struct DDLRendererTests {
         #expect(childText.contains("ALTER TABLE ONLY s.derived ALTER COLUMN x SET NOT NULL;"))
     }
 }
+
+@Suite("server errors")
+struct ServerErrorTests {
+    @Test("a server error's exit code follows its SQLSTATE, within the documented codes")
+    func exitCodes() {
+        let cases: [(String, CDBKit.ExitStatus)] = [
+            ("42501", .config),       // a privilege missing: the wrong role
+            ("55P03", .tempFail), ("57014", .tempFail), ("40001", .tempFail), ("40P01", .tempFail),
+            ("08006", .unavailable), ("53100", .unavailable), ("57P01", .unavailable),
+            ("42601", .failure), ("42703", .failure),   // a query cdb wrote: a bug to report
+            ("XX000", .dataError), ("22P02", .dataError), ("P0001", .dataError),
+        ]
+        for (sqlstate, status) in cases {
+            #expect(CDBError.query(context: "x", sqlstate: sqlstate, message: "m").exitStatus == status, "\(sqlstate)")
+            #expect(CDBError.objectFailed(object: "view v", sqlstate: sqlstate, message: "m").exitStatus == status, "\(sqlstate)")
+        }
+        let failed = CDBError.objectFailed(object: "materialized view public.mv", sqlstate: "XX000", message: "unrecognized RTE kind: 7")
+        #expect(failed.errorDescription?.contains("the server failed on materialized view public.mv") == true)
+        #expect(failed.errorDescription?.contains("pg_dump cannot dump it either") == true)
+    }
+}
