@@ -65,6 +65,46 @@ struct RestoreTests {
         #expect(refused.status == 73 && refused.stderr.contains("--clean"), "\(refused.stderr)")
     }
 
+    @Test("--clean restores over an earlier restore of the same dump (functions, procedures, aggregates, large objects dropped first)")
+    func cleanOverExisting() throws {
+        let source = try PG.objectsDatabase()
+        let dir = try Harness.temporaryDirectory()
+        let target = PG.uniqueName("clean")
+        defer { PG.dropDatabase(source); PG.dropDatabase(target); Harness.remove(dir) }
+        let dump = try Harness.cdb("cdb-pg-dump", ["--dbname", source, "-o", dir + "/d.sql", "--require-table", "shop.item"])
+        #expect(dump.status == 0, "\(dump.stderr)")
+        #expect(try Harness.cdb("cdb-restore", [dir + "/d.sql", "--dbname", target, "--create"]).status == 0)
+        let again = try Harness.cdb("cdb-restore", [dir + "/d.sql", "--dbname", target, "--clean"])
+        #expect(again.status == 0, "\(again.stderr.suffix(600))")
+        #expect(try PG.schema(target) == PG.schema(source))
+    }
+
+    @Test("attack: object names crafted against --clean — one that holds the header's separators, one whose 'arguments' are SQL — drop nothing they do not name")
+    func cleanAgainstHostileNames() throws {
+        let dir = try Harness.temporaryDirectory()
+        let source = try PG.createDatabase("hostileclean"), target = try PG.createDatabase("victim")
+        defer { PG.dropDatabase(source); PG.dropDatabase(target); Harness.remove(dir) }
+        // The target holds a table the dump does not contain: --clean must never touch it.
+        _ = try PG.psql(target, "CREATE TABLE public.victim (v text); INSERT INTO public.victim VALUES ('keep me')")
+        // A function whose name makes its header read "f(integer); DROP TABLE public.victim; --(integer)".
+        _ = try PG.psql(source, """
+            CREATE FUNCTION public."f(integer); DROP TABLE public.victim; --"(integer) RETURNS integer LANGUAGE sql AS $$ SELECT 1 $$;
+            CREATE TABLE public.t (x integer);
+            """)
+        let injection = try Harness.cdb("cdb-pg-dump", ["--dbname", source, "-o", dir + "/injection.sql", "--require-table", "public.t"])
+        #expect(injection.status == 0, "\(injection.stderr)")
+        let first = try Harness.cdb("cdb-restore", [dir + "/injection.sql", "--dbname", target, "--clean"])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(try PG.psql(target, "SELECT v FROM public.victim") == "keep me", "the function's name was run as SQL")
+        // A table whose name holds "; Type: TABLE; Schema: public": its header would name public.victim.
+        _ = try PG.psql(source, #"CREATE TABLE public."victim; Type: TABLE; Schema: public" (y integer)"#)
+        let ambiguous = try Harness.cdb("cdb-pg-dump", ["--dbname", source, "-o", dir + "/ambiguous.sql", "--require-table", "public.t"])
+        #expect(ambiguous.status == 0, "\(ambiguous.stderr)")
+        let refused = try Harness.cdb("cdb-restore", [dir + "/ambiguous.sql", "--dbname", target, "--clean"])
+        #expect(refused.status == 65 && refused.stderr.contains("--clean cannot tell which object"), "\(refused.stderr)")
+        #expect(try PG.psql(target, "SELECT v FROM public.victim") == "keep me")
+    }
+
     @Test("a dump that does not match its sidecar is refused by restore and --check (65) before any database is touched; --no-verify rescues it; a failed --create drops what it created")
     func sidecarAndCreate() throws {
         let source = try PG.tradingDatabase()

@@ -28,9 +28,18 @@ enum DumpFormat {
         return "--\n-- \(data ? "Data for " : "")Name: \(clean(name)); Type: \(type); Schema: \(schema.map(clean) ?? "-"); Owner: \(owner.map(clean) ?? "-")\n--\n\n"
     }
 
-    /// Name, type and schema of a `-- Name: …; Type: …; Schema: …; Owner: …` line.
-    static func parseHeader(_ line: Substring) -> (name: String, type: String, schema: String)? {
-        guard line.hasPrefix(namePrefix), let typeRange = line.range(of: "; Type: "), let schemaRange = line.range(of: "; Schema: ") else { return nil }
+    /// A header whose names hold the separators themselves (an object named `t; Type: TABLE;
+    /// Schema: public`): which part is the name cannot be told, so nothing may act on it.
+    struct AmbiguousHeader: Error { let line: String }
+
+    /// Name, type and schema of a `-- Name: …; Type: …; Schema: …; Owner: …` line. The names
+    /// come from the dumped database: a line with more than one separator is refused.
+    static func parseHeader(_ line: Substring) throws -> (name: String, type: String, schema: String)? {
+        guard line.hasPrefix(namePrefix) else { return nil }
+        if line.components(separatedBy: "; Type: ").count > 2 || line.components(separatedBy: "; Schema: ").count > 2 {
+            throw AmbiguousHeader(line: String(line))
+        }
+        guard let typeRange = line.range(of: "; Type: "), let schemaRange = line.range(of: "; Schema: ") else { return nil }
         let name = String(line[line.index(line.startIndex, offsetBy: namePrefix.count)..<typeRange.lowerBound])
         let type = String(line[typeRange.upperBound..<schemaRange.lowerBound])
         let schemaEnd = line.range(of: "; Owner:")?.lowerBound ?? line.endIndex

@@ -114,8 +114,12 @@ public struct DumpRestore {
         let reader = try DecompressingReader(path: request.dump)
         var drops: [String] = []
         var pending = Data()
-        func scan(_ line: Substring) {
-            guard let (name, type, schema) = DumpFormat.parseHeader(line) else { return }
+        func scan(_ line: Substring) throws {
+            let parsed: (name: String, type: String, schema: String)?
+            do { parsed = try DumpFormat.parseHeader(line) } catch let ambiguous as DumpFormat.AmbiguousHeader {
+                throw CDBError.validation(path: request.dump, reason: "--clean cannot tell which object this header names, so it drops nothing: \(Untrusted.escape(ambiguous.line)) — restore into a new database with --create instead")
+            }
+            guard let (name, type, schema) = parsed else { return }
             let qualified = schema == "-" ? Self.quoteIdentifier(name) : Self.quoteIdentifier(schema) + "." + Self.quoteIdentifier(name)
             switch type {
             case "TABLE", "VIEW", "MATERIALIZED VIEW", "SEQUENCE", "TYPE", "DOMAIN":
@@ -124,13 +128,44 @@ public struct DumpRestore {
                 if !name.isEmpty, name.allSatisfy({ $0 >= "0" && $0 <= "9" }) {
                     drops.append("SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata WHERE oid = '\(name)'")
                 }
-            case "PUBLICATION", "EVENT TRIGGER":
-                drops.append("DROP \(type) IF EXISTS \(Self.quoteIdentifier(name))")
+            case "PUBLICATION", "EVENT TRIGGER", "ACCESS METHOD", "FOREIGN DATA WRAPPER", "SERVER":
+                // A server's user mappings go with it (CASCADE).
+                drops.append("DROP \(type) IF EXISTS \(Self.quoteIdentifier(name)) CASCADE")
+            case "PROCEDURAL LANGUAGE":
+                drops.append("DROP LANGUAGE IF EXISTS \(Self.quoteIdentifier(name)) CASCADE")
+            case "SUBSCRIPTION":
+                // Only a subscription of this database, detached from its slot first (a dump's
+                // subscriptions are never connected; dropping one must not reach its publisher).
+                let found = try connection.query("""
+                    SELECT pg_catalog.quote_ident(subname) AS name FROM pg_catalog.pg_subscription
+                     WHERE subname = $1 AND subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
+                    """, [name], context: "--clean: finding subscription \(Untrusted.escape(name))").rows()
+                for sub in found {
+                    let quoted = sub.text("name")
+                    drops.append("ALTER SUBSCRIPTION \(quoted) DISABLE; ALTER SUBSCRIPTION \(quoted) SET (slot_name = NONE); DROP SUBSCRIPTION \(quoted)")
+                }
+            case "CAST", "TRANSFORM":
+                // "CAST (source AS target)" / "FOR type LANGUAGE lang": matched against the
+                // server's own rendering, never pasted into SQL.
+                let lookup = type == "CAST"
+                    ? "SELECT 'CAST (' || pg_catalog.format_type(castsource, NULL) || ' AS ' || pg_catalog.format_type(casttarget, NULL) || ')' AS rendered FROM pg_catalog.pg_cast WHERE oid >= 16384"
+                    : "SELECT 'FOR ' || pg_catalog.format_type(trftype, NULL) || ' LANGUAGE ' || pg_catalog.quote_ident(l.lanname) AS rendered FROM pg_catalog.pg_transform t JOIN pg_catalog.pg_language l ON l.oid = t.trflang"
+                for row in try connection.query(lookup, context: "--clean: finding \(type.lowercased())s").rows() where row.text("rendered") == name {
+                    drops.append(type == "CAST" ? "DROP \(row.text("rendered")) CASCADE" : "DROP TRANSFORM IF EXISTS \(row.text("rendered")) CASCADE")
+                }
             case "FUNCTION", "PROCEDURE", "AGGREGATE":
-                // "name(args)": quote the name, keep the argument list as written.
-                guard let paren = name.firstIndex(of: "(") else { return }
-                let routine = Self.quoteIdentifier(String(name[..<paren])) + String(name[paren...])
-                drops.append("DROP \(type) IF EXISTS \(schema == "-" ? "" : Self.quoteIdentifier(schema) + ".")\(routine) CASCADE")
+                // "name(arguments)": the argument list is text from the dumped database, never
+                // pasted into SQL; the routine is looked up by it and dropped by the server's own
+                // rendering of its signature.
+                guard schema != "-", let paren = name.firstIndex(of: "("), name.hasSuffix(")") else { return }
+                var arguments = String(name[name.index(after: paren)..<name.index(before: name.endIndex)])
+                if arguments == "*" { arguments = "" }  // an aggregate of no arguments
+                let found = try connection.query("""
+                    SELECT p.oid::pg_catalog.regprocedure::text AS signature FROM pg_catalog.pg_proc p
+                      JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+                     WHERE n.nspname = $1 AND p.proname = $2 AND pg_catalog.pg_get_function_identity_arguments(p.oid) = $3
+                    """, [schema, String(name[..<paren]), arguments], context: "--clean: finding \(Untrusted.escape(name))").rows()
+                for routine in found { drops.append("DROP ROUTINE IF EXISTS \(routine.text("signature")) CASCADE") }
             case "SCHEMA":
                 if name != "public" { drops.append("DROP SCHEMA IF EXISTS \(Self.quoteIdentifier(name)) CASCADE") }
             default:
@@ -143,7 +178,7 @@ public struct DumpRestore {
             pending.append(contentsOf: chunk)
             while let newline = pending.firstIndex(of: 0x0A) {
                 let lineData = pending[pending.startIndex..<newline]
-                if lineData.starts(with: Array(DumpFormat.namePrefix.utf8)) { scan(Substring(String(decoding: lineData, as: UTF8.self))) }
+                if lineData.starts(with: Array(DumpFormat.namePrefix.utf8)) { try scan(Substring(String(decoding: lineData, as: UTF8.self))) }
                 pending.removeSubrange(pending.startIndex...newline)
             }
             if pending.count > 1 << 16 && !pending.starts(with: Array("--".utf8)) { pending.removeAll() }
