@@ -210,38 +210,32 @@ enum PG {
         return name
     }
 
-    /// A database holding fixtures/awkward_schema.sql (and the roles it needs).
+    /// Roles are cluster-wide: two tests creating them at once would collide.
     private static let roleLock = NSLock()
 
-    static func awkwardDatabase(on server: Server = .main) throws -> String {
-        // Roles are cluster-wide: two tests creating them at once would collide.
+    /// A new database loaded from `fixtures/FILE`, after creating the cluster-wide `roles` it
+    /// needs (when missing).
+    static func fixtureDatabase(_ prefix: String, file: String, roles: [String], on server: Server) throws -> String {
         roleLock.lock()
         defer { roleLock.unlock() }
-        _ = try psql("postgres", """
-            DO $$ BEGIN
-              IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cdb_reader') THEN CREATE ROLE cdb_reader; END IF;
-              IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'Mixed Role') THEN CREATE ROLE "Mixed Role"; END IF;
-            END $$
-            """, on: server)
-        let name = try createDatabase("awkward", on: server)
-        _ = try psql(name, "", file: Harness.packageRoot + "/fixtures/awkward_schema.sql", on: server)
+        let creates = roles.map { role in
+            "IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '\(role)') THEN CREATE ROLE \"\(role)\"; END IF;"
+        }
+        _ = try psql("postgres", "DO $$ BEGIN \(creates.joined(separator: " ")) END $$", on: server)
+        let name = try createDatabase(prefix, on: server)
+        _ = try psql(name, "", file: Harness.packageRoot + "/fixtures/" + file, on: server)
         return name
+    }
+
+    /// A database holding fixtures/awkward_schema.sql (and the roles it needs).
+    static func awkwardDatabase(on server: Server = .main) throws -> String {
+        try fixtureDatabase("awkward", file: "awkward_schema.sql", roles: ["cdb_reader", "Mixed Role"], on: server)
     }
 
     /// A database holding fixtures/objects_schema.sql: the object kinds real databases hold
     /// beyond tables (aggregates, rules, large objects, …) and the corner cases of each.
     static func objectsDatabase(on server: Server = .main) throws -> String {
-        roleLock.lock()
-        defer { roleLock.unlock() }
-        _ = try psql("postgres", """
-            DO $$ BEGIN
-              IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cdb_reader') THEN CREATE ROLE cdb_reader; END IF;
-              IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cdb_owner') THEN CREATE ROLE cdb_owner; END IF;
-            END $$
-            """, on: server)
-        let name = try createDatabase("objects", on: server)
-        _ = try psql(name, "", file: Harness.packageRoot + "/fixtures/objects_schema.sql", on: server)
-        return name
+        try fixtureDatabase("objects", file: "objects_schema.sql", roles: ["cdb_reader", "cdb_owner"], on: server)
     }
 
     /// A psql session holding ACCESS EXCLUSIVE on `table` for `seconds`; returns once it holds it.
