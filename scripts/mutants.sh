@@ -56,6 +56,7 @@ cat >"$work/mutations.txt" <<'EOF'
 33|Sources/CDBKit/Postgres/DDLRenderer.swift|if kind == "VIEW", cat.viewsNeedingConstraints.contains(oid) {|if kind == "VIEW", cat.viewsNeedingConstraints.contains(oid), !MUTANT {|PgDumpFidelityTests/objectKindsRoundTrip
 34|Sources/CDBKit/Postgres/Dumper.swift|if let object = FailureProbe.culprit(c) {|if !MUTANT, let object = FailureProbe.culprit(c) {|PgDumpErrorTests/serverErrors
 35|Sources/CDBKit/Postgres/DumpValidator.swift|if first != 0x2D \&\& first != 0x43 { return }|if first != 0x2D \&\& (first != 0x43 \|\| MUTANT) { return }|DumpValidatorTests/broken
+36|Sources/CDBKit/Postgres/Dumper.swift|"'" + text.replacingAll("'", with: "''") + "'"|"'" + (MUTANT ? text.replacing("'", with: "''") : text.replacingAll("'", with: "''")) + "'"|RestoreTests/combiningMarkQuotes
 EOF
 
 python3 - "$work" <<'PY'

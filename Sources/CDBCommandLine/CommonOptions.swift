@@ -1,6 +1,7 @@
 import ArgumentParser
 import CDBKit
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Flags every cdb program shares: where the backups live and how much to say.
 public struct CommonOptions: ParsableArguments {
@@ -34,16 +35,16 @@ public func runReportingErrors(_ reporter: Reporter, redact: (String) -> String 
         status = error.exitStatus
     } catch let error as CocoaError {
         // Foundation's file errors: a missing file is 66, anything else an I/O error, never exit 1.
-        reporter.error(redact(error.localizedDescription))
+        reporter.error(redact(describe(error)))
         status = [.fileNoSuchFile, .fileReadNoSuchFile].contains(error.code) ? .noInput : .ioError
     } catch let error as POSIXError {
-        reporter.error(redact(error.localizedDescription))
+        reporter.error(redact(describe(error)))
         status = error.code == .ENOENT ? .noInput : .ioError
     } catch let exit as ExitCode {
         throw exit
     } catch {
         // Anything else is a bug of cdb's: say so, with exit 1, never a raw crash.
-        reporter.error(redact("unexpected error: \(error.localizedDescription) — please report it"))
+        reporter.error(redact("unexpected error: \(describe(error)) — please report it"))
         status = .failure
     }
     fflush(stdout)
@@ -57,8 +58,7 @@ public func emit(_ line: String) {
 
 /// JSON text of an object, keys sorted, slashes unescaped.
 public func jsonLine(_ object: [String: Any]) -> String {
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-    return String(decoding: data, as: UTF8.self)
+    JSON(any: object).text()
 }
 
 /// `--compress zstd|gzip`.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CDBKit
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A cdb program: its flags and `execute`. The default `run()` does what every program needs,
 /// once: the reporter from --quiet/--verbose, the settings (flags > environment > the user's

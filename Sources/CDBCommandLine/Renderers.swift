@@ -1,5 +1,6 @@
 import CDBKit
-import Foundation
+import FoundationEssentials
+import Glibc
 
 // What the programs tell people (stderr, through the Reporter) and scripts (stdout: paths or
 // JSON lines). The library returns results; these render them. All JSON goes through `jsonLine`.
@@ -14,10 +15,10 @@ public enum PostgresBackupCommand {
         public var json: String {
             var object: [String: Any] = ["kind": "postgres", "ok": status == .success, "exit": Int(status.rawValue)]
             if let result {
-                object["path"] = result.path ?? NSNull()
+                object["path"] = result.path ?? JSON.null
                 object["bytes"] = result.bytes
                 object["seconds"] = (result.seconds * 1000).rounded() / 1000
-                object["sha256"] = result.sha256 ?? NSNull()
+                object["sha256"] = result.sha256 ?? JSON.null
                 object["tables"] = result.tables.map { ["name": $0.name, "rows": $0.rows] }
                 object["required_found"] = result.requiredFound
                 object["required_total"] = result.requiredTotal
@@ -53,8 +54,7 @@ public enum PostgresBackupCommand {
     }
 
     static func summary(_ result: PostgresBackup.Result) -> String {
-        String(format: "PostgreSQL: %@ | tables %d/%d | %.2f s", ByteSize.format(result.bytes),
-               result.requiredFound, result.requiredTotal, result.seconds)
+        "PostgreSQL: \(ByteSize.format(result.bytes)) | tables \(result.requiredFound)/\(result.requiredTotal) | \(Format.fixed(result.seconds)) s"
     }
 }
 
@@ -68,11 +68,11 @@ public enum RepositorySnapshotCommand {
         public var json: [String: Any] {
             var object: [String: Any] = ["kind": "repository", "ok": status == .success, "exit": Int(status.rawValue)]
             if let result {
-                object["path"] = result.path ?? NSNull()
+                object["path"] = result.path ?? JSON.null
                 object["bytes"] = result.bytes
                 object["files"] = result.files
                 object["seconds"] = (result.seconds * 1000).rounded() / 1000
-                object["sha256"] = result.sha256 ?? NSNull()
+                object["sha256"] = result.sha256 ?? JSON.null
                 object["metadata"] = result.metadata.json
             }
             if let error { object["error"] = error }
@@ -123,7 +123,7 @@ public enum PruneReport {
                 var object: [String: Any] = ["path": entry.path, "kind": entry.kind, "rule": entry.rule,
                                              "action": dryRun && entry.action == .deleted ? "would-delete" : entry.action.rawValue]
                 if entry.bytes >= 0 { object["bytes"] = entry.bytes }
-                if let date = entry.date { object["date"] = ISO8601DateFormatter().string(from: date) }
+                if let date = entry.date { object["date"] = Timestamp.iso8601(date) }
                 out += jsonLine(object) + "\n"
             } else if entry.action == .deleted {
                 out += entry.path + "\n"
@@ -131,7 +131,7 @@ public enum PruneReport {
             if entry.action == .ignored { reporter.detail("ignored: \(entry.path) (\(entry.rule))") }
             if entry.action == .kept, entry.kind != "sidecar" { reporter.detail("kept: \(entry.path) (\(entry.rule))") }
         }
-        FileHandle.standardOutput.write(Data(out.utf8))
+        writeText(out, to: STDOUT_FILENO)
         let verb = dryRun ? "would delete" : "deleted"
         let deleted = result.deleted
         let backupsDeleted = result.backupsDeleted
@@ -182,12 +182,12 @@ public struct SessionBanner {
         case let .finished(outcome, root):
             reporter.info(outcome.status == .success ? "\n=== Backups Complete ===" : "\n=== Backups Finished With Errors ===")
             reporter.info("Saved: \(root.hasSuffix("/") ? root : root + "/")")
-            reporter.detail(String(format: "took %.2f s", outcome.seconds))
+            reporter.detail("took \(Format.fixed(outcome.seconds)) s")
         }
     }
 
     /// A failure still shows under --quiet (as an error line).
     private func line(_ text: String, failed: Bool) {
-        if failed && reporter.level == .quiet { reporter.error(text.trimmingCharacters(in: .whitespaces)) } else { reporter.info(text) }
+        if failed && reporter.level == .quiet { reporter.error(text.trimmedSpaces()) } else { reporter.info(text) }
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Exit codes of every cdb program (sysexits.h).
 public enum ExitStatus: Int32, Comparable, Sendable {

@@ -1,7 +1,8 @@
 import ArgumentParser
 import CDBCommandLine
 import CDBKit
-import Foundation
+import FoundationEssentials
+import Glibc
 
 struct PreSessionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -161,7 +162,7 @@ extension PreSessionCommand {
             case .zsh: text = EmbeddedFiles.zsh
             case .fish: text = EmbeddedFiles.fish
             }
-            print(text.replacingOccurrences(of: "@CDB_PRE_SESSION@", with: program), terminator: "")
+            print(text.replacingAll("@CDB_PRE_SESSION@", with: program), terminator: "")
         }
     }
 }

@@ -1,7 +1,8 @@
 import ArgumentParser
 import CDBCommandLine
 import CDBKit
-import Foundation
+import FoundationEssentials
+import Glibc
 
 struct Prune: CDBProgram {
     static let configuration = CommandConfiguration(
@@ -65,7 +66,7 @@ struct Prune: CDBProgram {
         request.lock = .wait(seconds: locking.seconds)
         if let now {
             // "As of" another time, for tests and what-if runs: ISO 8601, e.g. 2025-11-25T12:00:00+01:00.
-            guard let date = ISO8601DateFormatter().date(from: now) else {
+            guard let date = Timestamp.parseISO8601(now) else {
                 throw CDBError.usage("--now takes an ISO 8601 time such as 2025-11-25T12:00:00+01:00")
             }
             request.now = date

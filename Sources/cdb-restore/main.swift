@@ -1,7 +1,8 @@
 import ArgumentParser
 import CDBCommandLine
 import CDBKit
-import Foundation
+import FoundationEssentials
+import Glibc
 
 struct Restore: CDBProgram {
     static let configuration = CommandConfiguration(
@@ -106,8 +107,7 @@ struct Restore: CDBProgram {
             checker.noVerify = noVerify
             let result = try checker.run()
             let rows = result.tables.reduce(0) { $0 + $1.rows }
-            reporter.info(String(format: "OK: %d tables, %lld rows restored and matching the dump in %.2f s (scratch database dropped)",
-                                 result.tables.count, rows, result.seconds))
+            reporter.info("OK: \(result.tables.count) tables, \(rows) rows restored and matching the dump in \(Format.fixed(result.seconds)) s (scratch database dropped)")
             if common.json {
                 emit(jsonLine(["dump": backup, "ok": true, "seconds": (result.seconds * 1000).rounded() / 1000,
                                "tables": result.tables.map { ["name": $0.name, "rows": $0.rows] }]))
@@ -122,8 +122,7 @@ struct Restore: CDBProgram {
         request.noVerify = noVerify
         let result = try DumpRestore(request: request, reporter: reporter).run()
         let rows = result.tables.reduce(0) { $0 + $1.rows }
-        reporter.info(String(format: "Restored %@ into %@: %d statements, %d tables, %lld rows in %.2f s",
-                             (backup as NSString).lastPathComponent, result.database, result.statements, result.tables.count, rows, result.seconds))
+        reporter.info("Restored \(Path.name(of: backup)) into \(result.database): \(result.statements) statements, \(result.tables.count) tables, \(rows) rows in \(Format.fixed(result.seconds)) s")
         if common.json {
             emit(jsonLine(["dump": backup, "database": result.database, "statements": result.statements,
                            "tables": result.tables.map { ["name": $0.name, "rows": $0.rows] }, "seconds": (result.seconds * 1000).rounded() / 1000]))

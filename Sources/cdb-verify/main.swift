@@ -1,7 +1,8 @@
 import ArgumentParser
 import CDBCommandLine
 import CDBKit
-import Foundation
+import FoundationEssentials
+import Glibc
 
 struct Verify: CDBProgram {
     static let configuration = CommandConfiguration(

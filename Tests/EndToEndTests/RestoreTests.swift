@@ -105,6 +105,34 @@ struct RestoreTests {
         #expect(try PG.psql(target, "SELECT v FROM public.victim") == "keep me")
     }
 
+    @Test("attack: a quote followed by a combining mark is still a quote — names built so that a Character-wise escape leaves it single break neither the dump nor --clean")
+    func combiningMarkQuotes() throws {
+        let dir = try Harness.temporaryDirectory()
+        let source = try PG.createDatabase("combining"), copy = try PG.createDatabase("combining_copy")
+        defer { PG.dropDatabase(source); PG.dropDatabase(copy); Harness.remove(dir) }
+        // setval('public."q'́); DROP TABLE public.victim; --"', …): with the ' left single, the
+        // literal would end there and the rest would run as SQL on restore.
+        let sequence = "q'\u{301}); DROP TABLE public.victim; --"
+        let table = "t\"\u{301}; DROP TABLE public.victim; --"
+        _ = try PG.psql(source, """
+            CREATE TABLE public.t (x integer);
+            CREATE SEQUENCE public."\(sequence.replacingAll("\"", with: "\"\""))";
+            SELECT pg_catalog.setval('public."\(sequence.replacingAll("'", with: "''"))"', 42);
+            CREATE TABLE public."\(table.replacingAll("\"", with: "\"\""))" (y integer);
+            """)
+        _ = try PG.psql(copy, "CREATE TABLE public.victim (v text); INSERT INTO public.victim VALUES ('keep me')")
+        let dump = try Harness.cdb("cdb-pg-dump", ["--dbname", source, "-o", dir + "/d.sql", "--require-table", "public.t"])
+        #expect(dump.status == 0, "\(dump.stderr)")
+        let restored = try Harness.run("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", copy, "-f", dir + "/d.sql"])
+        #expect(restored.status == 0, "\(restored.stderr)")
+        #expect(try PG.psql(copy, "SELECT v FROM public.victim") == "keep me", "a name was run as SQL")
+        #expect(try PG.psql(copy, "SELECT last_value FROM public.\"\(sequence.replacingAll("\"", with: "\"\""))\"") == "42")
+        let again = try Harness.cdb("cdb-restore", [dir + "/d.sql", "--dbname", copy, "--clean"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try PG.psql(copy, "SELECT v FROM public.victim") == "keep me", "--clean ran a name as SQL")
+        #expect(try PG.psql(copy, "SELECT count(*) FROM pg_class WHERE relname = '\(table.replacingAll("'", with: "''"))'") == "1")
+    }
+
     @Test("a dump that does not match its sidecar is refused by restore and --check (65) before any database is touched; --no-verify rescues it; a failed --create drops what it created")
     func sidecarAndCreate() throws {
         let source = try PG.tradingDatabase()

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 
 /// Runs `produce` for indices 0..<count on `workers` threads and hands each result to
 /// `consume` on the calling thread, in index order. At most `window` results wait at once, so
@@ -14,7 +16,7 @@ func orderedParallel<T>(count: Int, workers: Int, window: Int,
     let group = DispatchGroup()
     for worker in 0..<max(1, workers) {
         group.enter()
-        Thread.detachNewThread {
+        detachThread {
             defer { group.leave() }
             let context: Any
             do { context = try makeContext(worker) } catch {
@@ -71,7 +73,7 @@ func orderedParallel<T>(count: Int, workers: Int, window: Int,
 }
 
 final class OrderedParallelState<T>: @unchecked Sendable {
-    let condition = NSCondition()
+    let condition = Condition()
     var next = 0
     var results: [Int: Result<T, Error>] = [:]
     var stop = false

@@ -1,6 +1,7 @@
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
+import Dispatch
 import Glibc
 #endif
 
@@ -46,7 +47,7 @@ public struct SnapshotRestore {
     /// absolute names, `..`, and `.git` in any case or disguise (`.GIT`, `.git.`, `git~1`, with
     /// characters HFS+ ignores) as any component.
     static func unsafeReason(name: String) -> String? {
-        if name.isEmpty || name.contains("\0") { return "an empty or NUL-containing name" }
+        if name.isEmpty || name.utf8.contains(0) { return "an empty or NUL-containing name" }
         if name.hasPrefix("/") { return "an absolute path" }
         let parts = name.split(separator: "/", omittingEmptySubsequences: true)
         if parts.contains("..") { return "a path that climbs out with '..'" }
@@ -113,7 +114,7 @@ public struct SnapshotRestore {
             guard seen.insert(key).inserted else { throw refuse(e.name, "the name appears twice") }
             if e.isSymlink {
                 let target = String(decoding: try inner.contents(e, limit: 4096), as: UTF8.self)
-                guard !target.isEmpty, !target.contains("\0") else { throw refuse(e.name, "a link with an empty or NUL-containing target") }
+                guard !target.isEmpty, !target.utf8.contains(0) else { throw refuse(e.name, "a link with an empty or NUL-containing target") }
                 links.append((e, target))
                 linkMap[key] = target
             }
@@ -274,25 +275,19 @@ public struct SnapshotRestore {
 
     /// Streams uncommitted.patch into `git apply` (memory stays flat whatever its size).
     private func applyPatch(_ zip: ZipReader, _ entry: ZipReader.Entry, in dir: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["git", "apply", "--whitespace=nowarn", "-"]
-        process.currentDirectoryURL = URL(fileURLWithPath: dir)
-        let input = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardError = errors
-        do { try process.run() } catch {
+        let process: ChildProcess
+        do { process = try ChildProcess(["git", "-C", dir, "apply", "--whitespace=nowarn", "-"]) } catch {
             throw CDBError.configuration("--apply-uncommitted needs git to apply uncommitted.patch; install git, or apply it by hand")
         }
-        final class Box: @unchecked Sendable { var data = Data() }
+        final class Box: @unchecked Sendable { var data = [UInt8]() }
         let box = Box()
         let reader = DispatchGroup()
         reader.enter()
         DispatchQueue.global().async {
-            box.data = errors.fileHandleForReading.readDataToEndOfFile()
+            box.data = process.readErrors()
             reader.leave()
         }
-        let sink = DescriptorSink(fd: input.fileHandleForWriting.fileDescriptor, path: "git apply", ownsDescriptor: false)
+        let sink = DescriptorSink(fd: process.input, path: "git apply", ownsDescriptor: false)
         sink.hashing = false
         var crc = CRC32()
         var failure: Error?
@@ -303,14 +298,14 @@ public struct SnapshotRestore {
             }
             if crc.value != entry.crc { failure = CDBError.validation(path: request.snapshot, reason: "uncommitted.patch: CRC mismatch (corrupt data)") }
         } catch { failure = error }
-        try? input.fileHandleForWriting.close()
+        process.closeInput()
         if failure != nil { process.terminate() }
-        process.waitUntilExit()
+        let status = process.waitForExit()
         reader.wait()
         if let failure { throw failure }
         let message = String(decoding: box.data, as: UTF8.self)
-        if process.terminationStatus != 0 {
-            throw CDBError.validation(path: "uncommitted.patch", reason: "git apply failed: \(Untrusted.escape(message.trimmingCharacters(in: .whitespacesAndNewlines)))")
+        if status != 0 {
+            throw CDBError.validation(path: "uncommitted.patch", reason: "git apply failed: \(Untrusted.escape(message.trimmed()))")
         }
     }
 }

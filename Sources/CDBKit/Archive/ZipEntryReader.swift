@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Reading a zip entry's bytes: the one place that inflates, and that checks an entry against
 /// what the central directory declares (CRC-32, size, never more than declared).

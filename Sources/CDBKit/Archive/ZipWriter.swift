@@ -1,5 +1,5 @@
 import CDeflate
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `KEY=value` files in docker compose's `.env` syntax: the repository's `.env` and the user's
 /// config file. CRLF or LF line ends, a UTF-8 byte order mark, `export KEY=…`, comments,
@@ -27,11 +28,11 @@ public enum DotEnv {
     public static func locate(from directory: String, workTree root: String) -> String? {
         guard var current = WorkTree.physical(directory), current.hasPrefix(root) else { return nil }
         while true {
-            let candidate = (current as NSString).appendingPathComponent(".env")
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory.boolValue { return candidate }
+            let candidate = Path.join(current, ".env")
+            var isDirectory = false
+            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory { return candidate }
             if current == root || current == "/" { return nil }
-            current = (current as NSString).deletingLastPathComponent
+            current = Path.directory(of: current)
         }
     }
 
@@ -51,7 +52,7 @@ public enum DotEnv {
     }
 
     public static func parse(_ source: String, name: String = ".env", environment: [String: String] = [:]) -> Parsed {
-        var text = Substring(source.replacingOccurrences(of: "\r\n", with: "\n"))
+        var text = Substring(source.replacingAll("\r\n", with: "\n"))
         if text.first == "\u{FEFF}" { text = text.dropFirst() }
         var result = Parsed()
         let chars = Array(text.unicodeScalars)
@@ -78,16 +79,16 @@ public enum DotEnv {
             // Key
             var key = ""
             while i < chars.count, chars[i] != "=", chars[i] != "\n" { key.unicodeScalars.append(chars[i]); i += 1 }
-            key = key.trimmingCharacters(in: .whitespaces)
-            if key.hasPrefix("export ") { key = String(key.dropFirst(7)).trimmingCharacters(in: .whitespaces) }
+            key = key.trimmedSpaces()
+            if key.hasPrefix("export ") { key = String(key.dropFirst(7)).trimmedSpaces() }
             guard i < chars.count, chars[i] == "=" else {
                 result.problems.append(Problem(file: name, line: startLine, key: nil, reason: "not a KEY=value line"))
                 skipRestOfLine()
                 continue
             }
             i += 1
-            guard let head = key.unicodeScalars.first, !CharacterSet.decimalDigits.contains(head),
-                  key.unicodeScalars.allSatisfy({ $0 == "_" || $0 == "." || $0 == "-" || ($0.isASCII && CharacterSet.alphanumerics.contains($0)) }) else {
+            guard let head = key.unicodeScalars.first, !ASCII.isDigit(head),
+                  key.unicodeScalars.allSatisfy({ $0 == "_" || $0 == "." || $0 == "-" || ASCII.isLetter($0) || ASCII.isDigit($0) }) else {
                 result.problems.append(Problem(file: name, line: startLine, key: nil, reason: "the name before '=' is not a valid variable name"))
                 skipRestOfLine()
                 continue
@@ -172,7 +173,7 @@ public enum DotEnv {
         var out = String.UnicodeScalarView()
         var i = 0
         func isNameChar(_ c: Unicode.Scalar, first: Bool) -> Bool {
-            c == "_" || (c.isASCII && CharacterSet.letters.contains(c)) || (!first && c.isASCII && CharacterSet.decimalDigits.contains(c))
+            c == "_" || ASCII.isLetter(c) || (!first && ASCII.isDigit(c))
         }
         while i < raw.count {
             let c = raw[i]
@@ -188,8 +189,8 @@ public enum DotEnv {
                 i = close + 1
                 var name = inner, op = "", arg = ""
                 for candidate in [":-", ":?", ":+", "-", "?", "+"] {
-                    if let r = inner.range(of: candidate), inner[..<r.lowerBound].unicodeScalars.allSatisfy({ isNameChar($0, first: false) }) {
-                        name = String(inner[..<r.lowerBound]); op = candidate; arg = String(inner[r.upperBound...])
+                    if let r = inner.byteRange(of: candidate), inner.utf8[..<r.lowerBound].allSatisfy({ isNameChar(Unicode.Scalar($0), first: false) }) {
+                        name = String(Substring(inner.utf8[..<r.lowerBound])); op = candidate; arg = String(Substring(inner.utf8[r.upperBound...]))
                         break
                     }
                 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Settings shared by every program, resolved once: flags, then the environment, then the user's
 /// config file (`${XDG_CONFIG_HOME:-~/.config}/cdb/config`), then defaults. Never from a
@@ -72,7 +73,7 @@ public struct Settings: Sendable {
             return value
         }
         let sources = SettingSources(environment: environment, config: config, configPath: configName)
-        let home = nonEmpty(environment["HOME"]) ?? NSHomeDirectory()
+        let home = nonEmpty(environment["HOME"]) ?? Path.home
         var (root, rootSource) = nonEmpty(flags.backupRoot).map { ($0, "--backup-root") } ?? sources.lookup("CDB_BACKUP_ROOT")
             ?? ("~/Claire_Backups", "the default backup root")
         if root == "~" || root.hasPrefix("~/") { root = home + root.dropFirst() }
@@ -83,7 +84,7 @@ public struct Settings: Sendable {
 
         var tables = flags.requiredTables
         if tables.isEmpty, let (list, _) = sources.lookup("CDB_REQUIRED_TABLES") {
-            tables = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            tables = list.split(separator: ",").map { $0.trimmedSpaces() }.filter { !$0.isEmpty }
         }
         if tables.isEmpty { tables = defaultRequiredTables }
         let maxFile = try sources.size("CDB_UNTRACKED_MAX_FILE", flag: flags.untrackedMaxFile, default: 10 << 20)
@@ -118,7 +119,7 @@ public struct SettingSources: Sendable {
     public func integer(_ key: String, flag: Int?, default value: Int) throws -> Int {
         if let flag { return flag }
         guard let (text, source) = lookup(key) else { return value }
-        guard let number = Int(text.trimmingCharacters(in: .whitespaces)), number >= 0 else {
+        guard let number = Int(text.trimmedSpaces()), number >= 0 else {
             throw CDBError.configuration("\(source) is not a whole number of 0 or more; set it to e.g. \(value)")
         }
         return number
@@ -181,8 +182,8 @@ public struct DatabaseSettings: Sendable {
         var text = ConnectionString.redactURLs(in: ConnectionString.redactConninfo(in: text))
         // libpq quotes a token it cannot read ("invalid percent-encoded token: \"…\""): a known
         // secret is replaced where it stands quoted, and nowhere else.
-        for secret in Set(secrets) where !secret.isEmpty && text.contains("\"\(secret)\"") {
-            text = text.replacingOccurrences(of: "\"\(secret)\"", with: "\"***\"")
+        for secret in Set(secrets) where !secret.isEmpty && text.containsBytes("\"\(secret)\"") {
+            text = text.replacingAll("\"\(secret)\"", with: "\"***\"")
         }
         return text
     }
@@ -193,10 +194,10 @@ public enum ConnectionString {
     /// The password inside a `postgresql://user:pw@host/db` URI or a `password=…` conninfo.
     public static func password(in text: String) -> String? {
         if text.contains("://"), let url = URLComponents(string: text), let password = url.percentEncodedPassword, !password.isEmpty {
-            return password.removingPercentEncoding ?? password
+            return percentDecoded(password) ?? password
         }
-        if let range = text.range(of: #"password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)"#, options: .regularExpression) {
-            var value = String(text[range].drop(while: { $0 != "=" }).dropFirst()).trimmingCharacters(in: .whitespaces)
+        if let match = text.firstMatch(of: passwordSetting) {
+            var value = String(match.output[2].substring ?? "").trimmedSpaces()
             if value.hasPrefix("'"), value.hasSuffix("'"), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
             return value.isEmpty ? nil : value
         }
@@ -205,7 +206,7 @@ public enum ConnectionString {
 
     /// The password of a `scheme://user:password@…` URI exactly as written (still percent-encoded).
     public static func rawURIPassword(in text: String) -> String? {
-        guard let scheme = text.range(of: "://") else { return nil }
+        guard let scheme = text.byteRange(of: "://") else { return nil }
         let authority = text[scheme.upperBound...].prefix { $0 != "/" }
         guard let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") else { return nil }
         let password = authority[authority.index(after: colon)..<at]
@@ -214,15 +215,45 @@ public enum ConnectionString {
 
     /// Replaces the value of every `password=…` conninfo pair with `***`.
     public static func redactConninfo(in text: String) -> String {
-        text.replacingOccurrences(of: #"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s']+)"#, with: "$1***",
-                                  options: [.regularExpression, .caseInsensitive])
+        text.replacing(passwordPair) { match in (match.output[1].substring ?? "") + "***" }
     }
 
     /// Replaces the `user:password@` part of every URL in `text` with `user@`… or removes it.
     public static func redactURLs(in text: String) -> String {
-        text.replacingOccurrences(
-            of: #"([A-Za-z][A-Za-z0-9+.-]*://)([^/@\s:]*):[^/@\s]*@"#,
-            with: "$1$2@", options: .regularExpression
-        )
+        text.replacing(urlCredentials) { match in
+            (match.output[1].substring ?? "") + (match.output[2].substring ?? "") + "@"
+        }
+    }
+
+    /// A conninfo `password=` pair: the key and the value, quoted or up to whitespace (compared
+    /// by Unicode scalars, not Characters, so that a combining mark cannot hide a quote).
+    private static let passwordPair = try! Regex(#"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s']+)"#)
+        .ignoresCase().matchingSemantics(.unicodeScalar)
+    /// The same pair as libpq reads it, the unquoted value running to whitespace.
+    private static let passwordSetting = try! Regex(#"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)"#)
+        .ignoresCase().matchingSemantics(.unicodeScalar)
+    /// `scheme://user:password@` in a URL.
+    private static let urlCredentials = try! Regex(#"([A-Za-z][A-Za-z0-9+.-]*://)([^/@\s:]*):[^/@\s]*@"#)
+        .matchingSemantics(.unicodeScalar)
+
+    /// `%XX` sequences decoded; nil when one is malformed or the result is not UTF-8.
+    static func percentDecoded(_ text: String) -> String? {
+        var bytes = [UInt8]()
+        var utf8 = text.utf8.makeIterator()
+        while let byte = utf8.next() {
+            guard byte == UInt8(ascii: "%") else { bytes.append(byte); continue }
+            guard let high = utf8.next().flatMap(hexValue), let low = utf8.next().flatMap(hexValue) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+        default: return nil
+        }
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc
@@ -10,10 +10,10 @@ public struct UserConfig: Sendable {
     public let folder: String
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
-        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? Path.home
         // The XDG spec: a relative XDG_CONFIG_HOME is invalid and ignored.
         let base = environment["XDG_CONFIG_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? home + "/.config"
-        folder = (base as NSString).appendingPathComponent("cdb")
+        folder = Path.join(base, "cdb")
     }
 
     public var configPath: String { folder + "/config" }
@@ -111,7 +111,7 @@ public enum WorkTree {
         while true {
             if access(current == "/" ? "/.git" : current + "/.git", F_OK) == 0 { return current }
             if current == "/" { return nil }
-            let parent = (current as NSString).deletingLastPathComponent
+            let parent = Path.directory(of: current)
             current = parent.isEmpty ? "/" : parent
         }
     }
@@ -121,7 +121,7 @@ public enum WorkTree {
         var current = path
         while !current.isEmpty {
             if physical(current) != nil { return root(containing: current) }
-            let parent = (current as NSString).deletingLastPathComponent
+            let parent = Path.directory(of: current)
             if parent == current { break }
             current = parent
         }

@@ -1,5 +1,6 @@
 import CLibGit2
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// libgit2 is initialised once per process.
 enum LibGit2 {
@@ -35,10 +36,10 @@ public final class GitRepository {
         if let gitDir = env["GIT_DIR"], !gitDir.isEmpty {
             // libgit2 1.5's GIT_REPOSITORY_OPEN_FROM_ENV refuses GIT_WORK_TREE ("unimplemented"):
             // open GIT_DIR itself and set the work tree by hand.
-            let absolute = gitDir.hasPrefix("/") ? gitDir : (path as NSString).appendingPathComponent(gitDir)
+            let absolute = gitDir.hasPrefix("/") ? gitDir : Path.join(path, gitDir)
             code = git_repository_open_ext(&repo, absolute, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil)
             if code == 0, let repo, let tree = env["GIT_WORK_TREE"], !tree.isEmpty {
-                let absoluteTree = tree.hasPrefix("/") ? tree : (path as NSString).appendingPathComponent(tree)
+                let absoluteTree = tree.hasPrefix("/") ? tree : Path.join(path, tree)
                 git_repository_set_workdir(repo, absoluteTree, 0)
             }
         } else {
@@ -162,9 +163,9 @@ public final class GitRepository {
     }
 
     private func shallowCommitCount(from commit: GitCommit) throws -> Int {
-        let shallowFile = (commonDir as NSString).appendingPathComponent("shallow")
+        let shallowFile = Path.join(commonDir, "shallow")
         let boundary = Set(((try? String(contentsOfFile: shallowFile, encoding: .utf8)) ?? "")
-            .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) })
+            .split(separator: "\n").map { $0.trimmedSpaces() })
         var seen: Set<String> = [commit.hash]
         var queue = [commit.oid]
         while let oid = queue.popLast() {
@@ -336,8 +337,8 @@ public final class GitCommit {
         var parts = tm()
         gmtime_r(&t, &parts)
         let sign = offset < 0 ? "-" : "+"
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d%@%02d:%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                      parts.tm_hour, parts.tm_min, parts.tm_sec, sign, abs(offset) / 60, abs(offset) % 60)
+        return Timestamp.dateAndTime(parts, separator: "T") + sign + Format.zeroPadded(abs(offset) / 60, width: 2) + ":"
+            + Format.zeroPadded(abs(offset) % 60, width: 2)
     }
 
     public var time: Date { Date(timeIntervalSince1970: TimeInterval(git_commit_time(handle))) }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +15,7 @@ public enum PostCommitHook {
     public static var template: String { EmbeddedFiles.postCommit }
 
     public static func text(program: String) -> String {
-        template.replacingOccurrences(of: "@CDB_REPO_SNAP@", with: program)
+        template.replacingAll("@CDB_REPO_SNAP@", with: program)
     }
 
     /// The hooks folder as git resolves it: core.hooksPath (relative to the work tree), else
@@ -24,9 +24,9 @@ public enum PostCommitHook {
         if let configured = repo.configPath("core.hooksPath"), !configured.isEmpty {
             if configured.hasPrefix("/") { return configured }
             let base = repo.workdir.isEmpty ? repo.gitDir : repo.workdir
-            return (base as NSString).appendingPathComponent(configured)
+            return Path.join(base, configured)
         }
-        return (repo.commonDir as NSString).appendingPathComponent("hooks")
+        return Path.join(repo.commonDir, "hooks")
     }
 
     public enum Outcome: Equatable { case installed, alreadyInstalled, installedKeepingLegacy, removed, removedRestoringLegacy, notInstalled }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc
@@ -123,7 +123,7 @@ public struct RepositorySnapshot {
         /// "Repository: 0.17 MB | 0ad8144", as the original scripts printed it (the program and
         /// the session banner alike).
         public var summaryLine: String {
-            "Repository: \(String(format: "%.2f MB", Double(bytes) / 1_048_576)) | \(metadata.shortCommit)"
+            "Repository: \(Format.fixed(Double(bytes) / 1_048_576)) MB | \(metadata.shortCommit)"
         }
     }
 
@@ -179,7 +179,7 @@ public struct RepositorySnapshot {
             commitCount: try repo.commitCount(from: head), uncommitted: workTree ? try repo.uncommittedCount() : 0,
             shallow: repo.isShallow, bare: repo.isBare, worktree: repo.isWorktree, submodules: submodules,
             envIncluded: envIncluded, extras: request.includes,
-            captured: ISO8601DateFormatter.string(from: started, timeZone: .current, formatOptions: [.withInternetDateTime])
+            captured: Timestamp.iso8601(started, local: true)
         )
         metadata.envRefusal = envRefusal
         if workTree && metadata.uncommitted > 0 && !repo.isBare {
@@ -204,7 +204,7 @@ public struct RepositorySnapshot {
         var skipped: [(String, String)] = []
         var total: Int64 = 0
         for file in files.sorted(by: { $0.path < $1.path }) {
-            let name = (file.path as NSString).lastPathComponent
+            let name = Path.name(of: file.path)
             if name == ".env" || name.hasPrefix(".env.") {
                 skipped.append((file.path, "may hold secrets; --include-env stores the repository's .env as .env.backup"))
             } else if file.size > maxFile {
@@ -233,8 +233,7 @@ public struct RepositorySnapshot {
         ), modified: started)
 
         try outer.add(name: "git_metadata.txt", bytes: Array(metadata.text.utf8))
-        let json = try JSONSerialization.data(withJSONObject: metadata.json, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
-        try outer.add(name: "git_metadata.json", bytes: Array(json) + [0x0A])
+        try outer.add(name: "git_metadata.json", bytes: Array((JSON(any: metadata.json).text(pretty: true) + "\n").utf8))
 
         let inner = try outer.stream(name: "repository.zip", method: .stored)
         let files = try writeTree(repo, tree, into: inner, modified: head.time)
@@ -329,12 +328,12 @@ public struct RepositorySnapshot {
     static func readRegularFile(_ path: String) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw CDBError.inputMissing(path: path, reason: "cannot be read without following a link: \(String(cString: strerror(errno)))") }
-        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
             throw CDBError.inputMissing(path: path, reason: "not a regular file")
         }
-        return Array(try handle.readToEnd() ?? Data())
+        return try FileIO.readAll(fd, path: path)
     }
 
     /// Adds a file or folder under `extra/`, keeping links as links.
@@ -344,7 +343,7 @@ public struct RepositorySnapshot {
         guard lstat(path, &info) == 0 else {
             throw CDBError.inputMissing(path: path, reason: "--include: no such file or folder")
         }
-        let base = "extra/" + (path as NSString).lastPathComponent
+        let base = "extra/" + Path.name(of: path)
         func add(_ full: String, as name: String) throws {
             var st = stat()
             guard lstat(full, &st) == 0 else { return }
@@ -373,7 +372,7 @@ public struct RepositorySnapshot {
 
     private func logEntry(_ result: Result) -> (title: String, fields: [(String, String)]) {
         var fields: [(String, String)] = []
-        fields.append(("File", result.path.map { ($0 as NSString).lastPathComponent } ?? "-"))
+        fields.append(("File", result.path.map { Path.name(of: $0) } ?? "-"))
         fields.append(("Size", ByteSize.format(result.bytes)))
         fields.append(("Branch", result.metadata.branch))
         fields.append(("Commit", result.metadata.commit))
@@ -382,17 +381,9 @@ public struct RepositorySnapshot {
         fields.append(("Untracked files", "\(result.metadata.untrackedCaptured.count) captured, \(result.metadata.untrackedSkipped.count) skipped"))
         fields.append((".env included", result.metadata.envIncluded ? "yes" : "no"))
         fields.append(("Extras", result.metadata.extras.isEmpty ? "none" : result.metadata.extras.joined(separator: ", ")))
-        fields.append(("Duration", String(format: "%.2f s", result.seconds)))
+        fields.append(("Duration", Format.fixed(result.seconds) + " s"))
         return ("Repository backup OK", fields)
     }
 }
 
-extension ISO8601DateFormatter {
-    static func string(from date: Date, timeZone: TimeZone, formatOptions: ISO8601DateFormatter.Options) -> String {
-        let f = ISO8601DateFormatter()
-        f.timeZone = timeZone
-        f.formatOptions = formatOptions
-        return f.string(from: date)
-    }
-}
 

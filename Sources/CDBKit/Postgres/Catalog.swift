@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Everything the dump needs from the catalogs, read once inside the snapshot.
 struct Catalog {

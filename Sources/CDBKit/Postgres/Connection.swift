@@ -1,5 +1,6 @@
 import CLibPQ
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// One libpq connection. Owns its PGconn and frees it in `deinit`.
 public final class PGConnection {
@@ -49,11 +50,11 @@ public final class PGConnection {
 
     static func clean(_ message: UnsafeMutablePointer<CChar>?) -> String {
         guard let message else { return "unknown error" }
-        let text = String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(cString: message).trimmed()
         // libpq prefixes "connection to server at … failed: "; keep the reason, the target is ours.
         let lines = text.split(separator: "\n").map { line -> String in
-            let reason = line.range(of: "failed: ").map { line[$0.upperBound...] } ?? line[...]
-            return reason.trimmingCharacters(in: .whitespaces)
+            let reason = line.byteRange(of: "failed: ").map { line[$0.upperBound...] } ?? line[...]
+            return reason.trimmedSpaces()
         }
         return lines.joined(separator: "; ")
     }
@@ -206,8 +207,8 @@ public final class PGResult {
     var sqlstate: String? { handle.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) } }
     var errorMessage: String? {
         guard let handle, let text = PQresultErrorMessage(handle), text.pointee != 0 else { return nil }
-        return String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
-            .replacingOccurrences(of: "ERROR:  ", with: "")
+        return String(cString: text).trimmed()
+            .replacingAll("ERROR:  ", with: "")
     }
     var commandTuples: String { handle.map { String(cString: PQcmdTuples($0)) } ?? "" }
 

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The DDL of every object kind, as pure functions of catalog rows and the options (owners,
 /// privileges): no connection, no I/O — unit-tested with rows made by hand
@@ -14,7 +15,7 @@ struct DDLRenderer {
         switch t.text("typtype") {
         case "e":
             text = DDL.header(name: t.text("raw_name"), type: "TYPE", schema: t["raw_schema"], owner: t["owner"])
-            text += "CREATE TYPE \(name) AS ENUM (\n    \(t.text("enum_labels").replacingOccurrences(of: "', '", with: "',\n    '"))\n);\n"
+            text += "CREATE TYPE \(name) AS ENUM (\n    \(t.text("enum_labels").replacingAll("', '", with: "',\n    '"))\n);\n"
         case "d":
             kind = "DOMAIN"
             text = DDL.header(name: t.text("raw_name"), type: "DOMAIN", schema: t["raw_schema"], owner: t["owner"])

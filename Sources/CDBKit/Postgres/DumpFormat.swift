@@ -16,14 +16,14 @@ enum DumpFormat {
     /// The rows a `-- Rows: N` line records, or nil for another line.
     static func rows(inLine text: String) -> Int64? {
         guard text.hasPrefix(rowsPrefix) else { return nil }
-        return Int64(text.dropFirst(rowsPrefix.count).trimmingCharacters(in: .whitespaces)) ?? -1
+        return Int64(text.dropFirst(rowsPrefix.count).trimmedSpaces()) ?? -1
     }
 
     /// pg_dump's object header comment. A name never breaks the comment line (as pg_dump).
     static func header(name: String, type: String, schema: String?, owner: String?, data: Bool = false) -> String {
         let clean = { (s: String) in
             s.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D })
-                ? s.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " ") : s
+                ? s.replacingAll("\n", with: " ").replacingAll("\r", with: " ") : s
         }
         return "--\n-- \(data ? "Data for " : "")Name: \(clean(name)); Type: \(type); Schema: \(schema.map(clean) ?? "-"); Owner: \(owner.map(clean) ?? "-")\n--\n\n"
     }
@@ -39,10 +39,10 @@ enum DumpFormat {
         if line.components(separatedBy: "; Type: ").count > 2 || line.components(separatedBy: "; Schema: ").count > 2 {
             throw AmbiguousHeader(line: String(line))
         }
-        guard let typeRange = line.range(of: "; Type: "), let schemaRange = line.range(of: "; Schema: ") else { return nil }
+        guard let typeRange = line.byteRange(of: "; Type: "), let schemaRange = line.byteRange(of: "; Schema: ") else { return nil }
         let name = String(line[line.index(line.startIndex, offsetBy: namePrefix.count)..<typeRange.lowerBound])
         let type = String(line[typeRange.upperBound..<schemaRange.lowerBound])
-        let schemaEnd = line.range(of: "; Owner:")?.lowerBound ?? line.endIndex
+        let schemaEnd = line.byteRange(of: "; Owner:")?.lowerBound ?? line.endIndex
         return (name, type, String(line[schemaRange.upperBound..<schemaEnd]))
     }
 }

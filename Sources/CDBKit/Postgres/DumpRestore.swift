@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Runs a plain SQL dump (ours, or pg_dump's plain format from 12 to 17) into a database
 /// through libpq: statements, COPY data, and the psql meta-lines pg_dump writes. No psql needed.
@@ -47,7 +48,7 @@ public struct DumpRestore {
         return copy
     }
 
-    static func quoteIdentifier(_ name: String) -> String { "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+    static func quoteIdentifier(_ name: String) -> String { "\"" + name.replacingAll("\"", with: "\"\"") + "\"" }
 
     public func run() throws -> Result {
         let started = Date()
@@ -80,7 +81,7 @@ public struct DumpRestore {
             return try restore(started: started)
         } catch {
             do { try maintenance.execute(drop, context: "dropping database \(name)") } catch {
-                reporter.warning("could not drop the database \(name) this restore created: \(error.localizedDescription)")
+                reporter.warning("could not drop the database \(name) this restore created: \(describe(error))")
             }
             throw error
         }
@@ -203,7 +204,7 @@ public struct DumpRestore {
             switch item {
             case let .statement(text, line):
                 if connection.serverVersion < 170000, text.contains("transaction_timeout"),
-                   text.trimmingCharacters(in: .whitespacesAndNewlines).hasPrefix("SET transaction_timeout") {
+                   text.trimmed().hasPrefix("SET transaction_timeout") {
                     continue  // pg_dump 17 writes it; older servers do not know it.
                 }
                 if request.singleTransaction, Self.isTransactionControl(text) {
@@ -251,7 +252,7 @@ public struct DumpRestore {
 
     /// A bare `BEGIN`, `START TRANSACTION`, `COMMIT` or `END` (with optional WORK/TRANSACTION).
     static func isTransactionControl(_ text: String) -> Bool {
-        var t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        var t = text.trimmed()
         if t.hasSuffix(";") { t.removeLast() }
         let words = t.lowercased().split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" })
         guard let first = words.first, words.count <= 2 else { return false }
@@ -265,7 +266,7 @@ public struct DumpRestore {
 
     /// "schema.table" of a `COPY schema.table (…) FROM stdin` statement, unquoted.
     static func copyTarget(_ text: String) -> String {
-        var rest = Substring(text.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst(5))
+        var rest = Substring(text.trimmed().dropFirst(5))
         return DumpValidator.parseQualifiedName(&rest) ?? "?"
     }
 }
@@ -315,7 +316,7 @@ public struct RestoreCheck {
         defer {
             Interruption.unregister(cleanup)
             do { try maintenance.execute(dropSQL, context: "dropping the scratch database \(scratch)") } catch {
-                reporter.warning("could not drop the scratch database \(scratch): \(error.localizedDescription)")
+                reporter.warning("could not drop the scratch database \(scratch): \(describe(error))")
             }
         }
         var request = DumpRestore.Request(settings: settings, dump: dump)

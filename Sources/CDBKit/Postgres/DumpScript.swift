@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Renders the DDL pieces of a dump from catalog rows. Pure functions of the rows: no I/O.
 enum DDL {
@@ -95,7 +96,7 @@ enum DDL {
         let identity = c.text("attidentity")
         if identity == "a" || identity == "d", let seq = identitySequence {
             text += " GENERATED \(identity == "a" ? "ALWAYS" : "BY DEFAULT") AS IDENTITY (\n        SEQUENCE NAME \(seq.text("schema")).\(seq.text("name"))\n        "
-                + sequenceOptions(seq, includeType: false).replacingOccurrences(of: "\n    ", with: "\n        ") + "\n    )"
+                + sequenceOptions(seq, includeType: false).replacingAll("\n    ", with: "\n        ") + "\n    )"
         }
         return text
     }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Checks a plain SQL dump as a stream of bytes, in flat memory: the banner, the completion
 /// line, every COPY block terminated, and each block's row count against the `-- Rows: N`

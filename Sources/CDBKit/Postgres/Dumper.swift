@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// What to leave out of a dump and how long to wait for locks.
 public struct DumpOptions: Sendable {
@@ -50,7 +51,7 @@ public final class PostgresDumper {
             """, context: "reading the server settings").rows()[0]
         let encoding = session.text("encoding")
         try c.execute("""
-            SET client_encoding = '\(encoding.replacingOccurrences(of: "'", with: ""))';
+            SET client_encoding = '\(encoding.replacingAll("'", with: ""))';
             SET DateStyle = ISO; SET IntervalStyle = postgres; SET extra_float_digits = 3;
             SET synchronize_seqscans = off; SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0;
             SET row_security = off; SELECT pg_catalog.set_config('search_path', '', false);
@@ -115,7 +116,7 @@ public final class PostgresDumper {
             -- Dumped by cdb-pg-dump \(CDBVersion.string)
 
             """
-        for object in skipped { text += "-- Skipped (--allow-unsupported): \(object.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " "))\n" }
+        for object in skipped { text += "-- Skipped (--allow-unsupported): \(object.replacingAll("\n", with: " ").replacingAll("\r", with: " "))\n" }
         text += """
 
             SET statement_timeout = 0;
@@ -408,6 +409,6 @@ public final class PostgresDumper {
     static func sortKey(_ row: Row) -> String { row.text("raw_schema") + "\u{0}" + row.text("raw_name") }
 
     static func literal(_ text: String) -> String {
-        "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+        "'" + text.replacingAll("'", with: "''") + "'"
     }
 }

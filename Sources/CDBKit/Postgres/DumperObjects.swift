@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The objects a dump writes around the tables: large objects (definitions before the data,
 /// contents after it), and at the end publications, default privileges and event triggers —

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc
@@ -70,7 +70,7 @@ public struct PostgresBackup {
                     reporter.progress("dumping \(table)…")
                 }
             } else if let rows {
-                reporter.detail(String(format: "  %@: %lld rows (%.2f s)", table, rows, Date().timeIntervalSince(tableStarted)))
+                reporter.detail("  \(table): \(rows) rows (\(Format.fixed(Date().timeIntervalSince(tableStarted))) s)")
             }
         }
         let summary = try dumper.dump(to: writer)
@@ -102,13 +102,13 @@ public struct PostgresBackup {
 
     private func logEntry(_ result: Result) -> (title: String, fields: [(String, String)]) {
         var fields: [(String, String)] = []
-        fields.append(("File", (result.path.map { ($0 as NSString).lastPathComponent }) ?? "-"))
+        fields.append(("File", (result.path.map { Path.name(of: $0) }) ?? "-"))
         fields.append(("Size", ByteSize.format(result.bytes)))
         fields.append(("Tables", "\(result.requiredFound) / \(result.requiredTotal)"))
         fields.append(("Rows", "\(result.tables.reduce(0) { $0 + $1.rows })"))
         if !result.missingTables.isEmpty { fields.append(("Missing", result.missingTables.joined(separator: ", "))) }
         if !result.skipped.isEmpty { fields.append(("Skipped", result.skipped.joined(separator: "; "))) }
-        fields.append(("Duration", String(format: "%.2f s", result.seconds)))
+        fields.append(("Duration", Format.fixed(result.seconds) + " s"))
         return (result.missingTables.isEmpty ? "PostgreSQL backup OK" : "PostgreSQL backup INCOMPLETE", fields)
     }
 }

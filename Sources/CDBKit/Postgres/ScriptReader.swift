@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Splits a plain SQL script (ours, or pg_dump's plain format) into statements, psql
 /// meta-commands and COPY data, as a stream in flat memory. It knows quotes, E'' strings,
@@ -154,7 +155,7 @@ public final class ScriptReader {
             }
         }
         if metaLine != nil { metaLine = nil }
-        let rest = String(decoding: statement, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let rest = String(decoding: statement, as: UTF8.self).trimmed()
         statement.removeAll()
         if quote != 0 || dollarTag != nil || blockDepth > 0 || !rest.isEmpty {
             throw CDBError.validation(path: "script", reason: "line \(statementLine): the script ends inside a statement (truncated?)")
@@ -179,10 +180,12 @@ public final class ScriptReader {
     static func isIdentByte(_ b: UInt8) -> Bool { isTagByte(b) || b == 0x24 }
 
     static func isCopyFromStdin(_ text: String) -> Bool {
-        let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let t = text.trimmed()
         guard t.uppercased().hasPrefix("COPY ") else { return false }
-        return t.range(of: #"FROM\s+stdin\s*;?$"#, options: [.regularExpression, .caseInsensitive]) != nil
+        return t.firstMatch(of: copyFromStdin) != nil
     }
+
+    private static let copyFromStdin = try! Regex(#"FROM\s+stdin\s*;?$"#).ignoresCase().matchingSemantics(.unicodeScalar)
 
     /// COPY data up to (not including) the `\.` line, in chunks that end at a line break.
     private var copyLineStart = true

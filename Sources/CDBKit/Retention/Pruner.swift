@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc
@@ -46,7 +46,7 @@ public struct Pruner {
 
     public init(request: Request) { self.request = request }
 
-    public func run(home: String = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()) throws -> Result {
+    public func run(home: String = ProcessInfo.processInfo.environment["HOME"] ?? Path.home) throws -> Result {
         try request.policy.validate()
         try BackupRoot.validate(request.root, setting: "--backup-root", home: home)
         let folders = request.folders.isEmpty

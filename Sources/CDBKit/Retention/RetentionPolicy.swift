@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Which backups to keep. A backup is kept when any rule keeps it.
 public struct RetentionPolicy: Sendable, Equatable {

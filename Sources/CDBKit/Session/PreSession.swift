@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc
@@ -27,7 +27,7 @@ public struct PreSession {
         public var summary: String
         public var warnings: [String] = []
         public var json: [String: Any] { ["step": name, "ok": status == .success, "exit": Int(status.rawValue),
-                                          "path": path ?? NSNull(), "summary": summary, "warnings": warnings] }
+                                          "path": path ?? JSON.null, "summary": summary, "warnings": warnings] }
     }
 
     public struct Outcome: Sendable {
@@ -187,7 +187,7 @@ public struct PreSession {
         let key = URL(fileURLWithPath: repository).standardizedFileURL.resolvingSymlinksInPath().path
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0100_0000_01b3 }
-        return (root as NSString).appendingPathComponent(".last-session-" + String(hash, radix: 16))
+        return Path.join(root, ".last-session-" + String(hash, radix: 16))
     }
 
     static func age(of path: String) -> Double? {

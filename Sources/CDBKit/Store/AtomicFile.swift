@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc
@@ -54,7 +54,7 @@ public final class DescriptorSink: ByteSink {
 
     /// The hex SHA-256 of everything written.
     public func digest() -> String {
-        hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        hasher.finalize().map { Format.hex([$0]) }.joined()
     }
 }
 
@@ -87,7 +87,7 @@ public final class AtomicFile {
         var removed = 0
         for name in names where isAbandoned(name) {
             var info = stat()
-            let path = (folder as NSString).appendingPathComponent(name)
+            let path = Path.join(folder, name)
             if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, unlink(path) == 0 { removed += 1 }
         }
         return removed
@@ -96,7 +96,7 @@ public final class AtomicFile {
     public init(directory: String, stem: String, mode: mode_t = 0o600) throws {
         self.directory = directory
         let random = String(UInt64.random(in: 0...UInt64.max), radix: 36)
-        temporaryPath = (directory as NSString).appendingPathComponent("\(Self.temporaryPrefix)\(getpid())-\(random)-\(stem)")
+        temporaryPath = Path.join(directory, "\(Self.temporaryPrefix)\(getpid())-\(random)-\(stem)")
         let fd = open(temporaryPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         if fd < 0 {
             let code = errno
@@ -104,7 +104,7 @@ public final class AtomicFile {
             throw CDBError.cannotCreate(path: directory, reason: String(cString: strerror(code)))
         }
         // Messages name the folder and the kind of file; the partial file is removed on failure.
-        sink = DescriptorSink(fd: fd, path: (directory as NSString).appendingPathComponent(stem) + " (partial file removed)",
+        sink = DescriptorSink(fd: fd, path: Path.join(directory, stem) + " (partial file removed)",
                               ownsDescriptor: true)
         TemporaryFiles.register(temporaryPath)
     }
@@ -124,7 +124,7 @@ public final class AtomicFile {
     @discardableResult
     public func commit(candidates: some Sequence<String>) throws -> String {
         for name in candidates {
-            let target = (directory as NSString).appendingPathComponent(name)
+            let target = Path.join(directory, name)
             if link(temporaryPath, target) == 0 {
                 unlink(temporaryPath)
                 return finish(at: target)
@@ -163,8 +163,8 @@ public final class AtomicFile {
 
     /// Writes `text` as a whole file under a final name, atomically.
     public static func write(_ text: String, to path: String, mode: mode_t = 0o600) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        let file = try AtomicFile(directory: directory.isEmpty ? "." : directory, stem: (path as NSString).lastPathComponent, mode: mode)
+        let directory = Path.directory(of: path)
+        let file = try AtomicFile(directory: directory.isEmpty ? "." : directory, stem: Path.name(of: path), mode: mode)
         try Array(text.utf8).withUnsafeBytes { try file.sink.write($0) }
         try file.sync()
         try file.commit(replacing: path)
@@ -177,7 +177,7 @@ public enum Checksum {
 
     /// Writes `<digest>  <file name>` next to the file, atomically.
     public static func writeSidecar(digest: String, for path: String) throws {
-        let name = (path as NSString).lastPathComponent
+        let name = Path.name(of: path)
         try AtomicFile.write("\(digest)  \(name)\n", to: sidecarPath(for: path), mode: 0o600)
     }
 
@@ -188,6 +188,6 @@ public enum Checksum {
         defer { close(fd) }
         var hasher = SHA256()
         try FileIO.forEachChunk(fd, path: path) { hasher.update(bufferPointer: $0) }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return hasher.finalize().map { Format.hex([$0]) }.joined()
     }
 }

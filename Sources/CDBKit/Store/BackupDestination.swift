@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Where a backup goes: the backup root's folder under a fresh name, exactly one file, or
 /// standard output.
@@ -28,8 +29,8 @@ public enum BackupDestination: Sendable {
             if case .file = self, FileManager.default.fileExists(atPath: path) || (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) != nil {
                 throw CDBError.cannotCreate(path: path, reason: "it exists; cdb never replaces a file it was not asked to — choose another name, or remove it (cdb-pg-dump: --force)")
             }
-            let directory = (path as NSString).deletingLastPathComponent
-            let file = try AtomicFile(directory: directory.isEmpty ? "." : directory, stem: (path as NSString).lastPathComponent)
+            let directory = Path.directory(of: path)
+            let file = try AtomicFile(directory: directory.isEmpty ? "." : directory, stem: Path.name(of: path))
             return Opened(file: file, sink: file.sink)
         }
     }
@@ -37,7 +38,7 @@ public enum BackupDestination: Sendable {
     /// The name a message gives the backup before it has one (never a temporary name).
     func displayName(folder: String, first: String) -> String {
         switch self {
-        case .backupRoot: return (folder as NSString).appendingPathComponent(first)
+        case .backupRoot: return Path.join(folder, first)
         case let .file(path), let .fileReplacing(path): return path
         case .standardOutput: return "standard output"
         }
@@ -59,14 +60,14 @@ public enum BackupDestination: Sendable {
                 try sidecar.sync()
                 guard (try? sidecar.commit(candidates: [name + ".sha256"])) != nil else { continue }
                 if (try? file.commit(candidates: [name])) != nil {
-                    return (file.directory as NSString).appendingPathComponent(name)
+                    return Path.join(file.directory, name)
                 }
-                unlink((file.directory as NSString).appendingPathComponent(name + ".sha256"))
+                unlink(Path.join(file.directory, name + ".sha256"))
             }
             throw CDBError.cannotCreate(path: file.directory, reason: "no free file name")
         case let .file(target):
             // Never replaces: a file that appeared meanwhile keeps its place.
-            try file.commit(candidates: [(target as NSString).lastPathComponent])
+            try file.commit(candidates: [Path.name(of: target)])
             try Checksum.writeSidecar(digest: digest, for: target)
             return target
         case let .fileReplacing(target):

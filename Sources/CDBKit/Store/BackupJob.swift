@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// How a run gets the backup root's lock: it takes it (waiting up to some seconds), or its
 /// caller (cdb-pre-session) already holds it.

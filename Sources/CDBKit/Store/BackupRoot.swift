@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +15,7 @@ public struct BackupRoot: Sendable {
 
     public init(path: String) { self.path = path }
 
-    public func folder(_ kind: Kind) -> String { (path as NSString).appendingPathComponent(kind.rawValue) }
+    public func folder(_ kind: Kind) -> String { Path.join(path, kind.rawValue) }
 
     /// Creates the root and the folder of `kind` (0700), removes what crashed runs left there,
     /// and returns the folder's path.
@@ -43,14 +43,14 @@ public struct BackupRoot: Sendable {
         // The physical path: the nearest existing ancestor resolved, the rest appended.
         var existing = path, rest: [String] = []
         while WorkTree.physical(existing) == nil {
-            let parent = (existing as NSString).deletingLastPathComponent
+            let parent = Path.directory(of: existing)
             if parent == existing || parent.isEmpty { break }
-            rest.insert((existing as NSString).lastPathComponent, at: 0)
+            rest.insert(Path.name(of: existing), at: 0)
             existing = parent
         }
         var physical = WorkTree.physical(existing) ?? existing
         for part in rest where part != "." && !part.isEmpty {
-            physical = part == ".." ? (physical as NSString).deletingLastPathComponent : (physical as NSString).appendingPathComponent(part)
+            physical = part == ".." ? Path.directory(of: physical) : Path.join(physical, part)
         }
         let homePhysical = WorkTree.physical(home) ?? home
         if physical == homePhysical { throw refuse("that is your home folder") }
@@ -64,7 +64,7 @@ public struct BackupRoot: Sendable {
     /// The one root check at the moment of use (creating folders, taking the lock): the same
     /// rules as `validate`, which settings apply when they are resolved.
     static func refuseUnsafe(_ path: String) throws {
-        try validate(path, setting: "the backup root", home: ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory())
+        try validate(path, setting: "the backup root", home: ProcessInfo.processInfo.environment["HOME"] ?? Path.home)
     }
 
     static func makeDirectory(_ path: String) throws {
@@ -82,7 +82,7 @@ public struct BackupRoot: Sendable {
             }
             return
         }
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = Path.directory(of: path)
         if !parent.isEmpty, parent != path, lstat(parent, &info) != 0 { try makeDirectory(parent) }
         if mkdir(path, 0o700) != 0, errno != EEXIST {
             let code = errno
@@ -101,9 +101,9 @@ public struct BackupRoot: Sendable {
             var t = time_t(when.timeIntervalSince1970)
             var parts = tm()
             localtime_r(&t, &parts)
-            date = String(format: "%04d-%02d-%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday)
-            minute = String(format: "%02d%02d", parts.tm_hour, parts.tm_min)
-            second = minute + String(format: "%02d", parts.tm_sec)
+            date = Timestamp.date(parts)
+            minute = Format.zeroPadded(parts.tm_hour, width: 2) + Format.zeroPadded(parts.tm_min, width: 2)
+            second = minute + Format.zeroPadded(parts.tm_sec, width: 2)
         }
     }
 
@@ -135,7 +135,7 @@ public final class RootLock {
     public init(root: String, mode: Mode, wait: Double) throws {
         try BackupRoot.refuseUnsafe(root)
         try BackupRoot.makeDirectory(root)
-        let path = (root as NSString).appendingPathComponent(".lock")
+        let path = Path.join(root, ".lock")
         fd = try OwnedFile.open(path, flags: O_RDWR)
         let operation = (mode == .shared ? LOCK_SH : LOCK_EX) | LOCK_NB
         let deadline = Date().addingTimeInterval(wait)
@@ -169,7 +169,7 @@ public final class RootLock {
             guard device.count == 3, UInt64(device[2]) == UInt64(info.st_ino) else { continue }
             seen.insert(pid)
             let name = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?
-                .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+                .trimmed() ?? "?"
             result.append("pid \(pid) (\(Untrusted.escape(name)), \(fields[3] == "WRITE" ? "exclusive" : "shared"))")
         }
         return result
@@ -190,15 +190,14 @@ public enum BackupLog {
         var t = time_t(when.timeIntervalSince1970)
         var parts = tm()
         localtime_r(&t, &parts)
-        let stamp = String(format: "%04d-%02d-%02d %02d:%02d:%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                           parts.tm_hour, parts.tm_min, parts.tm_sec)
+        let stamp = Timestamp.dateAndTime(parts)
         // Every value may come from a repository, a database or a file name: one entry is always
         // exactly its own lines, with no control characters.
         var text = "[\(stamp)] \(Untrusted.escape(title))\n"
         for (key, value) in fields {
             text += "  \(Untrusted.escape(key)): \(Untrusted.escape(value))\n"
         }
-        let path = (folder as NSString).appendingPathComponent("backup_log.txt")
+        let path = Path.join(folder, "backup_log.txt")
         let fd: Int32
         do { fd = try OwnedFile.open(path, flags: O_WRONLY | O_APPEND) } catch let error as CDBError {
             return error.errorDescription ?? path
@@ -217,7 +216,7 @@ public enum BackupLog {
 public enum ByteSize {
     /// "1048576", "512K", "10M", "2G" (1024-based; a trailing "B" or "iB" is allowed); nil otherwise.
     public static func parse(_ text: String) -> Int64? {
-        var t = text.trimmingCharacters(in: .whitespaces).uppercased()
+        var t = text.trimmedSpaces().uppercased()
         if t.hasSuffix("IB") { t.removeLast(2) } else if t.hasSuffix("B") { t.removeLast() }
         var factor: Int64 = 1
         if let last = t.last, let shift = ["K": 10, "M": 20, "G": 30, "T": 40][String(last)] {
@@ -231,9 +230,9 @@ public enum ByteSize {
 
     public static func format(_ bytes: Int64) -> String {
         let b = Double(bytes)
-        if b >= 1024 * 1024 * 1024 { return String(format: "%.2f GB", b / 1024 / 1024 / 1024) }
-        if b >= 1024 * 1024 { return String(format: "%.2f MB", b / 1024 / 1024) }
-        if b >= 1024 { return String(format: "%.2f KB", b / 1024) }
+        if b >= 1024 * 1024 * 1024 { return Format.fixed(b / 1024 / 1024 / 1024) + " GB" }
+        if b >= 1024 * 1024 { return Format.fixed(b / 1024 / 1024) + " MB" }
+        if b >= 1024 { return Format.fixed(b / 1024) + " KB" }
         return "\(bytes) B"
     }
 }

@@ -1,5 +1,6 @@
 import Dispatch
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Collects small writes into large buffers and hands each full buffer to a worker thread,
 /// which shows it to the observer (the dump validator) and writes it through the sink chain
@@ -13,7 +14,7 @@ public final class BufferedWriter {
         let observer: ((UnsafeRawBufferPointer) -> Void)?
         let all: [UnsafeMutableRawBufferPointer]
         var free: [UnsafeMutableRawBufferPointer]
-        let lock = NSLock()
+        let lock = Lock()
         let available: DispatchSemaphore
         var failure: Error?
 

@@ -1,5 +1,6 @@
 import CZstd
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// How a backup file is compressed.
 public enum Compression: String, CaseIterable, Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc
@@ -44,6 +44,13 @@ enum FileIO {
             if n >= 0 { return n }
             if errno != EINTR { throw CDBError.io(path: path, reason: String(cString: strerror(errno))) }
         }
+    }
+
+    /// The rest of the file's bytes.
+    static func readAll(_ fd: Int32, path: String) throws -> [UInt8] {
+        var bytes = [UInt8]()
+        try forEachChunk(fd, path: path) { bytes.append(contentsOf: $0) }
+        return bytes
     }
 
     /// Hands the rest of the file (from `offset`, or from the current position) to `body` in

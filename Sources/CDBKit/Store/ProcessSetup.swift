@@ -1,5 +1,5 @@
 import Dispatch
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc
@@ -37,8 +37,8 @@ public enum ProcessSetup {
                 // From here the process ends by this signal: the work it undoes below may make
                 // the main thread fail and try to exit first; exit then waits for the signal.
                 interrupted.store(sig)
-                let name = (CommandLine.arguments.first as NSString?)?.lastPathComponent ?? "cdb"
-                FileHandle.standardError.write(Data("\n\(name): \(sig == SIGINT ? "interrupted" : "stopped by signal \(sig)")\n".utf8))
+                let name = CommandLine.arguments.first.map { Path.name(of: $0) } ?? "cdb"
+                writeText("\n\(name): \(sig == SIGINT ? "interrupted" : "stopped by signal \(sig)")\n")
                 TemporaryFiles.removeAll()
                 Interruption.runCleanups()
                 // The shell then sees the signal itself (Ctrl-C: 130), as it expects.
@@ -78,7 +78,7 @@ extension ProcessSetup {
 
 /// A signal number shared between the signal handler's queue and the exiting thread.
 final class SignalFlag: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var value: Int32 = 0
     func store(_ v: Int32) { lock.lock(); value = v; lock.unlock() }
     func load() -> Int32 { lock.lock(); defer { lock.unlock() }; return value }
@@ -86,7 +86,7 @@ final class SignalFlag: @unchecked Sendable {
 
 /// The temporary files this process has open, so that a signal can remove them.
 enum TemporaryFiles {
-    private static let lock = NSLock()
+    private static let lock = Lock()
     nonisolated(unsafe) private static var paths: Set<String> = []
 
     static func register(_ path: String) {
@@ -108,7 +108,7 @@ enum TemporaryFiles {
 
 /// Work to undo when the process is interrupted (a scratch database to drop).
 public enum Interruption {
-    private static let lock = NSLock()
+    private static let lock = Lock()
     nonisolated(unsafe) private static var cleanups: [Int: () -> Void] = [:]
     nonisolated(unsafe) private static var nextID = 0
 

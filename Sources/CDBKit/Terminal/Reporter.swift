@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +11,7 @@ public final class Reporter: @unchecked Sendable {
     public let level: Level
     public let isTerminal: Bool
     public let fancy: Bool
-    private let lock = NSLock()
+    private let lock = Lock()
     private var progressShown = false
 
     private let silent: Bool
@@ -50,7 +50,7 @@ public final class Reporter: @unchecked Sendable {
     public func progress(_ text: String) {
         guard isTerminal, level != .quiet, !silent else { return }
         lock.lock(); defer { lock.unlock() }
-        FileHandle.standardError.write(Data("\r\u{1B}[2K\(text)".utf8))
+        writeText("\r\u{1B}[2K\(text)")
         progressShown = true
     }
 
@@ -63,12 +63,12 @@ public final class Reporter: @unchecked Sendable {
         if silent { return }
         var shown = Untrusted.escapeKeepingLines(text)
         for (placeholder, code) in Self.colours where shown.contains(placeholder) {
-            shown = shown.replacingOccurrences(of: placeholder, with: fancy ? code : "")
+            shown = shown.replacingAll(placeholder, with: fancy ? code : "")
         }
         lock.lock(); defer { lock.unlock() }
         var line = shown + "\n"
         if progressShown { line = "\r\u{1B}[2K" + line; progressShown = false }
-        FileHandle.standardError.write(Data(line.utf8))
+        writeText(line)
     }
 }
 

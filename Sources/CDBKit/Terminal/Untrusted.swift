@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Text that came from a repository, a database, a file name or a server: branch names, commit
 /// messages, object names, paths, error messages. Before it reaches a terminal, a log, the banner,
@@ -18,7 +19,8 @@ public enum Untrusted {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                out += scalar.value < 0x100 ? String(format: "\\x%02x", scalar.value) : String(format: "\\u{%04x}", scalar.value)
+                out += scalar.value < 0x100 ? "\\x" + Format.zeroPadded(String(scalar.value, radix: 16), width: 2)
+                    : "\\u{" + Format.zeroPadded(String(scalar.value, radix: 16), width: 4) + "}"
             }
         }
         return out

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The check every restore makes before it writes anything: the backup against its `.sha256`
 /// sidecar (`sha256sum` format), when there is one.

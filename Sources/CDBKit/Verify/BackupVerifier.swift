@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc
@@ -46,7 +46,7 @@ public struct BackupVerifier {
         } else if requireSidecar {
             report.problems.append("no .sha256 sidecar")
         }
-        let name = (path as NSString).lastPathComponent
+        let name = Path.name(of: path)
         do {
             if name.hasSuffix(".zip") {
                 report.detail = try verifySnapshot(path, name: name)
@@ -107,7 +107,7 @@ public struct BackupVerifier {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
             return names.compactMap(BackupName.parse).filter { $0.stamp != nil }
                 .max { ($0.stamp!, $0.order) < ($1.stamp!, $1.order) }
-                .map { (folder as NSString).appendingPathComponent($0.name) }
+                .map { Path.join(folder, $0.name) }
         }
     }
 }

@@ -1,0 +1,96 @@
+import FoundationEssentials
+import Glibc
+
+/// A program run as a child process, its standard input and standard error connected to pipes
+/// (standard output inherited), found on PATH. posix_spawn directly: CDBKit does not load full
+/// Foundation (see Text.swift).
+final class ChildProcess {
+    let pid: pid_t
+    /// Write end of the child's standard input (close it to send end-of-file).
+    private(set) var input: Int32
+    /// Read end of the child's standard error.
+    private(set) var errors: Int32
+
+    /// Starts `arguments[0]` (looked up on PATH) with the rest as its arguments; throws the
+    /// POSIX error when it cannot start.
+    init(_ arguments: [String]) throws {
+        var stdinPipe: [Int32] = [-1, -1], stderrPipe: [Int32] = [-1, -1]
+        guard Self.makePipe(&stdinPipe) else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        guard Self.makePipe(&stderrPipe) else {
+            let code = errno
+            close(stdinPipe[0]); close(stdinPipe[1])
+            throw POSIXError(.init(rawValue: code) ?? .EIO)
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], STDIN_FILENO)
+        posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], STDERR_FILENO)
+        // The child starts with no signal blocked (libdispatch blocks some in its threads, and
+        // a blocked SIGTERM would make terminate() a no-op) and with default actions for the
+        // signals cdb itself ignores or catches.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), defaults = sigset_t()
+        sigemptyset(&none)
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var child = pid_t()
+        let started = posix_spawnp(&child, arguments[0], &actions, &attributes, argv, environ)
+        close(stdinPipe[0])
+        close(stderrPipe[1])
+        guard started == 0 else {
+            close(stdinPipe[1]); close(stderrPipe[0])
+            throw POSIXError(.init(rawValue: started) ?? .EIO)
+        }
+        pid = child
+        input = stdinPipe[1]
+        errors = stderrPipe[0]
+    }
+
+    /// A pipe whose ends close on exec (the child gets only the ends dup2 gives it).
+    private static func makePipe(_ ends: inout [Int32]) -> Bool {
+        guard pipe(&ends) == 0 else { return false }
+        for fd in ends { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return true
+    }
+
+    deinit {
+        closeInput()
+        if errors >= 0 { close(errors) }
+    }
+
+    func closeInput() {
+        if input >= 0 { close(input); input = -1 }
+    }
+
+    func terminate() { kill(pid, SIGTERM) }
+
+    /// Everything the child writes to standard error, up to `limit` bytes kept (the rest read
+    /// and dropped), until it closes it.
+    func readErrors(limit: Int = 64 * 1024) -> [UInt8] {
+        var kept = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(errors, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            if kept.count < limit { kept += buffer[0..<min(n, limit - kept.count)] }
+        }
+        return kept
+    }
+
+    /// Waits for the child to end: its exit code, or 128 + the signal that ended it.
+    func waitForExit() -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let signal = status & 0x7F
+        return signal == 0 ? (status >> 8) & 0xFF : 128 + signal
+    }
+}
