@@ -29,6 +29,7 @@ let package = Package(
             dependencies: [
                 "CLibPQ", "CLibGit2", "CZstd", "CZlib", "CDeflate",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
         ),
         .target(
