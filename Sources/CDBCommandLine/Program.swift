@@ -76,3 +76,74 @@ extension CommonOptions {
         if json && output == "-" { throw ValidationError("--json and -o - both use standard output; choose one") }
     }
 }
+
+/// `--encrypt`, `--recipient`, `--recipients-file`: what writers encrypt to (age).
+public struct EncryptionOptions: ParsableArguments {
+    @Flag(name: .long, help: "Encrypt the backup with age (NAME.age) to the configured recipients (also CDB_ENCRYPT=1).")
+    public var encrypt = false
+
+    @Option(name: .long, help: ArgumentHelp("An age recipient (age1…) to encrypt to (repeatable; default CDB_RECIPIENTS). Implies --encrypt.", valueName: "age1…"))
+    public var recipient: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("A file of age recipients, one per line, # comments (repeatable; default CDB_RECIPIENTS_FILE). Implies --encrypt.", valueName: "file"),
+            completion: .file())
+    public var recipientsFile: [String] = []
+
+    public init() {}
+
+    /// The recipients, or nil when this run does not encrypt (78 when it should but has none).
+    public func recipients(_ settings: Settings) throws -> [AgeRecipient]? {
+        try EncryptionSettings.recipients(encrypt: encrypt || !recipient.isEmpty || !recipientsFile.isEmpty,
+                                          recipients: recipient, files: recipientsFile, sources: settings.sources)
+    }
+}
+
+/// `--identity`, `--passphrase-file`: what readers decrypt with (age). No key on the command
+/// line: only files (a passphrase from a terminal when a file needs one and none is given).
+public struct IdentityOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("An age identity file (AGE-SECRET-KEY-1… lines, as age-keygen writes) for .age backups (repeatable; default CDB_IDENTITY).", valueName: "file"),
+            completion: .file())
+    public var identity: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("A file holding the passphrase of passphrase-encrypted (age -p) backups; without it the passphrase is asked on the terminal.", valueName: "file"),
+            completion: .file())
+    public var passphraseFile: String?
+
+    public init() {}
+
+    /// The identities; a passphrase is asked on the terminal (lazily, by the reader) when none
+    /// is given.
+    public func keys(_ settings: Settings) throws -> DecryptionKeys {
+        let identities = try EncryptionSettings.identities(files: identity, passphraseFile: passphraseFile, sources: settings.sources)
+        var keys = DecryptionKeys(identities: identities)
+        if passphraseFile == nil { keys.askPassphrase = { prompt in Terminal.askPassphrase(prompt) } }
+        return keys
+    }
+}
+
+/// Terminal input without echo.
+public enum Terminal {
+    /// Reads a passphrase from /dev/tty with echo off; nil when there is no terminal.
+    public static func askPassphrase(_ prompt: String) -> [UInt8]? {
+        let fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var saved = termios()
+        guard tcgetattr(fd, &saved) == 0 else { return nil }
+        var quiet = saved
+        quiet.c_lflag &= ~tcflag_t(ECHO)
+        tcsetattr(fd, TCSAFLUSH, &quiet)
+        defer {
+            tcsetattr(fd, TCSAFLUSH, &saved)
+            _ = write(fd, "\n", 1)
+        }
+        writeText(prompt, to: fd)
+        var bytes = [UInt8]()
+        var byte: UInt8 = 0
+        while read(fd, &byte, 1) == 1, byte != 0x0A, byte != 0x0D {
+            bytes.append(byte)
+            if bytes.count > 4096 { break }
+        }
+        return bytes.isEmpty ? nil : bytes
+    }
+}

@@ -12,6 +12,7 @@ public enum ExitStatus: Int32, Comparable, Sendable {
     case cantCreate = 73
     case ioError = 74
     case tempFail = 75
+    case noPermission = 77
     case config = 78
 
     public static func < (a: ExitStatus, b: ExitStatus) -> Bool {
@@ -53,6 +54,8 @@ public enum CDBError: LocalizedError, Equatable {
     /// The server failed on one object while the dump read it (e.g. `pg_get_viewdef` cannot
     /// render it); `object` names it ("view public.mv").
     case objectFailed(object: String, sqlstate: String, message: String)
+    /// An encrypted file cannot be opened: no identity matches (77), or it is damaged (65).
+    case encrypted(path: String, problem: AgeError)
 
     /// The exit code of a server error, by its SQLSTATE: a privilege missing is 78 (the
     /// configured role is the wrong one for a backup: a configuration error); a lock,
@@ -84,6 +87,12 @@ public enum CDBError: LocalizedError, Equatable {
         case .locked: return .tempFail
         case .configuration: return .config
         case .usage: return .usage
+        case let .encrypted(_, problem):
+            switch problem {
+            case .noMatch: return .noPermission
+            case .key: return .config
+            case .header, .mac, .payload: return .dataError
+            }
         }
     }
 
@@ -124,6 +133,13 @@ public enum CDBError: LocalizedError, Equatable {
                 ? "dump as the object's owner or a superuser (--username, PGUSER)"
                 : "pg_dump cannot dump it either; drop or recreate that object, then run again"
             return "the server failed on \(object): \(message) (SQLSTATE \(sqlstate)) — no backup was written; \(fix)"
+        case let .encrypted(path, problem):
+            switch problem {
+            case .noMatch:
+                return "\(Untrusted.escape(path)): \(problem) — give the identity file of one of its recipients (--identity FILE, or CDB_IDENTITY)"
+            default:
+                return "\(Untrusted.escape(path)): \(problem)"
+            }
         }
     }
 }

@@ -13,6 +13,10 @@ struct PGDump: CDBProgram {
             standard output) with a .sha256 sidecar, and prints the path. Restore with \
             psql -X -v ON_ERROR_STOP=1 -f FILE into an empty database.
 
+            With --encrypt (or CDB_ENCRYPT=1) the dump is encrypted with age to the configured \
+            recipients as it is written (no plaintext on disk): NAME.sql[.zst].age; the sidecar is of \
+            the encrypted file. Decrypt with cdb-restore --identity KEY, or age -d -i KEY.
+
             Connection settings: flags, then libpq's PG* variables, then POSTGRES_DB, POSTGRES_USER, \
             POSTGRES_PASSWORD, POSTGRES_HOST and POSTGRES_PORT from the repository's .env. Passwords come \
             from PGPASSWORD, ~/.pgpass or .env; there is no password flag.
@@ -27,7 +31,7 @@ struct PGDump: CDBProgram {
 
     @Option(name: [.short, .customShort("f"), .customLong("output"), .customLong("file")],
             help: ArgumentHelp("Write to FILE (which must not exist; see --force) instead, or '-' for standard output.", valueName: "file"),
-            completion: .file(extensions: ["sql", "gz", "zst"]))
+            completion: .file(extensions: ["sql", "gz", "zst", "age"]))
     var output: String?
 
     @Option(name: .long, help: ArgumentHelp("Compress the dump.", valueName: "zstd|gzip"))
@@ -48,6 +52,8 @@ struct PGDump: CDBProgram {
     @Flag(name: .long, help: "With -o FILE: replace FILE when it exists.")
     var force = false
 
+    @OptionGroup(title: "Encryption") var encryption: EncryptionOptions
+
     @OptionGroup var locking: LockOptions
 
     @OptionGroup var common: CommonOptions
@@ -67,6 +73,10 @@ struct PGDump: CDBProgram {
     func execute(settings: Settings, reporter: Reporter) throws -> ExitStatus {
         var request = PostgresBackup.Request(settings: settings)
         request.compression = compress?.value ?? .none
+        request.recipients = try encryption.recipients(settings)
+        if request.recipients != nil, let output, output != "-", !output.hasSuffix(".age") {
+            throw CDBError.usage("-o \(output): an encrypted dump's name must end in .age (verify, restore and prune know it by that)")
+        }
         request.dump.owners = !noOwner
         request.dump.privileges = !noPrivileges
         request.dump.allowUnsupported = allowUnsupported

@@ -26,9 +26,13 @@ struct Restore: CDBProgram {
             a mismatch (--no-verify restores it anyway, with a warning). A snapshot's every file is checked \
             against its CRC and size as it is written; a lie stops the restore and nothing it wrote is left.
 
+            Encrypted backups (NAME.age) are decrypted as they are read, with --identity KEY (or \
+            CDB_IDENTITY); a passphrase file (age -p) asks for the passphrase on the terminal, or reads \
+            --passphrase-file. No plaintext is written to disk.
+
             Exit codes: 0 ok, 64 usage, 65 a statement failed, rows differ, a damaged or hostile backup, 66 no \
-            such file, 69 database unreachable, 73 target not empty or cannot be created, 78 configuration, \
-            130 interrupted.
+            such file, 69 database unreachable, 73 target not empty or cannot be created, 77 no identity opens \
+            an encrypted backup, 78 configuration, 130 interrupted.
             """,
         version: CDBVersion.string,
         helpNames: [.long]
@@ -59,13 +63,15 @@ struct Restore: CDBProgram {
     @Flag(name: .long, help: "Restore even when the backup does not match its .sha256 sidecar (to rescue a damaged backup; warns).")
     var noVerify = false
 
-    @Argument(help: ArgumentHelp("The dump or snapshot to restore.", valueName: "backup"), completion: .file(extensions: ["sql", "gz", "zst", "zip"]))
+    @Argument(help: ArgumentHelp("The dump or snapshot to restore.", valueName: "backup"), completion: .file(extensions: ["sql", "gz", "zst", "zip", "age"]))
     var backup: String
+
+    @OptionGroup(title: "Encrypted backups") var identity: IdentityOptions
 
     @Argument(help: ArgumentHelp("For a snapshot: the folder to unpack into.", valueName: "dir"), completion: .directory)
     var directory: String?
 
-    var isSnapshot: Bool { backup.hasSuffix(".zip") }
+    var isSnapshot: Bool { backup.hasSuffix(".zip") || backup.hasSuffix(".zip.age") }
 
     func validate() throws {
         if isSnapshot {
@@ -87,11 +93,13 @@ struct Restore: CDBProgram {
     }
 
     func execute(settings: Settings, reporter: Reporter) throws -> ExitStatus {
+        let keys = try identity.keys(settings).prepared(for: backup)
         if isSnapshot {
             var request = SnapshotRestore.Request(snapshot: backup, directory: directory!)
             request.force = force
             request.applyUncommitted = applyUncommitted
             request.noVerify = noVerify
+            request.keys = keys
             let result = try SnapshotRestore(request: request, reporter: reporter).run()
             reporter.info("Restored commit \(result.commit.prefix(7)): \(result.files) files, \(result.links) links\(result.env ? ", .env (0600)" : "")\(result.patchApplied ? ", uncommitted changes applied" : "") into \(directory!)")
             if common.json {
@@ -105,6 +113,7 @@ struct Restore: CDBProgram {
         if check {
             var checker = RestoreCheck(settings: settings, dump: backup, reporter: reporter)
             checker.noVerify = noVerify
+            checker.keys = keys
             let result = try checker.run()
             let rows = result.tables.reduce(0) { $0 + $1.rows }
             reporter.info("OK: \(result.tables.count) tables, \(rows) rows restored and matching the dump in \(Format.fixed(result.seconds)) s (scratch database dropped)")
@@ -120,6 +129,7 @@ struct Restore: CDBProgram {
         request.create = create
         request.singleTransaction = !noSingleTransaction
         request.noVerify = noVerify
+        request.keys = keys
         let result = try DumpRestore(request: request, reporter: reporter).run()
         let rows = result.tables.reduce(0) { $0 + $1.rows }
         reporter.info("Restored \(Path.name(of: backup)) into \(result.database): \(result.statements) statements, \(result.tables.count) tables, \(rows) rows in \(Format.fixed(result.seconds)) s")

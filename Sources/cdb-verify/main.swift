@@ -17,8 +17,12 @@ struct Verify: CDBProgram {
             A dump without cdb's "-- Rows:" lines (pg_dump's) is checked for structure and the OK line says that \
             row counts were not recorded; --no-checksum accepts a file without a sidecar.
 
+            An encrypted backup (.age) is checked against its sidecar without any key; with --identity \
+            (or CDB_IDENTITY, or --passphrase-file) it is decrypted as it is read — header MAC, every \
+            chunk, truncation — and then checked like any other. No plaintext is written.
+
             stderr: one line per file, OK or FAILED: reason. stdout: the failing paths. Exit 65 when any failed, \
-            66 when a file is missing.
+            66 when a file is missing, 77 when no identity given opens an encrypted one.
             """,
         version: CDBVersion.string
     )
@@ -34,8 +38,10 @@ struct Verify: CDBProgram {
     @Option(name: .long, help: ArgumentHelp("A table a dump must hold (repeatable; default the five trading tables, CDB_REQUIRED_TABLES).", valueName: "table"))
     var requireTable: [String] = []
 
+    @OptionGroup(title: "Encrypted backups") var identity: IdentityOptions
+
     @Argument(help: ArgumentHelp("Backups to check; '-' reads paths from standard input, one per line.", valueName: "file"),
-              completion: .file(extensions: ["sql", "gz", "zst", "zip"]))
+              completion: .file(extensions: ["sql", "gz", "zst", "zip", "age"]))
     var files: [String] = []
 
     func validate() throws {
@@ -62,6 +68,8 @@ struct Verify: CDBProgram {
         }
         var verifier = BackupVerifier(requiredTables: settings.requiredTables)
         verifier.requireSidecar = !noChecksum
+        let keys = try identity.keys(settings)
+        if !keys.identities.isEmpty { verifier.keys = keys }
         var worst = ExitStatus.success
         for path in paths {
             let report = verifier.verify(path)

@@ -15,7 +15,7 @@ struct RetentionTests {
     }
 
     static func backup(_ date: Date, _ kind: BackupName.Kind = .postgres) -> (BackupName, Date) {
-        (BackupName(name: "b\(date.timeIntervalSince1970)", kind: kind, stamp: date, order: 1), date)
+        (BackupName(name: "b\(date.timeIntervalSince1970)", kind: kind, stamp: date, order: 1, encrypted: false), date)
     }
 
     func kept(_ policy: RetentionPolicy, _ dates: [Date], now: Date) -> [Date: RetentionPolicy.Rule] {

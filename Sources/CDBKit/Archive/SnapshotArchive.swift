@@ -13,10 +13,24 @@ struct SnapshotArchive {
     /// repository.zip, read in place through the outer zip.
     let inner: ZipReader
 
-    /// Opens both zips; `requireMetadata` refuses a snapshot without git_metadata.txt.
-    init(path: String, requireMetadata: Bool = true) throws {
+    /// Opens both zips; `requireMetadata` refuses a snapshot without git_metadata.txt. An age
+    /// file is first authenticated whole (every chunk, no truncation) with `keys`, then read in
+    /// place through random access to its chunks: no plaintext file.
+    init(path: String, requireMetadata: Bool = true, keys: DecryptionKeys? = nil) throws {
         self.path = path
-        outer = try ZipReader(path: path)
+        if AgeFile.isEncrypted(path: path) {
+            do {
+                let age = try AgeReader(path: path, keys: keys ?? DecryptionKeys())
+                try age.forEachChunk { _ in }
+                outer = try ZipReader(length: age.length, name: path) { offset, count in
+                    do { return try age.read(offset, count) } catch let error as AgeError { throw CDBError.encrypted(path: path, problem: error) }
+                }
+            } catch let error as AgeError {
+                throw CDBError.encrypted(path: path, problem: error)
+            }
+        } else {
+            outer = try ZipReader(path: path)
+        }
         metadataEntry = outer.entries.first { $0.name == Self.metadataName }
         if requireMetadata && metadataEntry == nil {
             throw CDBError.validation(path: path, reason: "\(Self.metadataName) is missing")

@@ -19,6 +19,8 @@ public struct SnapshotRestore {
         public var applyUncommitted = false
         /// Skip the `.sha256` check (to rescue a damaged backup on purpose).
         public var noVerify = false
+        /// Keys for an encrypted (.zip.age) snapshot.
+        public var keys: DecryptionKeys?
         public init(snapshot: String, directory: String) {
             self.snapshot = snapshot
             self.directory = directory
@@ -96,7 +98,7 @@ public struct SnapshotRestore {
 
     public func run() throws -> Result {
         try BackupIntegrity.checkSidecar(of: request.snapshot, skip: request.noVerify, reporter: reporter)
-        let snapshot = try SnapshotArchive(path: request.snapshot, requireMetadata: false)
+        let snapshot = try SnapshotArchive(path: request.snapshot, requireMetadata: false, keys: request.keys)
         let outer = snapshot.outer, inner = snapshot.inner
         func entry(_ name: String) -> ZipReader.Entry? { snapshot.entry(name) }
         let envBackup = entry(".env.backup")

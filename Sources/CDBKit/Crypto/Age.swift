@@ -210,6 +210,8 @@ public struct AgeIdentity: Sendable {
         kind = .x25519(key)
     }
 
+    var isPassphrase: Bool { if case .passphrase = kind { return true } else { return false } }
+
     /// A passphrase (scrypt stanzas).
     public init(passphrase: [UInt8]) { kind = .passphrase(passphrase) }
 

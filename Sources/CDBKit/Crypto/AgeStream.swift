@@ -121,13 +121,13 @@ public final class AgeReader {
     private var cache: (first: UInt64, chunks: [[UInt8]])?
 
     /// Opens the age file at `path` (read with pread).
-    public convenience init(path: String, identities: [AgeIdentity]) throws {
+    public convenience init(path: String, keys: DecryptionKeys) throws {
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw CDBError.inputMissing(path: path, reason: String(cString: strerror(errno))) }
         let handle = FileDescriptor(fd: fd)
         var info = stat()
         fstat(fd, &info)
-        try self.init(name: path, length: UInt64(max(0, info.st_size)), identities: identities) { offset, count in
+        try self.init(name: path, length: UInt64(max(0, info.st_size)), identities: keys.identities, askPassphrase: keys.askPassphrase) { offset, count in
             var bytes = [UInt8](repeating: 0, count: count)
             var filled = 0
             while filled < count {
@@ -142,7 +142,8 @@ public final class AgeReader {
     }
 
     /// Opens age data of `length` bytes that `read(offset, count)` hands out (fewer at the end).
-    public init(name: String, length fileLength: UInt64, identities: [AgeIdentity], read: @escaping (UInt64, Int) throws -> [UInt8]) throws {
+    public init(name: String, length fileLength: UInt64, identities: [AgeIdentity], askPassphrase: ((String) -> [UInt8]?)? = nil,
+                read: @escaping (UInt64, Int) throws -> [UInt8]) throws {
         self.name = name
         self.read = read
         let header = try AgeHeader.parse { offset, count in
@@ -151,6 +152,11 @@ public final class AgeReader {
         }
         let nonce = try read(UInt64(header.length), 16)
         guard nonce.count == 16 else { throw AgeError.header("the payload nonce is missing or short") }
+        var identities = identities
+        if header.stanzas.contains(where: { $0.type == "scrypt" }), !identities.contains(where: \.isPassphrase),
+           let passphrase = askPassphrase?("Passphrase for \(Untrusted.escape(name)): ") {
+            identities.append(AgeIdentity(passphrase: passphrase))
+        }
         let fileKey = try header.unwrap(with: identities)
         key = AgePayload.payloadKey(fileKey: fileKey, nonce: nonce)
         payloadStart = UInt64(header.length) + 16
@@ -251,52 +257,95 @@ public final class AgeReader {
     }
 
     /// Every chunk opened in order, handed to `body` (the whole file authenticated when it
-    /// returns), reading the file front to back in batches opened on all cores. As age's own
-    /// reader does, a chunk that opens is handed out before a later problem is found (data
-    /// after the last chunk, no last chunk): callers must treat the data as bad when this throws.
+    /// returns). As age's own reader does, a chunk that opens is handed out before a later
+    /// problem is found (data after the last chunk, no last chunk): callers must treat the data
+    /// as bad when this throws.
     public func forEachChunk(_ body: ([UInt8]) throws -> Void) throws {
-        var number: UInt64 = 0
-        var position = payloadStart
-        let sealedSize = AgePayload.sealedChunkSize
-        while true {
-            let bytes = try read(position, AgePayload.batch * sealedSize + 1)
+        let chunks = sequence()
+        while let chunk = try chunks.next() { try body(chunk) }
+    }
+
+    /// The chunks front to back, pulled one at a time (read and opened in batches on all cores).
+    public func sequence() -> Chunks { Chunks(self) }
+
+    /// Reads the file front to back in batches, opening each batch's chunks in parallel.
+    public final class Chunks {
+        private let reader: AgeReader
+        private var queue: [[UInt8]] = []
+        private var head = 0
+        private var failure: Error?
+        private var done = false
+        private var number: UInt64 = 0
+        private var position: UInt64
+
+        init(_ reader: AgeReader) {
+            self.reader = reader
+            position = reader.payloadStart
+        }
+
+        /// The next chunk's plaintext; nil after the last. Throws `AgeError.payload` where the
+        /// file is damaged (after handing out every chunk before it).
+        public func next() throws -> [UInt8]? {
+            while head == queue.count {
+                queue.removeAll(keepingCapacity: true)
+                head = 0
+                if let failure { throw failure }
+                if done { return nil }
+                loadBatch()
+            }
+            head += 1
+            return queue[head - 1]
+        }
+
+        private func loadBatch() {
+            let sealedSize = AgePayload.sealedChunkSize
+            let bytes: [UInt8]
+            do { bytes = try reader.read(position, AgePayload.batch * sealedSize + 1) } catch {
+                failure = error
+                return
+            }
             let more = bytes.count > AgePayload.batch * sealedSize
             let usable = more ? AgePayload.batch * sealedSize : bytes.count
             if usable == 0 {
-                throw AgeError.payload(chunk: number, reason: number == 0 ? "there is no chunk at all (the file is truncated after its header)"
-                                                                           : "the last chunk is missing (the file is truncated)")
+                failure = AgeError.payload(chunk: number, reason: number == 0 ? "there is no chunk at all (the file is truncated after its header)"
+                                                                              : "the last chunk is missing (the file is truncated)")
+                return
             }
-            // The chunks of this batch; the last one is the file's last unless more follows.
             var ranges = [Range<Int>]()
             var start = 0
             while start < usable {
                 ranges.append(start..<min(start + sealedSize, usable))
                 start += sealedSize
             }
+            // The last chunk of this batch is the file's last unless more follows.
             let finalIndex = more ? -1 : ranges.count - 1
-            let opened = Self.open(bytes, ranges, first: number, key: key, lastIndex: finalIndex)
+            let opened = AgeReader.open(bytes, ranges, first: number, key: reader.key, lastIndex: finalIndex)
             for (i, plain) in opened.enumerated() {
                 let chunk = number + UInt64(i)
                 let isFinal = i == finalIndex
                 if let plain {
-                    if isFinal && plain.isEmpty && chunk > 0 { throw AgeError.payload(chunk: chunk, reason: "the last chunk is empty after a full one") }
-                    try body(plain)
-                    if isFinal { return }
+                    if isFinal && plain.isEmpty && chunk > 0 {
+                        failure = AgeError.payload(chunk: chunk, reason: "the last chunk is empty after a full one")
+                        return
+                    }
+                    queue.append(plain)
+                    if isFinal { done = true; return }
                     continue
                 }
-                let sealed = Array(bytes[ranges[i]])
-                if sealed.count < 16 { throw AgeError.payload(chunk: chunk, reason: "the chunk is shorter than its 16-byte tag (the file is truncated)") }
-                if !isFinal, let plain = Self.open(sealed, number: chunk, key: key, last: true) {
-                    // A last chunk where more data follows.
-                    try body(plain)
-                    throw AgeError.payload(chunk: chunk + 1, reason: "there is data after the last chunk")
+                let sealed = bytes[ranges[i]]
+                if sealed.count < 16 {
+                    failure = AgeError.payload(chunk: chunk, reason: "the chunk is shorter than its 16-byte tag (the file is truncated)")
+                } else if !isFinal, let plain = AgeReader.open(sealed, number: chunk, key: reader.key, last: true) {
+                    queue.append(plain)
+                    failure = AgeError.payload(chunk: chunk + 1, reason: "there is data after the last chunk")
+                } else if isFinal, sealed.count == sealedSize, let plain = AgeReader.open(sealed, number: chunk, key: reader.key, last: false) {
+                    queue.append(plain)
+                    failure = AgeError.payload(chunk: chunk + 1, reason: "the last chunk is missing (the file is truncated)")
+                } else {
+                    failure = AgeError.payload(chunk: chunk, reason: isFinal ? "it does not authenticate as the last chunk (altered or truncated)"
+                                                                              : "it does not authenticate (altered, or the last-chunk flag is wrong)")
                 }
-                if isFinal, sealed.count == sealedSize, let plain = Self.open(sealed, number: chunk, key: key, last: false) {
-                    try body(plain)
-                    throw AgeError.payload(chunk: chunk + 1, reason: "the last chunk is missing (the file is truncated)")
-                }
-                throw AgeError.payload(chunk: chunk, reason: isFinal ? "it does not authenticate as the last chunk (altered or truncated)"
-                                                                     : "it does not authenticate (altered, or the last-chunk flag is wrong)")
+                return
             }
             number += UInt64(ranges.count)
             position += UInt64(usable)
@@ -304,7 +353,7 @@ public final class AgeReader {
     }
 
     /// Opens the chunks at `ranges` of `bytes` in parallel; nil where one does not authenticate.
-    private static func open(_ bytes: [UInt8], _ ranges: [Range<Int>], first: UInt64, key: SymmetricKey, lastIndex: Int) -> [[UInt8]?] {
+    fileprivate static func open(_ bytes: [UInt8], _ ranges: [Range<Int>], first: UInt64, key: SymmetricKey, lastIndex: Int) -> [[UInt8]?] {
         var opened = [[UInt8]?](repeating: nil, count: ranges.count)
         opened.withUnsafeMutableBufferPointer { out in
             let out = out
@@ -315,9 +364,30 @@ public final class AgeReader {
         return opened
     }
 
-    private static func open(_ sealed: some Collection<UInt8>, number: UInt64, key: SymmetricKey, last: Bool) -> [UInt8]? {
+    fileprivate static func open(_ sealed: some Collection<UInt8>, number: UInt64, key: SymmetricKey, last: Bool) -> [UInt8]? {
         guard sealed.count >= 16, let box = try? ChaChaPoly.SealedBox(combined: Array(AgePayload.nonce(number, last: last)) + sealed),
               let plain = try? ChaChaPoly.open(box, using: key) else { return nil }
         return Array(plain)
+    }
+}
+
+/// Recognising age files by their content.
+public enum AgeFile {
+    static let magic = Array("age-encryption.org/v1\n".utf8)
+
+    /// Whether the file open at `fd` starts like an age file (read with pread: the position is
+    /// left alone).
+    public static func isEncrypted(fd: Int32) -> Bool {
+        var head = [UInt8](repeating: 0, count: magic.count)
+        let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        return n == magic.count && head == magic
+    }
+
+    /// Whether the file at `path` starts like an age file.
+    public static func isEncrypted(path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return isEncrypted(fd: fd)
     }
 }

@@ -17,6 +17,8 @@ public struct DumpRestore {
         /// Check the dump against its `.sha256` sidecar first (off: --no-verify, or a caller that did).
         public var verifySidecar = true
         public var noVerify = false
+        /// Keys for an encrypted (.age) dump, decrypted as it is read.
+        public var keys: DecryptionKeys?
         public init(settings: Settings, dump: String) {
             self.settings = settings
             self.dump = dump
@@ -112,7 +114,7 @@ public struct DumpRestore {
 
     /// Drops, newest first, every object the dump's `-- Name: …; Type: …; Schema: …` headers name.
     private func clean(_ connection: PGConnection) throws {
-        let reader = try DecompressingReader(path: request.dump)
+        let reader = try DecompressingReader(path: request.dump, keys: request.keys)
         var drops: [String] = []
         var pending = Data()
         func scan(_ line: Substring) throws {
@@ -191,7 +193,7 @@ public struct DumpRestore {
     }
 
     private func replay(_ connection: PGConnection, into result: inout Result) throws {
-        let reader = ScriptReader(reader: try DecompressingReader(path: request.dump))
+        let reader = ScriptReader(reader: try DecompressingReader(path: request.dump, keys: request.keys))
         var copyLine = 0
         var copyTable = ""
         var inCopy = false
@@ -285,6 +287,8 @@ public struct RestoreCheck {
     public let reporter: Reporter
     /// Skip the `.sha256` check (--no-verify).
     public var noVerify = false
+    /// Keys for an encrypted (.age) dump.
+    public var keys: DecryptionKeys?
 
     public init(settings: Settings, dump: String, reporter: Reporter) {
         self.settings = settings
@@ -296,7 +300,7 @@ public struct RestoreCheck {
         let started = Date()
         // The sidecar, then the dump's own record of every table's rows, checked offline first.
         try BackupIntegrity.checkSidecar(of: dump, skip: noVerify, reporter: reporter)
-        let report = try DumpValidator.validate(fileAt: dump)
+        let report = try DumpValidator.validate(fileAt: dump, keys: keys)
         if report.countedBlocks < report.copyBlocks {
             reporter.info("note: the dump records no row counts (-- Rows: lines; pg_dump writes none): the restored rows are compared with the rows in its COPY data")
         }
@@ -322,6 +326,7 @@ public struct RestoreCheck {
         var request = DumpRestore.Request(settings: settings, dump: dump)
         request.target = scratch
         request.verifySidecar = false
+        request.keys = keys
         let restored = try DumpRestore(request: request, reporter: reporter).run()
 
         let connection = try PGConnection(settings: DumpRestore.settings(settings.database, database: scratch), applicationName: "cdb-restore")

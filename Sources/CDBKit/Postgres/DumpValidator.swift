@@ -58,8 +58,8 @@ public final class DumpValidator {
 
     /// Reads a dump file (plain, .gz or .zst) through a validator; throws on the first
     /// structural problem, returns the report otherwise.
-    public static func validate(fileAt path: String) throws -> Report {
-        let reader = try DecompressingReader(path: path)
+    public static func validate(fileAt path: String, keys: DecryptionKeys? = nil) throws -> Report {
+        let reader = try DecompressingReader(path: path, keys: keys)
         let validator = DumpValidator()
         while true {
             let chunk = try reader.next()

@@ -12,6 +12,8 @@ public struct PostgresBackup {
         public var settings: Settings
         public var destination: Destination = .backupRoot
         public var compression: Compression = .none
+        /// Encrypt to these recipients (age; the name gains `.age`), or nil.
+        public var recipients: [AgeRecipient]?
         public var dump = DumpOptions()
         public var lock: RootLockPolicy = .wait(seconds: 30)
         public init(settings: Settings) { self.settings = settings }
@@ -49,6 +51,9 @@ public struct PostgresBackup {
         }
     }
 
+    /// The name's suffix: `.sql`, the compression's, then `.age` when encrypted.
+    private var suffix: String { ".sql" + request.compression.suffix + (request.recipients == nil ? "" : ".age") }
+
     private func dump(root: BackupRoot, started: Date) throws -> Result {
         let settings = request.settings
         let connection = try PGConnection(settings: settings.database, applicationName: "cdb-pg-dump")
@@ -56,9 +61,12 @@ public struct PostgresBackup {
 
         let validator = DumpValidator()
         var result = Result()
-        let opened = try request.destination.open(folder: root.folder(.postgres), stem: "cdb_backup.sql\(request.compression.suffix)")
+        let opened = try request.destination.open(folder: root.folder(.postgres), stem: "cdb_backup\(suffix)")
         let file = opened.file, base = opened.sink
-        let writer = BufferedWriter(sink: try request.compression.wrap(base), observer: { validator.consume($0) })
+        // Plaintext → validator (observer) → compression → encryption → the file, whose bytes the
+        // sidecar hashes: no plaintext reaches the disk when encrypting.
+        let encrypted: ByteSink = try request.recipients.map { try AgeSink(next: base, recipients: $0) } ?? base
+        let writer = BufferedWriter(sink: try request.compression.wrap(encrypted), observer: { validator.consume($0) })
         let dumper = PostgresDumper(connection: connection, options: request.dump)
         var tableStarted = Date()
         var announced = false
@@ -79,7 +87,7 @@ public struct PostgresBackup {
 
         let report = validator.finish()
         if !report.problems.isEmpty {
-            let first = BackupRoot.candidateNames(prefix: "cdb_backup", stamp: .init(started), suffix: ".sql" + request.compression.suffix)
+            let first = BackupRoot.candidateNames(prefix: "cdb_backup", stamp: .init(started), suffix: suffix)
                 .first { _ in true } ?? "cdb_backup.sql"
             let shown = request.destination.displayName(folder: root.folder(.postgres), first: first)
             throw CDBError.validation(path: shown + (file == nil ? "" : " (not written)"), reason: report.problems.joined(separator: "; "))
@@ -94,7 +102,7 @@ public struct PostgresBackup {
         result.sha256 = base.digest()
 
         result.path = try request.destination.commit(
-            opened, candidates: BackupRoot.candidateNames(prefix: "cdb_backup", stamp: .init(started), suffix: ".sql" + request.compression.suffix),
+            opened, candidates: BackupRoot.candidateNames(prefix: "cdb_backup", stamp: .init(started), suffix: suffix),
             digest: result.sha256!)
         result.seconds = Date().timeIntervalSince(started)
         return result

@@ -14,6 +14,8 @@ public struct BackupName: Sendable, Equatable {
     public let stamp: Date?
     /// Seconds and counter, so that names of one minute sort in the order they were written.
     public let order: Int
+    /// The name ends in `.age`: the file is encrypted (README, "Encryption").
+    public let encrypted: Bool
 
     /// Parses our names (both kinds, every compression suffix, seconds and counter variants)
     /// and those of the original scripts, which used the same scheme. Nil for anything else,
@@ -61,7 +63,9 @@ public struct BackupName: Sendable, Equatable {
             while i < bytes.count, bytes[i] >= 0x30 && bytes[i] <= 0x39 { n = n * 10 + Int(bytes[i] - 0x30); i += 1; length += 1 }
             if length > 0, length < 7, i < bytes.count, bytes[i] == 0x2E || bytes[i] == 0x5F { counter = n } else { i = save }
         }
-        let rest = String(decoding: bytes[i...], as: UTF8.self)
+        var rest = String(decoding: bytes[i...], as: UTF8.self)
+        let encrypted = rest.hasSuffix(".age")
+        if encrypted { rest = String(rest.dropLast(4)) }
         switch kind {
         case .postgres:
             guard [".sql", ".sql.gz", ".sql.zst", ".dump", ".sql.bz2", ".sql.xz"].contains(rest) else { return nil }
@@ -83,7 +87,7 @@ public struct BackupName: Sendable, Equatable {
             let t = mktime(&parts)
             if t != -1, parts.tm_mday == Int32(day) { stamp = Date(timeIntervalSince1970: TimeInterval(t)) }
         }
-        return BackupName(name: name, kind: kind, stamp: stamp, order: second * 100_000 + counter)
+        return BackupName(name: name, kind: kind, stamp: stamp, order: second * 100_000 + counter, encrypted: encrypted)
     }
 
     /// The file a sidecar belongs to, or nil when `name` is not a sidecar.

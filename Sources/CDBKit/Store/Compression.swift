@@ -15,8 +15,9 @@ public enum Compression: String, CaseIterable, Sendable {
         }
     }
 
-    /// Guesses the compression from a file name.
+    /// Guesses the compression from a file name (an encrypted file's `.age` set aside).
     public static func of(path: String) -> Compression {
+        let path = path.hasSuffix(".age") ? String(path.dropLast(4)) : path
         if path.hasSuffix(".gz") { return .gzip }
         if path.hasSuffix(".zst") { return .zstd }
         return .none
@@ -104,9 +105,14 @@ final class GzipSink: ByteSink {
     }
 }
 
-/// Decompressing reader for plain, gzip and zstd files: hands out chunks of the original bytes.
+/// Decompressing reader for plain, gzip and zstd files, each perhaps encrypted with age (known
+/// by its first line, whatever its name): hands out chunks of the original bytes.
 public final class DecompressingReader {
     private let fd: Int32
+    /// The decrypted chunks, when the file is an age file.
+    private var decrypted: AgeReader.Chunks?
+    private var chunk: [UInt8] = []
+    private var chunkOffset = 0
     private let path: String
     private let compression: Compression
     private let input: UnsafeMutableRawBufferPointer
@@ -117,11 +123,23 @@ public final class DecompressingReader {
     private var endOfFile = false
     private var streamEnded = false
 
-    public init(path: String, compression: Compression? = nil) throws {
+    /// Opens `path`; an age file needs `keys` (without them: 77, naming what to give).
+    public init(path: String, compression: Compression? = nil, keys: DecryptionKeys? = nil) throws {
         self.path = path
         self.compression = compression ?? Compression.of(path: path)
         fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { throw CDBError.inputMissing(path: path, reason: String(cString: strerror(errno))) }
+        if AgeFile.isEncrypted(fd: fd) {
+            do {
+                decrypted = try AgeReader(path: path, keys: keys ?? DecryptionKeys()).sequence()
+            } catch let error as AgeError {
+                close(fd)
+                throw CDBError.encrypted(path: path, problem: error)
+            } catch {
+                close(fd)
+                throw error
+            }
+        }
         input = .allocate(byteCount: 1 << 20, alignment: 16)
         output = .allocate(byteCount: 1 << 20, alignment: 16)
         switch self.compression {
@@ -147,9 +165,27 @@ public final class DecompressingReader {
     private func fill() throws {
         if inputStart == inputEnd { inputStart = 0; inputEnd = 0 }
         guard !endOfFile, inputEnd < input.count else { return }
-        let n = try FileIO.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: input[inputEnd...]), path: path)
+        let n = try decrypted == nil ? FileIO.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: input[inputEnd...]), path: path)
+            : readDecrypted(into: UnsafeMutableRawBufferPointer(rebasing: input[inputEnd...]))
         if n == 0 { endOfFile = true }
         inputEnd += n
+    }
+
+    /// Plaintext from the age file into `buffer`; 0 at the end.
+    private func readDecrypted(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while chunkOffset == chunk.count {
+            do {
+                guard let next = try decrypted!.next() else { return 0 }
+                chunk = next
+                chunkOffset = 0
+            } catch let error as AgeError {
+                throw CDBError.encrypted(path: path, problem: error)
+            }
+        }
+        let n = min(buffer.count, chunk.count - chunkOffset)
+        chunk.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + chunkOffset, byteCount: n) }
+        chunkOffset += n
+        return n
     }
 
     /// The next chunk of decompressed bytes; empty at the end. Throws on corrupt input.

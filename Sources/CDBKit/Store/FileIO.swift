@@ -46,6 +46,21 @@ enum FileIO {
         }
     }
 
+    /// Up to `count` bytes of the file at `path` from `offset` (fewer at the end).
+    static func readRange(path: String, offset: UInt64, count: Int) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw CDBError.inputMissing(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let n = try bytes.withUnsafeMutableBytes { try read(fd, into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...]), at: off_t(offset) + off_t(filled), path: path) }
+            if n == 0 { break }
+            filled += n
+        }
+        return Array(bytes[0..<filled])
+    }
+
     /// The rest of the file's bytes.
     static func readAll(_ fd: Int32, path: String) throws -> [UInt8] {
         var bytes = [UInt8]()
