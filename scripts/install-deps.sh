@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(libpq-dev libgit2-dev libzstd-dev zlib1g-dev libdeflate-dev pkg-config postgresql postgresql-contrib
-          postgresql-client unzip zip zstd gzip git ca-certificates util-linux strace time procps python3 python3-pip)
+          postgresql-client unzip zip zstd gzip git ca-certificates util-linux strace time procps python3 python3-pip age)
 if [ "${1:-}" = "--with-shells" ]; then packages+=(zsh fish tmux bash-completion); fi
 
 missing=()

@@ -91,8 +91,10 @@ public enum RepositorySnapshotCommand {
             for (path, reason) in m.untrackedSkipped where !force || reason != "--no-untracked" {
                 reporter.warning("untracked \(Untrusted.escape(path)) not captured: \(reason)")
             }
-            if m.envIncluded {
-                reporter.warning("the snapshot holds the repository's .env (secrets) as .env.backup; it is readable by you only (0600)")
+            if m.envIncluded && request.recipients != nil {
+                reporter.info("the snapshot holds the repository's .env as .env.backup, encrypted")
+            } else if m.envIncluded {
+                reporter.warning("the snapshot holds the repository's .env (secrets) as .env.backup, in clear; it is readable by you only (0600) — --encrypt keeps it encrypted")
             } else if let refusal = m.envRefusal {
                 reporter.warning("--include-env: the repository's .env was not added: \(refusal)")
             } else if request.includeEnv {

@@ -17,7 +17,7 @@ struct PreSessionCommand: ParsableCommand {
             The shell hooks (cdb-pre-session init bash|zsh|fish) run it before the commands in CDB_SESSION_COMMANDS.
 
             Options of a run (--skip-db, --skip-repo, --json, --quiet, --min-interval, --lock-wait, --compress, \
-            --repo, --backup-root): cdb-pre-session run --help.
+            --encrypt, --recipient, --repo, --backup-root): cdb-pre-session run --help.
             """,
         version: CDBVersion.string,
         subcommands: [Run.self, Enable.self, Disable.self, Status.self, Init.self],
@@ -52,6 +52,8 @@ extension PreSessionCommand {
                 completion: .directory)
         var repo: String?
 
+        @OptionGroup(title: "Encryption") var encryption: EncryptionOptions
+
         func validate() throws {
             if let minInterval, minInterval < 0 { throw ValidationError("--min-interval must be 0 or more minutes") }
         }
@@ -66,6 +68,7 @@ extension PreSessionCommand {
             request.skipRepository = skipRepo
             request.lockWait = locking.seconds
             request.compression = compress?.value ?? .none
+            request.recipients = try encryption.recipients(settings)
             request.minInterval = try settings.sources.integer("CDB_SESSION_INTERVAL", flag: minInterval, default: 0)
             let outcome = PreSession(request: request, events: SessionBanner(reporter: reporter).show).run()
             if common.json {

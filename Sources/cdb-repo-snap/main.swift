@@ -29,7 +29,7 @@ struct RepoSnap: CDBProgram {
     var repo: String?
 
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Write to FILE instead, or '-' for standard output.", valueName: "file"),
-            completion: .file(extensions: ["zip"]))
+            completion: .file(extensions: ["zip", "age"]))
     var output: String?
 
     @Flag(name: .long, help: "Add the repository's .env as .env.backup (secrets: the zip is 0600).")
@@ -55,6 +55,8 @@ struct RepoSnap: CDBProgram {
 
     @Flag(name: .long, help: "Do not warn about uncommitted changes.")
     var force = false
+
+    @OptionGroup(title: "Encryption") var encryption: EncryptionOptions
 
     @OptionGroup var locking: LockOptions
 
@@ -130,6 +132,10 @@ struct RepoSnap: CDBProgram {
         request.includes = include
         request.lock = .wait(seconds: locking.seconds)
         request.level = Int32(compressionLevel)
+        request.recipients = try encryption.recipients(settings)
+        if request.recipients != nil, let output, output != "-", !output.hasSuffix(".age") {
+            throw CDBError.usage("-o \(output): an encrypted snapshot's name must end in .age (verify, restore and prune know it by that)")
+        }
         switch output {
         case nil: request.destination = .backupRoot
         case "-": request.destination = .standardOutput

@@ -20,7 +20,7 @@ function __cdb-pg-dump_parse_tokens -S
     set -l unparsed_tokens (__cdb-pg-dump_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cdb-pg-dump'
-        __cdb-pg-dump_parse_subcommand 0 'o/output=' 'compress=' 'require-table=+' 'no-owner' 'no-privileges' 'allow-unsupported' 'force' 'lock-wait=' 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'd/dbname=' 'h/host=' 'p/port=' 'U/username=' 'version' 'help'
+        __cdb-pg-dump_parse_subcommand 0 'o/output=' 'compress=' 'require-table=+' 'no-owner' 'no-privileges' 'allow-unsupported' 'force' 'encrypt' 'recipient=+' 'recipients-file=+' 'lock-wait=' 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'd/dbname=' 'h/host=' 'p/port=' 'U/username=' 'version' 'help'
         switch $unparsed_tokens[1]
         case 'help'
             __cdb-pg-dump_parse_subcommand -r 1 'version'
@@ -77,13 +77,16 @@ function __cdb-pg-dump_custom_completion
 end
 
 complete -c 'cdb-pg-dump' -f
-complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" f file o output' -s 'o' -s 'f' -l 'output' -l 'file' -d 'Write to FILE (which must not exist; see --force) instead, or \'-\' for standard output.' -rfa '(set -l exts \'sql\' \'gz\' \'zst\';for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.{$exts};printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
+complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" f file o output' -s 'o' -s 'f' -l 'output' -l 'file' -d 'Write to FILE (which must not exist; see --force) instead, or \'-\' for standard output.' -rfa '(set -l exts \'sql\' \'gz\' \'zst\' \'age\';for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.{$exts};printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" compress' -l 'compress' -d 'Compress the dump.' -rfka 'zstd gzip'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump"' -l 'require-table' -d 'A table the dump must hold (repeatable; default the five trading tables, CDB_REQUIRED_TABLES).' -rfka ''
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" no-owner' -l 'no-owner' -d 'Leave out ownership (to restore as another role).'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" no-privileges' -l 'no-privileges' -d 'Leave out GRANT/REVOKE statements.'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" allow-unsupported' -l 'allow-unsupported' -d 'Dump everything else when the database holds objects cdb-pg-dump cannot dump, naming each skipped one.'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" force' -l 'force' -d 'With -o FILE: replace FILE when it exists.'
+complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" encrypt' -l 'encrypt' -d 'Encrypt the backup with age (NAME.age) to the configured recipients (also CDB_ENCRYPT=1).'
+complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump"' -l 'recipient' -d 'An age recipient (age1…) to encrypt to (repeatable; default CDB_RECIPIENTS). Implies --encrypt.' -rfka ''
+complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump"' -l 'recipients-file' -d 'A file of age recipients, one per line, # comments (repeatable; default CDB_RECIPIENTS_FILE). Implies --encrypt.' -rF
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" lock-wait' -l 'lock-wait' -d 'Seconds to wait for the backup root\'s lock (and a dump\'s table locks) before giving up with exit 75.' -rfka ''
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" backup-root' -l 'backup-root' -d 'Backup root (default ~/Claire_Backups, CDB_BACKUP_ROOT).' -rfa '(__cdb-pg-dump_complete_directories)'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" json' -l 'json' -d 'One JSON object per result on standard output.'

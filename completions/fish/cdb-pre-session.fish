@@ -23,7 +23,7 @@ function __cdb-pre-session_parse_tokens -S
         __cdb-pre-session_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'run'
-            __cdb-pre-session_parse_subcommand 0 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'skip-db' 'skip-repo' 'lock-wait=' 'min-interval=' 'compress=' 'repo=' 'version' 'h/help'
+            __cdb-pre-session_parse_subcommand 0 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'skip-db' 'skip-repo' 'lock-wait=' 'min-interval=' 'compress=' 'repo=' 'encrypt' 'recipient=+' 'recipients-file=+' 'version' 'h/help'
         case 'enable'
             __cdb-pre-session_parse_subcommand 0 'repo=' 'version' 'h/help'
         case 'disable'
@@ -105,6 +105,9 @@ complete -c 'cdb-pre-session' -n '__cdb-pre-session_should_offer_completions_for
 complete -c 'cdb-pre-session' -n '__cdb-pre-session_should_offer_completions_for_flags_or_options "cdb-pre-session run" min-interval' -l 'min-interval' -d 'Skip when this repository\'s last successful run is younger (default 0, CDB_SESSION_INTERVAL).' -rfka ''
 complete -c 'cdb-pre-session' -n '__cdb-pre-session_should_offer_completions_for_flags_or_options "cdb-pre-session run" compress' -l 'compress' -d 'Compress the dump.' -rfka 'zstd gzip'
 complete -c 'cdb-pre-session' -n '__cdb-pre-session_should_offer_completions_for_flags_or_options "cdb-pre-session run" repo' -l 'repo' -d 'The repository (default: the one containing the current folder).' -rfa '(__cdb-pre-session_complete_directories)'
+complete -c 'cdb-pre-session' -n '__cdb-pre-session_should_offer_completions_for_flags_or_options "cdb-pre-session run" encrypt' -l 'encrypt' -d 'Encrypt the backup with age (NAME.age) to the configured recipients (also CDB_ENCRYPT=1).'
+complete -c 'cdb-pre-session' -n '__cdb-pre-session_should_offer_completions_for_flags_or_options "cdb-pre-session run"' -l 'recipient' -d 'An age recipient (age1…) to encrypt to (repeatable; default CDB_RECIPIENTS). Implies --encrypt.' -rfka ''
+complete -c 'cdb-pre-session' -n '__cdb-pre-session_should_offer_completions_for_flags_or_options "cdb-pre-session run"' -l 'recipients-file' -d 'A file of age recipients, one per line, # comments (repeatable; default CDB_RECIPIENTS_FILE). Implies --encrypt.' -rF
 complete -c 'cdb-pre-session' -n '__cdb-pre-session_should_offer_completions_for_flags_or_options "cdb-pre-session run" version' -l 'version' -d 'Show the version.'
 complete -c 'cdb-pre-session' -n '__cdb-pre-session_should_offer_completions_for_flags_or_options "cdb-pre-session run" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cdb-pre-session' -n '__cdb-pre-session_should_offer_completions_for_flags_or_options "cdb-pre-session enable" repo' -l 'repo' -d 'The repository (default: the one containing the current folder).' -rfa '(__cdb-pre-session_complete_directories)'

@@ -20,7 +20,7 @@ function __cdb-repo-snap_parse_tokens -S
     set -l unparsed_tokens (__cdb-repo-snap_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cdb-repo-snap'
-        __cdb-repo-snap_parse_subcommand 0 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'repo=' 'o/output=' 'include-env' 'no-untracked' 'untracked-max-file=' 'untracked-max-total=' 'include=+' 'compression-level=' 'force' 'lock-wait=' 'install-hook' 'uninstall-hook' 'commit=' 'version' 'h/help'
+        __cdb-repo-snap_parse_subcommand 0 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'repo=' 'o/output=' 'include-env' 'no-untracked' 'untracked-max-file=' 'untracked-max-total=' 'include=+' 'compression-level=' 'force' 'encrypt' 'recipient=+' 'recipients-file=+' 'lock-wait=' 'install-hook' 'uninstall-hook' 'commit=' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __cdb-repo-snap_parse_subcommand -r 1 'version'
@@ -82,7 +82,7 @@ complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_fla
 complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap" q quiet' -l 'quiet' -s 'q' -d 'Only errors on standard error.'
 complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap" v verbose' -l 'verbose' -s 'v' -d 'More detail on standard error.'
 complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap" repo' -l 'repo' -d 'The repository (default: the one containing the current folder).' -rfa '(__cdb-repo-snap_complete_directories)'
-complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap" o output' -s 'o' -l 'output' -d 'Write to FILE instead, or \'-\' for standard output.' -rfa '(for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.\'zip\';printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
+complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap" o output' -s 'o' -l 'output' -d 'Write to FILE instead, or \'-\' for standard output.' -rfa '(set -l exts \'zip\' \'age\';for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.{$exts};printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
 complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap" include-env' -l 'include-env' -d 'Add the repository\'s .env as .env.backup (secrets: the zip is 0600).'
 complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap" no-untracked' -l 'no-untracked' -d 'Leave untracked files out of uncommitted.patch (by default untracked, not ignored files go in as new files).'
 complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap" untracked-max-file' -l 'untracked-max-file' -d 'Skip untracked files larger than this (default 10M, CDB_UNTRACKED_MAX_FILE).' -rfka ''
@@ -90,6 +90,9 @@ complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_fla
 complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap"' -l 'include' -d 'Add a file or folder under extra/ (repeatable).' -rF
 complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap" compression-level' -l 'compression-level' -d 'Deflate level for repository.zip, 1 (fastest) to 12 (smallest).' -rfka ''
 complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap" force' -l 'force' -d 'Do not warn about uncommitted changes.'
+complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap" encrypt' -l 'encrypt' -d 'Encrypt the backup with age (NAME.age) to the configured recipients (also CDB_ENCRYPT=1).'
+complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap"' -l 'recipient' -d 'An age recipient (age1…) to encrypt to (repeatable; default CDB_RECIPIENTS). Implies --encrypt.' -rfka ''
+complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap"' -l 'recipients-file' -d 'A file of age recipients, one per line, # comments (repeatable; default CDB_RECIPIENTS_FILE). Implies --encrypt.' -rF
 complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap" lock-wait' -l 'lock-wait' -d 'Seconds to wait for the backup root\'s lock (and a dump\'s table locks) before giving up with exit 75.' -rfka ''
 complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap" install-hook' -l 'install-hook' -d 'Install the post-commit hook into this repository (keeps a foreign hook and calls it).'
 complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap" uninstall-hook' -l 'uninstall-hook' -d 'Remove the post-commit hook and put back the hook it replaced.'

@@ -20,7 +20,7 @@ function __cdb-restore_parse_tokens -S
     set -l unparsed_tokens (__cdb-restore_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cdb-restore'
-        __cdb-restore_parse_subcommand 2 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'd/dbname=' 'h/host=' 'p/port=' 'U/username=' 'check' 'clean' 'create' 'no-single-transaction' 'force' 'apply-uncommitted' 'no-verify' 'version' 'help'
+        __cdb-restore_parse_subcommand 2 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'd/dbname=' 'h/host=' 'p/port=' 'U/username=' 'check' 'clean' 'create' 'no-single-transaction' 'force' 'apply-uncommitted' 'no-verify' 'identity=+' 'passphrase-file=' 'version' 'help'
         switch $unparsed_tokens[1]
         case 'help'
             __cdb-restore_parse_subcommand -r 1 'version'
@@ -92,7 +92,9 @@ complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_o
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" force' -l 'force' -d 'Write into a folder that is not empty (snapshots).'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" apply-uncommitted' -l 'apply-uncommitted' -d 'Apply uncommitted.patch after unpacking a snapshot (needs git).'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" no-verify' -l 'no-verify' -d 'Restore even when the backup does not match its .sha256 sidecar (to rescue a damaged backup; warns).'
-complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_positional "cdb-restore" -eq 1' -fa '(set -l exts \'sql\' \'gz\' \'zst\' \'zip\';for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.{$exts};printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
+complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_positional "cdb-restore" -eq 1' -fa '(set -l exts \'sql\' \'gz\' \'zst\' \'zip\' \'age\';for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.{$exts};printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
+complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore"' -l 'identity' -d 'An age identity file (AGE-SECRET-KEY-1… lines, as age-keygen writes) for .age backups (repeatable; default CDB_IDENTITY).' -rF
+complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" passphrase-file' -l 'passphrase-file' -d 'A file holding the passphrase of passphrase-encrypted (age -p) backups; without it the passphrase is asked on the terminal.' -rF
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_positional "cdb-restore" -eq 2' -fa '(__cdb-restore_complete_directories)'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" version' -l 'version' -d 'Show the version.'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" help' -l 'help' -d 'Show help information.'

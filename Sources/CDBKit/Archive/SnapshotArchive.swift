@@ -1,3 +1,5 @@
+import Crypto
+
 /// A repository snapshot as stored: the outer zip with git_metadata.txt (and .json, and
 /// optionally .env.backup, uncommitted.patch, extra/…) and repository.zip stored inside it.
 /// Opened once by whoever reads a snapshot — the writer's final check, cdb-verify and
@@ -16,11 +18,11 @@ struct SnapshotArchive {
     /// Opens both zips; `requireMetadata` refuses a snapshot without git_metadata.txt. An age
     /// file is first authenticated whole (every chunk, no truncation) with `keys`, then read in
     /// place through random access to its chunks: no plaintext file.
-    init(path: String, requireMetadata: Bool = true, keys: DecryptionKeys? = nil) throws {
+    init(path: String, requireMetadata: Bool = true, keys: DecryptionKeys? = nil, fileKey: SymmetricKey? = nil) throws {
         self.path = path
         if AgeFile.isEncrypted(path: path) {
             do {
-                let age = try AgeReader(path: path, keys: keys ?? DecryptionKeys())
+                let age = try fileKey.map { try AgeReader(path: path, fileKey: $0) } ?? AgeReader(path: path, keys: keys ?? DecryptionKeys())
                 try age.forEachChunk { _ in }
                 outer = try ZipReader(length: age.length, name: path) { offset, count in
                     do { return try age.read(offset, count) } catch let error as AgeError { throw CDBError.encrypted(path: path, problem: error) }

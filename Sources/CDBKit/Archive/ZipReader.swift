@@ -1,3 +1,4 @@
+import Crypto
 import FoundationEssentials
 
 #if canImport(Glibc)
@@ -157,8 +158,9 @@ extension Array where Element == UInt8 {
 
 /// The structural check a snapshot passes before it gets its final name.
 enum ZipCheck {
-    static func verify(path: String) throws {
-        let snapshot = try SnapshotArchive(path: path)
+    /// `fileKey`: the snapshot is encrypted, and this is its file key (held by the writer).
+    static func verify(path: String, fileKey: SymmetricKey? = nil) throws {
+        let snapshot = try SnapshotArchive(path: path, fileKey: fileKey)
         for entry in snapshot.outer.entries { _ = try snapshot.outer.dataOffset(of: entry) }
         for entry in snapshot.inner.entries { _ = try snapshot.inner.dataOffset(of: entry) }
     }

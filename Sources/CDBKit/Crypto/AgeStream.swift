@@ -32,6 +32,8 @@ enum AgePayload {
 public final class AgeSink: ByteSink {
     private let next: ByteSink
     private let key: SymmetricKey
+    /// The file key, so that the writer can check its own file before naming it (never stored).
+    let fileKey: SymmetricKey
     private var pending = [UInt8]()      // whole chunks waiting to be sealed, then the partial one
     private var counter: UInt64 = 0
     private var finished = false
@@ -41,6 +43,7 @@ public final class AgeSink: ByteSink {
         precondition(!recipients.isEmpty || passphrase != nil)
         self.next = next
         let fileKey = SymmetricKey(size: .bits128)
+        self.fileKey = fileKey
         let header = try AgeHeader.make(fileKey: fileKey, recipients: recipients, passphrase: passphrase)
         var nonce = [UInt8](repeating: 0, count: 16)
         fillRandom(&nonce)
@@ -122,12 +125,31 @@ public final class AgeReader {
 
     /// Opens the age file at `path` (read with pread).
     public convenience init(path: String, keys: DecryptionKeys) throws {
+        try self.init(path: path) { header, name in
+            var identities = keys.identities
+            if header.stanzas.contains(where: { $0.type == "scrypt" }), !identities.contains(where: \.isPassphrase),
+               let passphrase = keys.askPassphrase?("Passphrase for \(Untrusted.escape(name)): ") {
+                identities.append(AgeIdentity(passphrase: passphrase))
+            }
+            return try header.unwrap(with: identities)
+        }
+    }
+
+    /// Opens a file cdb is writing with the file key it holds (the MAC is still checked).
+    convenience init(path: String, fileKey: SymmetricKey) throws {
+        try self.init(path: path) { header, _ in
+            guard AgeHeader.mac(fileKey: fileKey, over: header.macInput).elementsEqual(header.mac) else { throw AgeError.mac }
+            return fileKey
+        }
+    }
+
+    private convenience init(path: String, unwrap: @escaping (AgeHeader, String) throws -> SymmetricKey) throws {
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw CDBError.inputMissing(path: path, reason: String(cString: strerror(errno))) }
         let handle = FileDescriptor(fd: fd)
         var info = stat()
         fstat(fd, &info)
-        try self.init(name: path, length: UInt64(max(0, info.st_size)), identities: keys.identities, askPassphrase: keys.askPassphrase) { offset, count in
+        try self.init(name: path, length: UInt64(max(0, info.st_size)), unwrap: unwrap) { offset, count in
             var bytes = [UInt8](repeating: 0, count: count)
             var filled = 0
             while filled < count {
@@ -142,8 +164,12 @@ public final class AgeReader {
     }
 
     /// Opens age data of `length` bytes that `read(offset, count)` hands out (fewer at the end).
-    public init(name: String, length fileLength: UInt64, identities: [AgeIdentity], askPassphrase: ((String) -> [UInt8]?)? = nil,
-                read: @escaping (UInt64, Int) throws -> [UInt8]) throws {
+    public convenience init(name: String, length: UInt64, identities: [AgeIdentity], read: @escaping (UInt64, Int) throws -> [UInt8]) throws {
+        try self.init(name: name, length: length, unwrap: { header, _ in try header.unwrap(with: identities) }, read: read)
+    }
+
+    init(name: String, length fileLength: UInt64, unwrap: (AgeHeader, String) throws -> SymmetricKey,
+         read: @escaping (UInt64, Int) throws -> [UInt8]) throws {
         self.name = name
         self.read = read
         let header = try AgeHeader.parse { offset, count in
@@ -152,12 +178,7 @@ public final class AgeReader {
         }
         let nonce = try read(UInt64(header.length), 16)
         guard nonce.count == 16 else { throw AgeError.header("the payload nonce is missing or short") }
-        var identities = identities
-        if header.stanzas.contains(where: { $0.type == "scrypt" }), !identities.contains(where: \.isPassphrase),
-           let passphrase = askPassphrase?("Passphrase for \(Untrusted.escape(name)): ") {
-            identities.append(AgeIdentity(passphrase: passphrase))
-        }
-        let fileKey = try header.unwrap(with: identities)
+        let fileKey = try unwrap(header, name)
         key = AgePayload.payloadKey(fileKey: fileKey, nonce: nonce)
         payloadStart = UInt64(header.length) + 16
         let payload = fileLength - payloadStart

@@ -108,6 +108,8 @@ public struct RepositorySnapshot {
         public var lock: RootLockPolicy = .wait(seconds: 30)
         /// libdeflate level: 4 deflates within about 2 % of zlib level 6 (what git archive uses) at a third less CPU.
         public var level: Int32 = 4
+        /// Encrypt to these recipients (age; the name gains `.age`), or nil.
+        public var recipients: [AgeRecipient]?
         public init(settings: Settings) { self.settings = settings }
     }
 
@@ -219,16 +221,22 @@ public struct RepositorySnapshot {
         return (captured, skipped)
     }
 
+    /// The name's suffix: `.zip`, then `.age` when encrypted.
+    private var suffix: String { request.recipients == nil ? ".zip" : ".zip.age" }
+
     private func write(_ repo: GitRepository, _ head: GitCommit, _ tree: [GitTree.Entry], _ metadata: GitMetadata,
                        root: BackupRoot, started: Date) throws -> Result {
-        let opened = try request.destination.open(folder: root.folder(.repository), stem: "claire_repo.zip")
+        let opened = try request.destination.open(folder: root.folder(.repository), stem: "claire_repo\(suffix)")
         let file = opened.file, base = opened.sink
         // A file can have its zip headers patched afterwards, so it is hashed once finished;
-        // standard output cannot seek, so it gets data descriptors and is hashed as it goes.
-        let seekable = file != nil
+        // standard output and an encrypted file cannot be patched, so they get data descriptors
+        // and are hashed as they go (the encrypted bytes).
+        let age = try request.recipients.map { try AgeSink(next: base, recipients: $0) }
+        let seekable = file != nil && age == nil
         base.hashing = !seekable
+        let sink: ByteSink = age ?? base
         let outer = ZipWriter(output: ZipWriter.Output(
-            write: { try base.write($0) },
+            write: { try sink.write($0) },
             patch: seekable ? { offset, bytes in try base.patch(at: offset, bytes) } : nil
         ), modified: started)
 
@@ -252,16 +260,17 @@ public struct RepositorySnapshot {
             try addExtra(include, to: outer)
         }
         try outer.finish()
+        try age?.finish()
         if let file {
             try file.sync()
-            try base.rehash()
+            if seekable { try base.rehash() }
         }
         var result = Result(path: nil, bytes: base.bytesWritten, files: files, metadata: metadata)
         result.patchBytes = patchBytes
         result.sha256 = base.digest()
-        if let file { try ZipCheck.verify(path: file.temporaryPath) }
+        if let file { try ZipCheck.verify(path: file.temporaryPath, fileKey: age?.fileKey) }
         result.path = try request.destination.commit(
-            opened, candidates: BackupRoot.candidateNames(prefix: "claire_repo", stamp: .init(started), suffix: "_\(metadata.shortCommit).zip"),
+            opened, candidates: BackupRoot.candidateNames(prefix: "claire_repo", stamp: .init(started), suffix: "_\(metadata.shortCommit)\(suffix)"),
             digest: result.sha256!)
         return result
     }

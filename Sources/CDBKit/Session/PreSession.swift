@@ -16,6 +16,8 @@ public struct PreSession {
         /// Minutes: skip when this repository's last successful run is younger. 0 = never skip.
         public var minInterval = 0
         public var compression: Compression = .none
+        /// Encrypt both backups to these recipients (age), or nil.
+        public var recipients: [AgeRecipient]?
         public init(settings: Settings) { self.settings = settings }
     }
 
@@ -145,6 +147,7 @@ public struct PreSession {
             var dump = PostgresBackup.Request(settings: request.settings)
             dump.lock = .heldByCaller
             dump.compression = request.compression
+            dump.recipients = request.recipients
             let result = try PostgresBackup(request: dump, reporter: SilentReporter.shared).run()
             step.path = result.path
             step.summary = "PostgreSQL: \(ByteSize.format(result.bytes))"
@@ -161,6 +164,7 @@ public struct PreSession {
             var snap = RepositorySnapshot.Request(settings: request.settings)
             snap.lock = .heldByCaller
             snap.repository = request.repository
+            snap.recipients = request.recipients
             let result = try RepositorySnapshot(request: snap, reporter: SilentReporter.shared).run()
             step.path = result.path
             step.summary = result.summaryLine
