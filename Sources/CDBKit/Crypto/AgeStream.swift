@@ -318,19 +318,62 @@ public final class AgeReader {
             return queue[head - 1]
         }
 
+        /// One batch decoded: its chunks, and what ends the file there (a failure, or the end).
+        struct Batch {
+            var chunks: [[UInt8]] = []
+            var failure: Error?
+            var done = false
+            var count = 0
+            var bytes = 0
+        }
+
+        /// The batch being decoded in the background while the caller works on the current one.
+        private var ahead: (group: DispatchGroup, box: BatchBox)?
+        final class BatchBox: @unchecked Sendable { var batch = Batch() }
+
         private func loadBatch() {
+            let batch: Batch
+            if let ahead {
+                ahead.group.wait()
+                batch = ahead.box.batch
+                self.ahead = nil
+            } else {
+                batch = Self.decode(reader, position: position, number: number)
+            }
+            queue = batch.chunks
+            failure = batch.failure
+            done = batch.done
+            number += UInt64(batch.count)
+            position += UInt64(batch.bytes)
+            if failure == nil && !done {
+                // Decrypt the next batch while this one is consumed (validation, restore).
+                let group = DispatchGroup(), box = BatchBox()
+                let reader = self.reader, position = self.position, number = self.number
+                group.enter()
+                DispatchQueue.global().async {
+                    box.batch = Self.decode(reader, position: position, number: number)
+                    group.leave()
+                }
+                ahead = (group, box)
+            }
+        }
+
+        deinit { ahead?.group.wait() }
+
+        private static func decode(_ reader: AgeReader, position: UInt64, number: UInt64) -> Batch {
+            var batch = Batch()
             let sealedSize = AgePayload.sealedChunkSize
             let bytes: [UInt8]
             do { bytes = try reader.read(position, AgePayload.batch * sealedSize + 1) } catch {
-                failure = error
-                return
+                batch.failure = error
+                return batch
             }
             let more = bytes.count > AgePayload.batch * sealedSize
             let usable = more ? AgePayload.batch * sealedSize : bytes.count
             if usable == 0 {
-                failure = AgeError.payload(chunk: number, reason: number == 0 ? "there is no chunk at all (the file is truncated after its header)"
-                                                                              : "the last chunk is missing (the file is truncated)")
-                return
+                batch.failure = AgeError.payload(chunk: number, reason: number == 0 ? "there is no chunk at all (the file is truncated after its header)"
+                                                                                    : "the last chunk is missing (the file is truncated)")
+                return batch
             }
             var ranges = [Range<Int>]()
             var start = 0
@@ -346,30 +389,31 @@ public final class AgeReader {
                 let isFinal = i == finalIndex
                 if let plain {
                     if isFinal && plain.isEmpty && chunk > 0 {
-                        failure = AgeError.payload(chunk: chunk, reason: "the last chunk is empty after a full one")
-                        return
+                        batch.failure = AgeError.payload(chunk: chunk, reason: "the last chunk is empty after a full one")
+                        return batch
                     }
-                    queue.append(plain)
-                    if isFinal { done = true; return }
+                    batch.chunks.append(plain)
+                    if isFinal { batch.done = true; return batch }
                     continue
                 }
                 let sealed = bytes[ranges[i]]
                 if sealed.count < 16 {
-                    failure = AgeError.payload(chunk: chunk, reason: "the chunk is shorter than its 16-byte tag (the file is truncated)")
+                    batch.failure = AgeError.payload(chunk: chunk, reason: "the chunk is shorter than its 16-byte tag (the file is truncated)")
                 } else if !isFinal, let plain = AgeReader.open(sealed, number: chunk, key: reader.key, last: true) {
-                    queue.append(plain)
-                    failure = AgeError.payload(chunk: chunk + 1, reason: "there is data after the last chunk")
+                    batch.chunks.append(plain)
+                    batch.failure = AgeError.payload(chunk: chunk + 1, reason: "there is data after the last chunk")
                 } else if isFinal, sealed.count == sealedSize, let plain = AgeReader.open(sealed, number: chunk, key: reader.key, last: false) {
-                    queue.append(plain)
-                    failure = AgeError.payload(chunk: chunk + 1, reason: "the last chunk is missing (the file is truncated)")
+                    batch.chunks.append(plain)
+                    batch.failure = AgeError.payload(chunk: chunk + 1, reason: "the last chunk is missing (the file is truncated)")
                 } else {
-                    failure = AgeError.payload(chunk: chunk, reason: isFinal ? "it does not authenticate as the last chunk (altered or truncated)"
-                                                                              : "it does not authenticate (altered, or the last-chunk flag is wrong)")
+                    batch.failure = AgeError.payload(chunk: chunk, reason: isFinal ? "it does not authenticate as the last chunk (altered or truncated)"
+                                                                                    : "it does not authenticate (altered, or the last-chunk flag is wrong)")
                 }
-                return
+                return batch
             }
-            number += UInt64(ranges.count)
-            position += UInt64(usable)
+            batch.count = ranges.count
+            batch.bytes = usable
+            return batch
         }
     }
 
@@ -385,10 +429,11 @@ public final class AgeReader {
         return opened
     }
 
-    fileprivate static func open(_ sealed: some Collection<UInt8>, number: UInt64, key: SymmetricKey, last: Bool) -> [UInt8]? {
-        guard sealed.count >= 16, let box = try? ChaChaPoly.SealedBox(combined: Array(AgePayload.nonce(number, last: last)) + sealed),
+    fileprivate static func open(_ sealed: ArraySlice<UInt8>, number: UInt64, key: SymmetricKey, last: Bool) -> [UInt8]? {
+        guard sealed.count >= 16,
+              let box = try? ChaChaPoly.SealedBox(nonce: AgePayload.nonce(number, last: last), ciphertext: sealed.dropLast(16), tag: sealed.suffix(16)),
               let plain = try? ChaChaPoly.open(box, using: key) else { return nil }
-        return Array(plain)
+        return plain.withUnsafeBytes { Array($0) }
     }
 }
 
