@@ -57,6 +57,9 @@ cat >"$work/mutations.txt" <<'EOF'
 34|Sources/CDBKit/Postgres/Dumper.swift|if let object = FailureProbe.culprit(c) {|if !MUTANT, let object = FailureProbe.culprit(c) {|PgDumpErrorTests/serverErrors
 35|Sources/CDBKit/Postgres/DumpValidator.swift|if first != 0x2D \&\& first != 0x43 { return }|if first != 0x2D \&\& (first != 0x43 \|\| MUTANT) { return }|DumpValidatorTests/broken
 36|Sources/CDBKit/Postgres/Dumper.swift|"'" + text.replacingAll("'", with: "''") + "'"|"'" + (MUTANT ? text.replacing("'", with: "''") : text.replacingAll("'", with: "''")) + "'"|RestoreTests/combiningMarkQuotes
+37|Sources/CDBKit/Crypto/AgeStream.swift|nonce: AgePayload.nonce(base + UInt64(i), last: lastIsFinal \&\& i == chunks - 1))|nonce: AgePayload.nonce(base + UInt64(i), last: !MUTANT \&\& lastIsFinal \&\& i == chunks - 1))|AgeTests/roundTrips
+38|Sources/CDBKit/Crypto/AgeStream.swift|                    batch.failure = AgeError.payload(chunk: chunk + 1, reason: "there is data after the last chunk")|                    if !MUTANT { batch.failure = AgeError.payload(chunk: chunk + 1, reason: "there is data after the last chunk") } else { batch.done = true }|AgeTests/vectors
+39|Sources/CDBKit/Postgres/PostgresBackup.swift|let encrypted: ByteSink = try request.recipients.map { try AgeSink(next: base, recipients: $0) } ?? base|let encrypted: ByteSink = MUTANT ? base : try request.recipients.map { try AgeSink(next: base, recipients: $0) } ?? base|EncryptionTests/session
 EOF
 
 python3 - "$work" <<'PY'

@@ -32,8 +32,15 @@ struct RetentionTests {
             "claire_repo_2025-11-25_2230_0e4fbd3.zip", "claire_repo_2025-11-25_223015_0e4fbd3.zip",
             "claire_repo_2025-11-25_223015_3_0e4fbd3.zip", "claire_repo_2025-11-25_2230.zip", "claire_repo_2025-11-25_2230_1234567.zip",
         ]
-        for name in good { #expect(BackupName.parse(name) != nil, "\(name)") }
+        for name in good {
+            #expect(BackupName.parse(name)?.encrypted == false, "\(name)")
+            // Encrypted (age): the same name plus .age, the same stamp and order.
+            let encrypted = BackupName.parse(name + ".age")
+            #expect(encrypted?.encrypted == true && encrypted?.stamp == BackupName.parse(name)?.stamp
+                    && encrypted?.order == BackupName.parse(name)?.order && encrypted?.kind == BackupName.parse(name)?.kind, "\(name).age")
+        }
         let bad = ["cdb_backup_2025-11-25_2227.sql.sha256", "cdb_backup_2025-11-25.sql", "cdb_backup_garbage.sql",
+                   "cdb_backup_2025-11-25_2227.sql.age.sha256", "cdb_backup_2025-11-25_2227.age", "cdb_backup_2025-11-25_2227.sql.age.age",
                    "claire_repo_2025-11-25_2230_XYZ.zip", "notes.txt", ".cdb-tmp-1-2-cdb_backup.sql",
                    "cdb_backup_2025-11-25_2227.sql.bak", "xcdb_backup_2025-11-25_2227.sql"]
         for name in bad { #expect(BackupName.parse(name) == nil, "\(name)") }
