@@ -72,7 +72,7 @@ struct PGDump: CDBProgram {
 
     func execute(settings: Settings, reporter: Reporter) throws -> ExitStatus {
         var request = PostgresBackup.Request(settings: settings)
-        request.compression = compress?.value ?? .none
+        request.compression = compress?.value ?? (output == nil ? settings.compression : .none)
         request.recipients = try encryption.recipients(settings)
         if request.recipients != nil, let output, output != "-", !output.hasSuffix(".age") {
             throw CDBError.usage("-o \(output): an encrypted dump's name must end in .age (verify, restore and prune know it by that)")

@@ -67,7 +67,7 @@ extension PreSessionCommand {
             request.skipDatabase = skipDb
             request.skipRepository = skipRepo
             request.lockWait = locking.seconds
-            request.compression = compress?.value ?? .none
+            request.compression = compress?.value ?? settings.compression
             request.recipients = try encryption.recipients(settings)
             request.minInterval = try settings.sources.integer("CDB_SESSION_INTERVAL", flag: minInterval, default: 0)
             let outcome = PreSession(request: request, events: SessionBanner(reporter: reporter).show).run()

@@ -72,6 +72,9 @@ struct RepoSnap: CDBProgram {
     @Flag(name: .long, help: .hidden)
     var background = false
 
+    @Flag(name: .long, help: "Store only what is new since this repository's newest full snapshot (an increment, .inc-<base>.zip), when there is one to build on; the post-commit hook's runs do this.")
+    var incremental = false
+
     func validate() throws {
         if installHook && uninstallHook { throw ValidationError("choose one of --install-hook and --uninstall-hook") }
         try common.checkStandardOutput(output)
@@ -132,6 +135,7 @@ struct RepoSnap: CDBProgram {
         request.includes = include
         request.lock = .wait(seconds: locking.seconds)
         request.level = Int32(compressionLevel)
+        request.incremental = incremental || background
         request.recipients = try encryption.recipients(settings)
         if request.recipients != nil, let output, output != "-", !output.hasSuffix(".age") {
             throw CDBError.usage("-o \(output): an encrypted snapshot's name must end in .age (verify, restore and prune know it by that)")

@@ -22,6 +22,11 @@ struct Restore: CDBProgram {
               Unpacks the snapshot's files (modes, links), git_metadata.txt and .env (0600) into an empty DIR; \
             --apply-uncommitted replays uncommitted.patch (with git).
 
+            cdb-restore INCREMENT.inc-BASE.zip DIR | cdb-restore --commit HASH DIR | cdb-restore --history SNAPSHOT.zip DIR
+              Makes DIR a git repository with that commit checked out, from the full snapshot's history \
+            (repository.bundle) plus the increment's commits; --commit finds the newest snapshot of HASH in \
+            the backup root. Needs git.
+
             Every restore first checks the backup against its .sha256 sidecar (when there is one) and refuses \
             a mismatch (--no-verify restores it anyway, with a warning). A snapshot's every file is checked \
             against its CRC and size as it is written; a lie stops the restore and nothing it wrote is left.
@@ -60,6 +65,12 @@ struct Restore: CDBProgram {
     @Flag(name: .long, help: "Apply uncommitted.patch after unpacking a snapshot (needs git).")
     var applyUncommitted = false
 
+    @Option(name: .long, help: ArgumentHelp("Restore this commit as a git repository, from the newest snapshot or increment of it in the backup root: cdb-restore --commit HASH DIR.", valueName: "hash"))
+    var commit: String?
+
+    @Flag(name: .long, help: "Restore a full snapshot as a git repository with its history (from repository.bundle) instead of its files.")
+    var history = false
+
     @Flag(name: .long, help: "Restore even when the backup does not match its .sha256 sidecar (to rescue a damaged backup; warns).")
     var noVerify = false
 
@@ -72,8 +83,15 @@ struct Restore: CDBProgram {
     var directory: String?
 
     var isSnapshot: Bool { backup.hasSuffix(".zip") || backup.hasSuffix(".zip.age") }
+    var isIncrement: Bool { BackupName.parse(Path.name(of: backup))?.isIncrement == true }
 
     func validate() throws {
+        if commit != nil {
+            if directory != nil { throw ValidationError("--commit HASH takes one folder: cdb-restore --commit HASH DIR") }
+            if check || clean || create || applyUncommitted { throw ValidationError("--commit restores a git repository; --check, --clean, --create and --apply-uncommitted do not apply") }
+            return
+        }
+        if history && !isSnapshot { throw ValidationError("--history is for snapshots (.zip)") }
         if isSnapshot {
             if directory == nil { throw ValidationError("a snapshot needs a folder to unpack into: cdb-restore SNAPSHOT.zip DIR") }
             if check || clean || create { throw ValidationError("--check, --clean and --create are for dumps, not snapshots") }
@@ -93,6 +111,13 @@ struct Restore: CDBProgram {
     }
 
     func execute(settings: Settings, reporter: Reporter) throws -> ExitStatus {
+        if let commit {
+            let found = try HistoryRestore.find(commit: commit, in: BackupRoot(path: settings.backupRoot).folder(.repository))
+            return try restoreHistory(found, into: backup, settings: settings, reporter: reporter)
+        }
+        if isSnapshot && (isIncrement || history) {
+            return try restoreHistory(backup, into: directory!, settings: settings, reporter: reporter)
+        }
         let keys = try identity.keys(settings).prepared(for: backup)
         if isSnapshot {
             var request = SnapshotRestore.Request(snapshot: backup, directory: directory!)
@@ -138,6 +163,24 @@ struct Restore: CDBProgram {
                            "tables": result.tables.map { ["name": $0.name, "rows": $0.rows] }, "seconds": (result.seconds * 1000).rounded() / 1000]))
         } else {
             emit(result.database)
+        }
+        return .success
+    }
+}
+
+extension Restore {
+    /// A snapshot's or an increment's history as a git repository in `directory`.
+    func restoreHistory(_ snapshot: String, into directory: String, settings: Settings, reporter: Reporter) throws -> ExitStatus {
+        var request = HistoryRestore.Request(snapshot: snapshot, directory: directory)
+        request.noVerify = noVerify
+        request.keys = try identity.keys(settings).prepared(for: snapshot)
+        let result = try HistoryRestore(request: request, reporter: reporter).run()
+        let on = result.branch.map { "branch \($0) at " } ?? "detached at "
+        reporter.info("Restored \(Path.name(of: snapshot))\(result.base.map { " on " + Path.name(of: $0) } ?? "") as a git repository: \(on)\(result.commit.prefix(7)) in \(directory)")
+        if common.json {
+            emit(jsonLine(["directory": directory, "commit": result.commit, "branch": result.branch as Any, "snapshot": snapshot, "base": result.base as Any]))
+        } else {
+            emit(directory)
         }
         return .success
     }

@@ -128,6 +128,25 @@ struct RetentionTests {
         #expect(monthly[Self.date(2025, 5, 1, 18)] == .expired)
     }
 
+    @Test("an increment keeps the full snapshot it builds on (the newest of its base commit before it), not another repository's")
+    func incrementKeepsBase() {
+        let now = Self.date(2025, 11, 30)
+        func named(_ name: String, _ date: Date) -> (BackupName, Date) { (BackupName.parse(name)!, date) }
+        let backups = [
+            named("claire_repo_2025-10-01_1200_aaaaaaa.zip", Self.date(2025, 10, 1)),          // the base, old
+            named("claire_repo_2025-10-02_1200_bbbbbbb.zip", Self.date(2025, 10, 2)),          // another, old
+            named("claire_repo_2025-11-29_1200_ccccccc.inc-aaaaaaa.zip", Self.date(2025, 11, 29)),
+        ]
+        let plan = RetentionPolicy(retentionDays: 14, keepLast: 0).plan(backups, now: now)
+        let rule = Dictionary(uniqueKeysWithValues: plan.map { ($0.backup.name, $0.rule) })
+        #expect(rule["claire_repo_2025-10-01_1200_aaaaaaa.zip"] == .base)
+        #expect(rule["claire_repo_2025-10-02_1200_bbbbbbb.zip"] == .expired)
+        #expect(rule["claire_repo_2025-11-29_1200_ccccccc.inc-aaaaaaa.zip"] == .retention)
+        // Once the increment expires too, both go.
+        let later = RetentionPolicy(retentionDays: 14, keepLast: 0).plan(backups, now: Self.date(2025, 12, 31))
+        #expect(later.allSatisfy { !$0.keep })
+    }
+
     @Test("a policy that keeps nothing, or a negative number, is refused")
     func refusals() {
         #expect(throws: CDBError.self) { try RetentionPolicy(retentionDays: 0, keepLast: 0).validate() }

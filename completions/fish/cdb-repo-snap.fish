@@ -20,7 +20,7 @@ function __cdb-repo-snap_parse_tokens -S
     set -l unparsed_tokens (__cdb-repo-snap_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cdb-repo-snap'
-        __cdb-repo-snap_parse_subcommand 0 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'repo=' 'o/output=' 'include-env' 'no-untracked' 'untracked-max-file=' 'untracked-max-total=' 'include=+' 'compression-level=' 'force' 'encrypt' 'recipient=+' 'recipients-file=+' 'lock-wait=' 'install-hook' 'uninstall-hook' 'commit=' 'version' 'h/help'
+        __cdb-repo-snap_parse_subcommand 0 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'repo=' 'o/output=' 'include-env' 'no-untracked' 'untracked-max-file=' 'untracked-max-total=' 'include=+' 'compression-level=' 'force' 'encrypt' 'recipient=+' 'recipients-file=+' 'lock-wait=' 'install-hook' 'uninstall-hook' 'commit=' 'incremental' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __cdb-repo-snap_parse_subcommand -r 1 'version'
@@ -97,6 +97,7 @@ complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_fla
 complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap" install-hook' -l 'install-hook' -d 'Install the post-commit hook into this repository (keeps a foreign hook and calls it).'
 complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap" uninstall-hook' -l 'uninstall-hook' -d 'Remove the post-commit hook and put back the hook it replaced.'
 complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap" commit' -l 'commit' -d 'Snapshot this commit (a full hash) instead of HEAD; the work tree is captured only when it is HEAD.' -rfka ''
+complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap" incremental' -l 'incremental' -d 'Store only what is new since this repository\'s newest full snapshot (an increment, .inc-<base>.zip), when there is one to build on; the post-commit hook\'s runs do this.'
 complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap" version' -l 'version' -d 'Show the version.'
 complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_positional "cdb-repo-snap" -eq 1' -fa 'help' -d 'Show subcommand help information.'

@@ -20,7 +20,7 @@ function __cdb-restore_parse_tokens -S
     set -l unparsed_tokens (__cdb-restore_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cdb-restore'
-        __cdb-restore_parse_subcommand 2 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'd/dbname=' 'h/host=' 'p/port=' 'U/username=' 'check' 'clean' 'create' 'no-single-transaction' 'force' 'apply-uncommitted' 'no-verify' 'identity=+' 'passphrase-file=' 'version' 'help'
+        __cdb-restore_parse_subcommand 2 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'd/dbname=' 'h/host=' 'p/port=' 'U/username=' 'check' 'clean' 'create' 'no-single-transaction' 'force' 'apply-uncommitted' 'commit=' 'history' 'no-verify' 'identity=+' 'passphrase-file=' 'version' 'help'
         switch $unparsed_tokens[1]
         case 'help'
             __cdb-restore_parse_subcommand -r 1 'version'
@@ -91,6 +91,8 @@ complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_o
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" no-single-transaction' -l 'no-single-transaction' -d 'Run statement by statement instead of in one transaction.'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" force' -l 'force' -d 'Write into a folder that is not empty (snapshots).'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" apply-uncommitted' -l 'apply-uncommitted' -d 'Apply uncommitted.patch after unpacking a snapshot (needs git).'
+complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" commit' -l 'commit' -d 'Restore this commit as a git repository, from the newest snapshot or increment of it in the backup root: cdb-restore --commit HASH DIR.' -rfka ''
+complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" history' -l 'history' -d 'Restore a full snapshot as a git repository with its history (from repository.bundle) instead of its files.'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" no-verify' -l 'no-verify' -d 'Restore even when the backup does not match its .sha256 sidecar (to rescue a damaged backup; warns).'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_positional "cdb-restore" -eq 1' -fa '(set -l exts \'sql\' \'gz\' \'zst\' \'zip\' \'age\';for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.{$exts};printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore"' -l 'identity' -d 'An age identity file (AGE-SECRET-KEY-1… lines, as age-keygen writes) for .age backups (repeatable; default CDB_IDENTITY).' -rF

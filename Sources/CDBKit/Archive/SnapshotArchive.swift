@@ -7,6 +7,9 @@ import Crypto
 struct SnapshotArchive {
     static let metadataName = "git_metadata.txt"
     static let repositoryName = "repository.zip"
+    /// A full snapshot's history (a git bundle), and an increment's commits since its base.
+    static let bundleName = "repository.bundle"
+    static let incrementName = "increment.bundle"
 
     let path: String
     let outer: ZipReader
@@ -20,19 +23,7 @@ struct SnapshotArchive {
     /// place through random access to its chunks: no plaintext file.
     init(path: String, requireMetadata: Bool = true, keys: DecryptionKeys? = nil, fileKey: SymmetricKey? = nil) throws {
         self.path = path
-        if AgeFile.isEncrypted(path: path) {
-            do {
-                let age = try fileKey.map { try AgeReader(path: path, fileKey: $0) } ?? AgeReader(path: path, keys: keys ?? DecryptionKeys())
-                try age.forEachChunk { _ in }
-                outer = try ZipReader(length: age.length, name: path) { offset, count in
-                    do { return try age.read(offset, count) } catch let error as AgeError { throw CDBError.encrypted(path: path, problem: error) }
-                }
-            } catch let error as AgeError {
-                throw CDBError.encrypted(path: path, problem: error)
-            }
-        } else {
-            outer = try ZipReader(path: path)
-        }
+        outer = try Self.outerZip(path: path, keys: keys, fileKey: fileKey)
         metadataEntry = outer.entries.first { $0.name == Self.metadataName }
         if requireMetadata && metadataEntry == nil {
             throw CDBError.validation(path: path, reason: "\(Self.metadataName) is missing")
@@ -47,6 +38,21 @@ struct SnapshotArchive {
         inner = try ZipReader(inner: repository, of: outer)
     }
 
+    /// The outer zip of a snapshot or an increment, read in place; an age file is first
+    /// authenticated whole with `keys` (or the writer's `fileKey`).
+    static func outerZip(path: String, keys: DecryptionKeys?, fileKey: SymmetricKey?) throws -> ZipReader {
+        guard AgeFile.isEncrypted(path: path) else { return try ZipReader(path: path) }
+        do {
+            let age = try fileKey.map { try AgeReader(path: path, fileKey: $0) } ?? AgeReader(path: path, keys: keys ?? DecryptionKeys())
+            try age.forEachChunk { _ in }
+            return try ZipReader(length: age.length, name: path) { offset, count in
+                do { return try age.read(offset, count) } catch let error as AgeError { throw CDBError.encrypted(path: path, problem: error) }
+            }
+        } catch let error as AgeError {
+            throw CDBError.encrypted(path: path, problem: error)
+        }
+    }
+
     func entry(_ name: String) -> ZipReader.Entry? { outer.entries.first { $0.name == name } }
 
     /// git_metadata.txt's text (at most 1 MiB), or nil without one.
@@ -59,6 +65,20 @@ struct SnapshotArchive {
     func commit() throws -> String? {
         guard let text = try metadataText() else { return nil }
         return Self.commit(inMetadata: text)
+    }
+
+    /// git_metadata.txt of `zip` as "Key: value" pairs (top-level lines only); 65 without one.
+    static func metadata(of zip: ZipReader, path: String) throws -> [String: String] {
+        guard let entry = zip.entries.first(where: { $0.name == metadataName }) else {
+            throw CDBError.validation(path: path, reason: "\(metadataName) is missing")
+        }
+        var fields: [String: String] = [:]
+        for line in String(decoding: try zip.contents(entry, limit: 1 << 20), as: UTF8.self).split(separator: "\n") where !line.hasPrefix(" ") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let key = String(line[..<colon]), value = String(line[line.index(after: colon)...].dropFirst())
+            if fields[key] == nil { fields[key] = value }
+        }
+        return fields
     }
 
     static func commit(inMetadata text: String) -> String? {

@@ -159,7 +159,16 @@ extension Array where Element == UInt8 {
 /// The structural check a snapshot passes before it gets its final name.
 enum ZipCheck {
     /// `fileKey`: the snapshot is encrypted, and this is its file key (held by the writer).
-    static func verify(path: String, fileKey: SymmetricKey? = nil) throws {
+    static func verify(path: String, fileKey: SymmetricKey? = nil, increment: Bool = false) throws {
+        if increment {
+            let outer = try SnapshotArchive.outerZip(path: path, keys: nil, fileKey: fileKey)
+            for entry in outer.entries { _ = try outer.dataOffset(of: entry) }
+            guard let bundle = outer.entries.first(where: { $0.name == SnapshotArchive.incrementName }) else {
+                throw CDBError.validation(path: path, reason: "\(SnapshotArchive.incrementName) is missing")
+            }
+            _ = try GitBundle.check(outer, bundle, path: path)
+            return
+        }
         let snapshot = try SnapshotArchive(path: path, fileKey: fileKey)
         for entry in snapshot.outer.entries { _ = try snapshot.outer.dataOffset(of: entry) }
         for entry in snapshot.inner.entries { _ = try snapshot.inner.dataOffset(of: entry) }

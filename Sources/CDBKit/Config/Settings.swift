@@ -13,6 +13,8 @@ public struct Settings: Sendable {
     public var untrackedMaxFile: Int64 = 10 << 20
     public var untrackedMaxTotal: Int64 = 100 << 20
     public var database: DatabaseSettings
+    /// How dumps are compressed when no --compress is given (CDB_COMPRESS: none, zstd, gzip).
+    public var compression: Compression = .none
     /// The enabled work tree the run is in (its `.env` was read), if any.
     public var enabledWorkTree: String?
     /// The environment and config file the settings came from, for settings a program reads itself.
@@ -97,6 +99,12 @@ public struct Settings: Sendable {
         )
         settings.untrackedMaxFile = maxFile
         settings.untrackedMaxTotal = maxTotal
+        if let (text, source) = sources.lookup("CDB_COMPRESS") {
+            guard let value = Compression(rawValue: text.trimmedSpaces().lowercased()) else {
+                throw CDBError.configuration("\(source) is not one of none, zstd, gzip")
+            }
+            settings.compression = value
+        }
         return settings
     }
 }

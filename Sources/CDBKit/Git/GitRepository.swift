@@ -162,6 +162,72 @@ public final class GitRepository {
         return count
     }
 
+    /// Whether `ancestor` is `commit` or one of its ancestors (false when either is unknown).
+    public func isAncestor(_ ancestor: String, of commit: GitCommit) -> Bool {
+        var base = git_oid()
+        guard git_oid_fromstr(&base, ancestor) == 0 else { return false }
+        if git_oid_equal(&base, [commit.oid]) == 1 { return true }
+        var tip = commit.oid
+        return git_graph_descendant_of(handle, &tip, &base) == 1
+    }
+
+    /// Writes a git bundle (v2; `git clone` and `git bundle verify` read it) of everything
+    /// reachable from `tip` that is not reachable from `prerequisite`, in chunks to `write`:
+    /// the header (the refs `HEAD` and, when given, `refs/heads/<branch>`; the prerequisite as
+    /// `-<hash>`), then a pack made by libgit2's packbuilder on all cores. Returns the number of
+    /// objects. The caller checks that `branch` is a name git allows.
+    public func writeBundle(tip: GitCommit, branch: String?, prerequisite: String?, threads: Int,
+                            _ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
+        var walk: OpaquePointer?
+        try check(git_revwalk_new(&walk, handle), "walking history for the bundle")
+        defer { git_revwalk_free(walk) }
+        var tipOid = tip.oid
+        try check(git_revwalk_push(walk, &tipOid), "walking history for the bundle")
+        var header = "# v2 git bundle\n"
+        if let prerequisite {
+            var base = git_oid()
+            try check(git_oid_fromstr(&base, prerequisite), "reading the base commit")
+            try check(git_revwalk_hide(walk, &base), "walking history for the bundle")
+            header += "-\(prerequisite)\n"
+        }
+        header += "\(tip.hash) HEAD\n"
+        if let branch { header += "\(tip.hash) refs/heads/\(branch)\n" }
+        header += "\n"
+        var builder: OpaquePointer?
+        try check(git_packbuilder_new(&builder, handle), "starting the bundle's pack")
+        defer { git_packbuilder_free(builder) }
+        git_packbuilder_set_threads(builder, UInt32(max(1, threads)))
+        try check(git_packbuilder_insert_walk(builder, walk), "collecting the bundle's objects")
+        try Array(header.utf8).withUnsafeBytes { try write($0) }
+        final class Sink {
+            let write: (UnsafeRawBufferPointer) throws -> Void
+            var failure: Error?
+            init(_ write: @escaping (UnsafeRawBufferPointer) throws -> Void) { self.write = write }
+        }
+        return try withoutActuallyEscaping(write) { write in
+            let sink = Sink(write)
+            let code = git_packbuilder_foreach(builder, { data, size, payload in
+                let sink = Unmanaged<Sink>.fromOpaque(payload!).takeUnretainedValue()
+                do { try sink.write(UnsafeRawBufferPointer(start: data, count: size)) } catch {
+                    sink.failure = error
+                    return -1
+                }
+                return 0
+            }, Unmanaged.passUnretained(sink).toOpaque())
+            if let failure = sink.failure { throw failure }
+            try check(code, "writing the bundle's pack")
+            return git_packbuilder_object_count(builder)
+        }
+    }
+
+    /// Whether git allows `name` as a branch name (checked by libgit2), so that it can go into a
+    /// bundle's ref line.
+    public static func isValidBranchName(_ name: String) -> Bool {
+        var valid: Int32 = 0
+        return git_reference_name_is_valid(&valid, "refs/heads/" + name) == 0 && valid == 1
+            && !name.utf8.contains { $0 < 0x20 || $0 == 0x7F }
+    }
+
     private func shallowCommitCount(from commit: GitCommit) throws -> Int {
         let shallowFile = Path.join(commonDir, "shallow")
         let boundary = Set(((try? String(contentsOfFile: shallowFile, encoding: .utf8)) ?? "")

@@ -28,6 +28,11 @@ public struct GitMetadata: Sendable {
     public var envRefusal: String?
     public var extras: [String]
     public var captured: String
+    /// A full snapshot's history bundle ("repository.bundle, N objects"), or why there is none.
+    public var bundle: String = "none"
+    /// For an increment: the full snapshot it builds on (file name) and that snapshot's commit.
+    public var base: String?
+    public var baseCommit: String?
 
     public var shortCommit: String { String(commit.prefix(7)) }
 
@@ -68,6 +73,11 @@ public struct GitMetadata: Sendable {
         lines += [
             "Env included: \(envIncluded ? "yes" : "no")",
             "Extras: \(extras.isEmpty ? "none" : extras.joined(separator: ", "))",
+            "Snapshot: \(base == nil ? "full" : "increment")",
+            "History: \(bundle)",
+        ]
+        if let base, let baseCommit { lines += ["Base: \(Untrusted.escape(base))", "Base commit: \(baseCommit)"] }
+        lines += [
             "Captured: \(captured)",
             "Tool: cdb-repo-snap \(CDBVersion.string)",
         ]
@@ -87,6 +97,8 @@ public struct GitMetadata: Sendable {
             "shallow": shallow, "bare": bare, "worktree": worktree,
             "submodules": submodules.map { ["path": $0.path, "commit": $0.commit] },
             "env_included": envIncluded, "extras": extras, "captured": captured,
+            "snapshot": base == nil ? "full" : "increment", "history": bundle,
+            "base": base as Any, "base_commit": baseCommit as Any,
         ]
     }
 }
@@ -110,6 +122,11 @@ public struct RepositorySnapshot {
         public var level: Int32 = 4
         /// Encrypt to these recipients (age; the name gains `.age`), or nil.
         public var recipients: [AgeRecipient]?
+        /// Store only what is new since the repository's newest full snapshot, when one can be
+        /// built on (the post-commit hook's runs); a full snapshot otherwise.
+        public var incremental = false
+        /// A full snapshot again after this many increments on one base.
+        public var maxIncrements = 20
         public init(settings: Settings) { self.settings = settings }
     }
 
@@ -152,8 +169,21 @@ public struct RepositorySnapshot {
             let head = try request.commit.map { try repo.commit(hash: $0) } ?? headNow
             let entries = try head.tree().walk()
             // The work tree belongs to HEAD: a commit HEAD has moved past gets none of it.
-            let metadata = try collectMetadata(repo, head, entries: entries, started: started, workTree: head.hash == headNow.hash)
-            var result = try write(repo, head, entries, metadata, root: root, started: started)
+            var metadata = try collectMetadata(repo, head, entries: entries, started: started, workTree: head.hash == headNow.hash)
+            let marker = BaseMarker(root: root, repository: repo)
+            if request.incremental, case .backupRoot = request.destination, let base = incrementBase(repo, head, marker, root: root, started: started) {
+                metadata.base = base.name
+                metadata.baseCommit = base.commit
+                var result = try write(repo, head, nil, metadata, base: base, root: root, started: started)
+                if result.path != nil { marker.save(name: base.name, commit: base.commit, increments: base.increments + 1, encrypted: request.recipients != nil) }
+                result.seconds = Date().timeIntervalSince(started)
+                return result
+            }
+            metadata.bundle = repo.isShallow ? "none (a shallow clone: its history is cut)" : "repository.bundle"
+            var result = try write(repo, head, entries, metadata, base: nil, root: root, started: started)
+            if case .backupRoot = request.destination, let path = result.path, result.metadata.bundle != "none" {
+                marker.save(name: Path.name(of: path), commit: head.hash, increments: 0, encrypted: request.recipients != nil)
+            }
             result.seconds = Date().timeIntervalSince(started)
             return result
         }
@@ -224,9 +254,11 @@ public struct RepositorySnapshot {
     /// The name's suffix: `.zip`, then `.age` when encrypted.
     private var suffix: String { request.recipients == nil ? ".zip" : ".zip.age" }
 
-    private func write(_ repo: GitRepository, _ head: GitCommit, _ tree: [GitTree.Entry], _ metadata: GitMetadata,
-                       root: BackupRoot, started: Date) throws -> Result {
-        let opened = try request.destination.open(folder: root.folder(.repository), stem: "claire_repo\(suffix)")
+    /// Writes a full snapshot (`tree` given: repository.zip and the history bundle), or an
+    /// increment on `base` (increment.bundle: the commits since the base's commit).
+    private func write(_ repo: GitRepository, _ head: GitCommit, _ tree: [GitTree.Entry]?, _ metadata: GitMetadata,
+                       base baseSnapshot: IncrementBase?, root: BackupRoot, started: Date) throws -> Result {
+        let opened = try request.destination.open(folder: root.folder(.repository), stem: "claire_repo\(baseSnapshot == nil ? "" : ".inc")\(suffix)")
         let file = opened.file, base = opened.sink
         // A file can have its zip headers patched afterwards, so it is hashed once finished;
         // standard output and an encrypted file cannot be patched, so they get data descriptors
@@ -243,9 +275,24 @@ public struct RepositorySnapshot {
         try outer.add(name: "git_metadata.txt", bytes: Array(metadata.text.utf8))
         try outer.add(name: "git_metadata.json", bytes: Array((JSON(any: metadata.json).text(pretty: true) + "\n").utf8))
 
-        let inner = try outer.stream(name: "repository.zip", method: .stored)
-        let files = try writeTree(repo, tree, into: inner, modified: head.time)
-        try inner.finish()
+        let branch = metadata.detached || !GitRepository.isValidBranchName(metadata.branch) ? nil : metadata.branch
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        var files = 0
+        if let tree {
+            let inner = try outer.stream(name: "repository.zip", method: .stored)
+            files = try writeTree(repo, tree, into: inner, modified: head.time)
+            try inner.finish()
+            if metadata.bundle == SnapshotArchive.bundleName {
+                // The history, so that increments can build on this snapshot (git clone reads it).
+                let bundle = try outer.stream(name: SnapshotArchive.bundleName, method: .stored)
+                _ = try repo.writeBundle(tip: head, branch: branch, prerequisite: nil, threads: cores) { try bundle.write($0) }
+                try bundle.finish()
+            }
+        } else if let baseSnapshot {
+            let bundle = try outer.stream(name: SnapshotArchive.incrementName, method: .stored)
+            files = try repo.writeBundle(tip: head, branch: branch, prerequisite: baseSnapshot.commit, threads: cores) { try bundle.write($0) }
+            try bundle.finish()
+        }
 
         var patchBytes = 0
         if metadata.uncommitted > 0 && !repo.isBare {
@@ -268,9 +315,10 @@ public struct RepositorySnapshot {
         var result = Result(path: nil, bytes: base.bytesWritten, files: files, metadata: metadata)
         result.patchBytes = patchBytes
         result.sha256 = base.digest()
-        if let file { try ZipCheck.verify(path: file.temporaryPath, fileKey: age?.fileKey) }
+        if let file { try ZipCheck.verify(path: file.temporaryPath, fileKey: age?.fileKey, increment: baseSnapshot != nil) }
+        let kind = baseSnapshot.map { ".inc-" + $0.commit.prefix(7) } ?? ""
         result.path = try request.destination.commit(
-            opened, candidates: BackupRoot.candidateNames(prefix: "claire_repo", stamp: .init(started), suffix: "_\(metadata.shortCommit)\(suffix)"),
+            opened, candidates: BackupRoot.candidateNames(prefix: "claire_repo", stamp: .init(started), suffix: "_\(metadata.shortCommit)\(kind)\(suffix)"),
             digest: result.sha256!)
         return result
     }
@@ -396,3 +444,74 @@ public struct RepositorySnapshot {
 }
 
 
+
+// MARK: Increments
+
+/// The full snapshot an increment builds on.
+struct IncrementBase {
+    var name: String
+    var commit: String
+    var increments: Int
+}
+
+/// `<root>/.snapshot-base-<hash of the repository>`: the repository's newest full snapshot with
+/// history (its file name and full commit) and how many increments were built on it. Kept
+/// outside the snapshots so that encrypted ones need no key to be built on.
+struct BaseMarker {
+    let path: String
+
+    init(root: BackupRoot, repository: GitRepository) {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in repository.commonDir.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0100_0000_01b3 }
+        path = Path.join(root.path, ".snapshot-base-" + String(hash, radix: 16))
+    }
+
+    /// The recorded base, or nil (no marker, or one cdb did not write).
+    func load() -> (name: String, commit: String, increments: Int, encrypted: Bool)? {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        guard let bytes = try? FileIO.readAll(fd, path: path), bytes.count < 4096,
+              let text = String(validating: bytes, as: UTF8.self) else { return nil }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard lines.count >= 4, let parsed = BackupName.parse(lines[0]), parsed.kind == .repository, !parsed.isIncrement,
+              lines[0] == Path.name(of: lines[0]), lines[1].count == 40, lines[1].allSatisfy(\.isHexDigit),
+              let count = Int(lines[2]), count >= 0 else { return nil }
+        return (lines[0], lines[1], count, lines[3] == "encrypted")
+    }
+
+    /// Records a base; a failure only costs the next commit a full snapshot.
+    func save(name: String, commit: String, increments: Int, encrypted: Bool) {
+        try? AtomicFile.write("\(name)\n\(commit)\n\(increments)\n\(encrypted ? "encrypted" : "plain")\n", to: path)
+    }
+}
+
+extension RepositorySnapshot {
+    /// The base for an increment of `head`, or nil when a full snapshot is due: no recorded base,
+    /// its file gone, older than the retention window, history rewritten (its commit is no
+    /// longer an ancestor), the increment limit reached, encryption switched, or a shallow clone.
+    func incrementBase(_ repo: GitRepository, _ head: GitCommit, _ marker: BaseMarker, root: BackupRoot, started: Date) -> IncrementBase? {
+        guard !repo.isShallow, let recorded = marker.load() else { return nil }
+        let folder = root.folder(.repository)
+        var info = stat()
+        guard lstat(Path.join(folder, recorded.name), &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            reporter.detail("full snapshot: the last one (\(recorded.name)) is gone")
+            return nil
+        }
+        if let stamp = BackupName.parse(recorded.name)?.stamp,
+           started.timeIntervalSince(stamp) > Double(request.settings.retentionDays) * 86_400 {
+            reporter.detail("full snapshot: the last one is older than the retention window")
+            return nil
+        }
+        guard recorded.encrypted == (request.recipients != nil) else { return nil }
+        guard recorded.increments < request.maxIncrements else {
+            reporter.detail("full snapshot: \(recorded.increments) increments since the last one")
+            return nil
+        }
+        guard recorded.commit != head.hash, repo.isAncestor(recorded.commit, of: head) else {
+            reporter.detail("full snapshot: history was rewritten since \(recorded.commit.prefix(7))")
+            return nil
+        }
+        return IncrementBase(name: recorded.name, commit: recorded.commit, increments: recorded.increments)
+    }
+}

@@ -16,6 +16,12 @@ public struct BackupName: Sendable, Equatable {
     public let order: Int
     /// The name ends in `.age`: the file is encrypted (README, "Encryption").
     public let encrypted: Bool
+    /// A snapshot's commit (short hash) as its name gives it.
+    public var commit: String?
+    /// An increment (`…_<hash>.inc-<base hash>.zip`): only what its commit added since the full
+    /// snapshot of commit `base` (README, "After every commit").
+    public var base: String?
+    public var isIncrement: Bool { base != nil }
 
     /// Parses our names (both kinds, every compression suffix, seconds and counter variants)
     /// and those of the original scripts, which used the same scheme. Nil for anything else,
@@ -64,17 +70,28 @@ public struct BackupName: Sendable, Equatable {
             if length > 0, length < 7, i < bytes.count, bytes[i] == 0x2E || bytes[i] == 0x5F { counter = n } else { i = save }
         }
         var rest = String(decoding: bytes[i...], as: UTF8.self)
+        var commitHash: String?, baseHash: String?
         let encrypted = rest.hasSuffix(".age")
         if encrypted { rest = String(rest.dropLast(4)) }
         switch kind {
         case .postgres:
             guard [".sql", ".sql.gz", ".sql.zst", ".dump", ".sql.bz2", ".sql.xz"].contains(rest) else { return nil }
         case .repository:
-            // `_<hex>.zip`, or `.zip` alone (older names without the commit).
+            // `_<hex>.zip`, `_<hex>.inc-<hex>.zip` (an increment), or `.zip` alone (older names
+            // without the commit).
             if rest != ".zip" {
                 guard rest.hasPrefix("_"), rest.hasSuffix(".zip") else { return nil }
-                let hash = rest.dropFirst().dropLast(4)
+                var hash = rest.dropFirst().dropLast(4)
+                if let dot = hash.firstIndex(of: ".") {
+                    let suffix = hash[hash.index(after: dot)...]
+                    guard suffix.hasPrefix("inc-") else { return nil }
+                    let base = suffix.dropFirst(4)
+                    guard (4...40).contains(base.count), base.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else { return nil }
+                    baseHash = String(base)
+                    hash = hash[..<dot]
+                }
                 guard (4...40).contains(hash.count), hash.allSatisfy({ $0.isHexDigit }) else { return nil }
+                commitHash = String(hash)
             }
         }
         let valid = (1...12).contains(month) && (1...31).contains(day) && hour < 24 && minute < 60 && second < 60
@@ -87,7 +104,10 @@ public struct BackupName: Sendable, Equatable {
             let t = mktime(&parts)
             if t != -1, parts.tm_mday == Int32(day) { stamp = Date(timeIntervalSince1970: TimeInterval(t)) }
         }
-        return BackupName(name: name, kind: kind, stamp: stamp, order: second * 100_000 + counter, encrypted: encrypted)
+        var parsed = BackupName(name: name, kind: kind, stamp: stamp, order: second * 100_000 + counter, encrypted: encrypted)
+        parsed.commit = commitHash
+        parsed.base = baseHash
+        return parsed
     }
 
     /// The file a sidecar belongs to, or nil when `name` is not a sidecar.

@@ -41,6 +41,8 @@ public struct RetentionPolicy: Sendable, Equatable {
         case monthly = "keep-monthly"
         /// Named for a time more than five minutes ahead: kept, and never counted as the newest.
         case future = "future"
+        /// The full snapshot a kept increment is restored from.
+        case base = "base of a kept increment"
         case expired = "expired"
     }
 
@@ -97,6 +99,17 @@ public struct RetentionPolicy: Sendable, Equatable {
             bucketRule(keepMonthly, .monthly) { date in
                 let c = calendar.dateComponents([.year, .month], from: date)
                 return "\(c.year!)-\(c.month!)"
+            }
+            // An increment is only restorable with its full snapshot: the newest full snapshot of
+            // its base commit at or before it stays as long as the increment does.
+            for (index, entry) in newestFirst.enumerated() where rules[index] != nil {
+                guard let base = entry.0.base else { continue }
+                if let j = newestFirst.indices.first(where: { j in
+                    j > index && !newestFirst[j].0.isIncrement
+                        && newestFirst[j].0.commit.map { $0.hasPrefix(base) || base.hasPrefix($0) } == true
+                }), rules[j] == nil {
+                    rules[j] = .base
+                }
             }
             for (index, entry) in newestFirst.enumerated() {
                 let rule = rules[index] ?? .expired

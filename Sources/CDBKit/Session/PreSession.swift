@@ -165,6 +165,8 @@ public struct PreSession {
             snap.lock = .heldByCaller
             snap.repository = request.repository
             snap.recipients = request.recipients
+            // Like the post-commit hook's: only what is new since the newest full snapshot.
+            snap.incremental = true
             let result = try RepositorySnapshot(request: snap, reporter: SilentReporter.shared).run()
             step.path = result.path
             step.summary = result.summaryLine

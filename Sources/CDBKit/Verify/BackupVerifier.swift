@@ -114,8 +114,27 @@ public struct BackupVerifier {
         return "\(report.copiedRows.count) tables, \(rows) rows\(counts)"
     }
 
-    /// A snapshot: both zips sound with matching CRCs, metadata present and naming the commit in the file name.
+    /// A snapshot: both zips sound with matching CRCs, metadata present and naming the commit in
+    /// the file name, its history bundle sound. An increment: its zip, its bundle, and its base —
+    /// there, a full snapshot with history, and the commit the increment builds on.
     func verifySnapshot(_ path: String, name: String) throws -> String {
+        if BackupName.parse(name)?.isIncrement == true || name.contains(".inc-") {
+            let outer = try SnapshotArchive.outerZip(path: path, keys: keys, fileKey: nil)
+            for entry in outer.entries { try outer.checkCRC(entry) }
+            let metadata = try SnapshotArchive.metadata(of: outer, path: path)
+            guard let entry = outer.entries.first(where: { $0.name == SnapshotArchive.incrementName }) else {
+                throw CDBError.validation(path: path, reason: "\(SnapshotArchive.incrementName) is missing")
+            }
+            let bundle = try GitBundle.check(outer, entry, path: path)
+            let base = try HistoryRestore.base(of: path, metadata: metadata)
+            guard bundle.prerequisites == [base.commit] else {
+                throw CDBError.validation(path: path, reason: "the increment needs commit \(bundle.prerequisites.first?.prefix(7) ?? "none") but its base is \(base.commit.prefix(7))")
+            }
+            guard let commit = metadata["Commit"], bundle.refs.contains(where: { $0.hash == commit && $0.name == "HEAD" }) else {
+                throw CDBError.validation(path: path, reason: "the increment's bundle does not hold the commit its metadata names")
+            }
+            return "increment: commit \(commit.prefix(7)) on \(Path.name(of: base.path)), \(bundle.objects) objects"
+        }
         let snapshot = try SnapshotArchive(path: path, keys: keys)
         for entry in snapshot.outer.entries { try snapshot.outer.checkCRC(entry) }
         guard let commit = try snapshot.commit() else {
@@ -131,7 +150,15 @@ public struct BackupVerifier {
             }
         }
         for entry in snapshot.inner.entries { try snapshot.inner.checkCRC(entry, container: SnapshotArchive.repositoryName) }
-        return "commit \(commit.prefix(7)), \(snapshot.inner.entries.filter { !$0.isDirectory }.count) files"
+        var history = ""
+        if let entry = snapshot.entry(SnapshotArchive.bundleName) {
+            let bundle = try GitBundle.check(snapshot.outer, entry, path: path)
+            guard bundle.prerequisites.isEmpty, bundle.refs.contains(where: { $0.hash == commit && $0.name == "HEAD" }) else {
+                throw CDBError.validation(path: path, reason: "\(SnapshotArchive.bundleName) does not hold commit \(commit.prefix(7)) with its whole history")
+            }
+            history = ", history of \(bundle.objects) objects"
+        }
+        return "commit \(commit.prefix(7)), \(snapshot.inner.entries.filter { !$0.isDirectory }.count) files\(history)"
     }
 
     /// The newest backup of each kind in the backup root.
