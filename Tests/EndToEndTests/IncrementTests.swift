@@ -15,6 +15,10 @@ struct IncrementTests {
             repo = try TestRepo("inc")
             for i in 0..<30 { try repo.write("src/module\(i).py", String(repeating: "value_\(i) = \(i)\n", count: 40)) }
             try repo.write("README.md", "trading\n")
+            // Some incompressible weight, so that a full snapshot outweighs ten small increments
+            // as a real repository does.
+            var random = SeededRandom(seed: 1)
+            try Data((0..<150_000).map { _ in UInt8.random(in: 0...255, using: &random) }).write(to: URL(fileURLWithPath: repo.path + "/model.bin"))
             try repo.commitAll("first")
             root = try Harness.temporaryDirectory("cdb-root")
         }
@@ -107,6 +111,26 @@ struct IncrementTests {
         _ = try s.change(3)
         #expect(!(try s.snap()).contains(".inc-"))
         _ = full
+    }
+
+    @Test("increments hold every commit since their base: once one grows past half the full snapshot, the next snapshot is full")
+    func growthForcesFull() throws {
+        let s = try Setup()
+        defer { Harness.remove(s.repo.path); Harness.remove(s.root) }
+        let full = try s.snap()
+        let fullSize = (try FileManager.default.attributesOfItem(atPath: full)[.size] as? Int) ?? 0
+        // Incompressible data worth most of the full snapshot.
+        var random = SeededRandom(seed: 7)
+        let noise = (0..<(fullSize * 2 / 3)).map { _ in UInt8.random(in: 0...255, using: &random) }
+        try Data(noise).write(to: URL(fileURLWithPath: s.repo.path + "/data.bin"))
+        try s.repo.commitAll("big data")
+        let big = try s.snap()
+        #expect(big.contains(".inc-"), "the first big change is still an increment: \(big)")
+        _ = try s.change(1)
+        let next = try s.snap()
+        #expect(!next.contains(".inc-"), "after an increment past half the base: \(next)")
+        _ = try s.change(2)
+        #expect(try s.snap().contains(".inc-" + next.split(separator: "_").last!.prefix(7)))
     }
 
     @Test("prune keeps the full snapshot a kept increment needs, and deletes both when both are old")

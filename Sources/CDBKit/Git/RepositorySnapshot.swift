@@ -125,8 +125,9 @@ public struct RepositorySnapshot {
         /// Store only what is new since the repository's newest full snapshot, when one can be
         /// built on (the post-commit hook's runs); a full snapshot otherwise.
         public var incremental = false
-        /// A full snapshot again after this many increments on one base.
-        public var maxIncrements = 20
+        /// A full snapshot again after this many increments on one base (a safety cap: the
+        /// usual reason is size, see `incrementBase`).
+        public var maxIncrements = 500
         public init(settings: Settings) { self.settings = settings }
     }
 
@@ -175,14 +176,17 @@ public struct RepositorySnapshot {
                 metadata.base = base.name
                 metadata.baseCommit = base.commit
                 var result = try write(repo, head, nil, metadata, base: base, root: root, started: started)
-                if result.path != nil { marker.save(name: base.name, commit: base.commit, increments: base.increments + 1, encrypted: request.recipients != nil) }
+                if result.path != nil {
+                    marker.save(name: base.name, commit: base.commit, increments: base.increments + 1, encrypted: request.recipients != nil,
+                                lastIncrement: result.bytes)
+                }
                 result.seconds = Date().timeIntervalSince(started)
                 return result
             }
             metadata.bundle = repo.isShallow ? "none (a shallow clone: its history is cut)" : "repository.bundle"
             var result = try write(repo, head, entries, metadata, base: nil, root: root, started: started)
             if case .backupRoot = request.destination, let path = result.path, result.metadata.bundle != "none" {
-                marker.save(name: Path.name(of: path), commit: head.hash, increments: 0, encrypted: request.recipients != nil)
+                marker.save(name: Path.name(of: path), commit: head.hash, increments: 0, encrypted: request.recipients != nil, lastIncrement: 0)
             }
             result.seconds = Date().timeIntervalSince(started)
             return result
@@ -454,6 +458,11 @@ struct IncrementBase {
     var increments: Int
 }
 
+/// When increments stop paying: each holds every commit since its base, so they grow; once the
+/// last one passed half the base's size, the next snapshot is full again. Storage then stays
+/// within a small multiple of one full snapshot, and a restore needs two files at most.
+let incrementShareOfBase = 0.5
+
 /// `<root>/.snapshot-base-<hash of the repository>`: the repository's newest full snapshot with
 /// history (its file name and full commit) and how many increments were built on it. Kept
 /// outside the snapshots so that encrypted ones need no key to be built on.
@@ -467,7 +476,7 @@ struct BaseMarker {
     }
 
     /// The recorded base, or nil (no marker, or one cdb did not write).
-    func load() -> (name: String, commit: String, increments: Int, encrypted: Bool)? {
+    func load() -> (name: String, commit: String, increments: Int, encrypted: Bool, lastIncrement: Int64)? {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -477,12 +486,13 @@ struct BaseMarker {
         guard lines.count >= 4, let parsed = BackupName.parse(lines[0]), parsed.kind == .repository, !parsed.isIncrement,
               lines[0] == Path.name(of: lines[0]), lines[1].count == 40, lines[1].allSatisfy(\.isHexDigit),
               let count = Int(lines[2]), count >= 0 else { return nil }
-        return (lines[0], lines[1], count, lines[3] == "encrypted")
+        let last = lines.count > 4 ? Int64(lines[4]) ?? 0 : 0
+        return (lines[0], lines[1], count, lines[3] == "encrypted", last)
     }
 
     /// Records a base; a failure only costs the next commit a full snapshot.
-    func save(name: String, commit: String, increments: Int, encrypted: Bool) {
-        try? AtomicFile.write("\(name)\n\(commit)\n\(increments)\n\(encrypted ? "encrypted" : "plain")\n", to: path)
+    func save(name: String, commit: String, increments: Int, encrypted: Bool, lastIncrement: Int64) {
+        try? AtomicFile.write("\(name)\n\(commit)\n\(increments)\n\(encrypted ? "encrypted" : "plain")\n\(lastIncrement)\n", to: path)
     }
 }
 
@@ -504,6 +514,10 @@ extension RepositorySnapshot {
             return nil
         }
         guard recorded.encrypted == (request.recipients != nil) else { return nil }
+        if recorded.lastIncrement > 0, Double(recorded.lastIncrement) > Double(info.st_size) * incrementShareOfBase {
+            reporter.detail("full snapshot: the last increment grew past half the full one")
+            return nil
+        }
         guard recorded.increments < request.maxIncrements else {
             reporter.detail("full snapshot: \(recorded.increments) increments since the last one")
             return nil
