@@ -1,3 +1,4 @@
+import CDBKit
 import Foundation
 import Testing
 
@@ -20,14 +21,15 @@ struct PostCommitReliabilityTests {
         }
         let folder = root + "/Repository"
         func snapshotted() -> Set<String> {
-            Set(Harness.files(in: folder).filter { $0.hasSuffix(".zip") }.compactMap { $0.split(separator: "_").last.map { String($0.dropLast(4)) } })
+            // Full snapshots and increments alike (`_<hash>.zip`, `_<hash>.inc-<base>.zip`).
+            Set(Harness.files(in: folder).filter { $0.hasSuffix(".zip") }.compactMap { BackupName.parse($0)?.commit })
         }
         try? waitFor(seconds: 60) { snapshotted().isSuperset(of: commits) }
         #expect(snapshotted().isSuperset(of: commits), "missing snapshots of \(Set(commits).subtracting(snapshotted()).sorted())")
         // Each snapshot holds its own commit, and verifies.
         for name in Harness.files(in: folder).filter({ $0.hasSuffix(".zip") }) {
             let metadata = try Harness.run("unzip", ["-p", folder + "/" + name, "git_metadata.txt"]).stdout
-            #expect(metadata.contains("Commit: " + String(name.split(separator: "_").last!.dropLast(4))), "\(name)")
+            #expect(metadata.contains("Commit: " + (BackupName.parse(name)?.commit ?? "?")), "\(name)")
         }
         let verify = try Harness.cdb("cdb-verify", Harness.files(in: folder).filter { $0.hasSuffix(".zip") }.map { folder + "/" + $0 })
         #expect(verify.status == 0, "\(verify.stderr)")

@@ -79,7 +79,8 @@ struct VerifyTests {
         cases.append((try b.damaged(b.dump, name: "cdb_backup_2020-01-01_0005.sql", resign: true) { $0.insert(contentsOf: Array("X\n".utf8), at: rowAt) }, "rows but its dump recorded"))
         let zip = [UInt8](try Data(contentsOf: URL(fileURLWithPath: b.snapshot)))
         cases.append((try b.damaged(b.snapshot, name: "claire_repo_2020-01-01_0006_\(String(b.snapshot.suffix(11).prefix(7))).zip", resign: true) {
-            $0[zip.count / 2] ^= 0x40
+            // Inside repository.zip (which the history bundle now follows): past its local header.
+            $0[indexOf(Array("repository.zip".utf8), in: zip) + 14 + 120] ^= 0x40
         }, "repository.zip"))
         cases.append((try b.damaged(b.snapshot, name: "claire_repo_2020-01-01_0007_abcdef0.zip", resign: true) { _ in }, "file name says commit abcdef0"))
         let noSidecar = b.root + "/PostgreSQL/cdb_backup_2020-01-01_0008.sql"
