@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(libpq-dev libgit2-dev libzstd-dev zlib1g-dev libdeflate-dev pkg-config postgresql postgresql-contrib
-          postgresql-client unzip zip zstd gzip git ca-certificates util-linux strace time procps python3 python3-pip age)
+          postgresql-client unzip zip zstd gzip git ca-certificates util-linux strace time procps python3 python3-pip age
+          rclone openssh-server openssh-client)
 if [ "${1:-}" = "--with-shells" ]; then packages+=(zsh fish tmux bash-completion); fi
 
 missing=()

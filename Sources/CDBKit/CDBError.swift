@@ -54,6 +54,8 @@ public enum CDBError: LocalizedError, Equatable {
     /// The server failed on one object while the dump read it (e.g. `pg_get_viewdef` cannot
     /// render it); `object` names it ("view public.mv").
     case objectFailed(object: String, sqlstate: String, message: String)
+    /// A copy destination cannot be reached (a disk not mounted, a server down): 69.
+    case destinationUnreachable(destination: String, reason: String)
     /// An encrypted file cannot be opened: no identity matches (77), or it is damaged (65).
     case encrypted(path: String, problem: AgeError)
 
@@ -79,7 +81,7 @@ public enum CDBError: LocalizedError, Equatable {
         case .databaseConfig: return .config
         case let .query(_, sqlstate, _): return Self.status(sqlstate: sqlstate)
         case let .objectFailed(_, sqlstate, _): return Self.status(sqlstate: sqlstate)
-        case .connectionLost: return .unavailable
+        case .connectionLost, .destinationUnreachable: return .unavailable
         case .unsupportedObjects, .validation, .missingTables, .restoreFailed: return .dataError
         case .inputMissing: return .noInput
         case .cannotCreate: return .cantCreate
@@ -133,6 +135,8 @@ public enum CDBError: LocalizedError, Equatable {
                 ? "dump as the object's owner or a superuser (--username, PGUSER)"
                 : "pg_dump cannot dump it either; drop or recreate that object, then run again"
             return "the server failed on \(object): \(message) (SQLSTATE \(sqlstate)) — no backup was written; \(fix)"
+        case let .destinationUnreachable(destination, reason):
+            return "cannot reach the copy destination \(Untrusted.escape(destination)): \(reason) — is the disk mounted, the server up?"
         case let .encrypted(path, problem):
             switch problem {
             case .noMatch:

@@ -138,8 +138,10 @@ public struct HistoryRestore {
               let short = parsed.commit, commit.hasPrefix(short) else {
             throw CDBError.validation(path: path, reason: "\(SnapshotArchive.metadataName) names no valid base snapshot")
         }
-        let basePath = Path.join(Path.directory(of: path), name)
+        // A copy (cdb-copy) names the base with .age when it encrypted it on the way.
         var info = stat()
+        let basePath = [name, name + ".age"].map { Path.join(Path.directory(of: path), $0) }
+            .first { lstat($0, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG } ?? Path.join(Path.directory(of: path), name)
         guard lstat(basePath, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
             throw CDBError.inputMissing(path: basePath, reason: "the full snapshot this increment builds on is missing; without it the increment cannot be restored")
         }

@@ -186,7 +186,7 @@ public enum BackupLog {
     /// Appends one entry: a `[YYYY-MM-DD HH:MM:SS] title` line, then indented `Key: value` lines.
     /// A log that cannot be written never fails the backup; the reason is returned instead.
     @discardableResult
-    public static func append(folder: String, title: String, fields: [(String, String)], at when: Date = Date()) -> String? {
+    public static func append(folder: String, title: String, fields: [(String, String)], at when: Date = Date(), file: String = "backup_log.txt") -> String? {
         var t = time_t(when.timeIntervalSince1970)
         var parts = tm()
         localtime_r(&t, &parts)
@@ -197,7 +197,7 @@ public enum BackupLog {
         for (key, value) in fields {
             text += "  \(Untrusted.escape(key)): \(Untrusted.escape(value))\n"
         }
-        let path = Path.join(folder, "backup_log.txt")
+        let path = Path.join(folder, file)
         let fd: Int32
         do { fd = try OwnedFile.open(path, flags: O_WRONLY | O_APPEND) } catch let error as CDBError {
             return error.errorDescription ?? path

@@ -10,11 +10,16 @@ final class ChildProcess {
     private(set) var input: Int32
     /// Read end of the child's standard error.
     private(set) var errors: Int32
+    /// Read end of the child's standard output, when captured (else it is inherited).
+    private(set) var output: Int32 = -1
 
     /// Starts `arguments[0]` (looked up on PATH) with the rest as its arguments; throws the
     /// POSIX error when it cannot start.
-    init(_ arguments: [String]) throws {
-        var stdinPipe: [Int32] = [-1, -1], stderrPipe: [Int32] = [-1, -1]
+    init(_ arguments: [String], captureOutput: Bool = false) throws {
+        var stdinPipe: [Int32] = [-1, -1], stderrPipe: [Int32] = [-1, -1], stdoutPipe: [Int32] = [-1, -1]
+        if captureOutput {
+            guard Self.makePipe(&stdoutPipe) else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        }
         guard Self.makePipe(&stdinPipe) else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
         guard Self.makePipe(&stderrPipe) else {
             let code = errno
@@ -26,6 +31,7 @@ final class ChildProcess {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], STDIN_FILENO)
         posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], STDERR_FILENO)
+        if captureOutput { posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], STDOUT_FILENO) }
         // The child starts with no signal blocked (libdispatch blocks some in its threads, and
         // a blocked SIGTERM would make terminate() a no-op) and with default actions for the
         // signals cdb itself ignores or catches.
@@ -45,13 +51,16 @@ final class ChildProcess {
         let started = posix_spawnp(&child, arguments[0], &actions, &attributes, argv, environ)
         close(stdinPipe[0])
         close(stderrPipe[1])
+        if captureOutput { close(stdoutPipe[1]) }
         guard started == 0 else {
             close(stdinPipe[1]); close(stderrPipe[0])
+            if captureOutput { close(stdoutPipe[0]) }
             throw POSIXError(.init(rawValue: started) ?? .EIO)
         }
         pid = child
         input = stdinPipe[1]
         errors = stderrPipe[0]
+        output = captureOutput ? stdoutPipe[0] : -1
     }
 
     /// A pipe whose ends close on exec (the child gets only the ends dup2 gives it).
@@ -64,6 +73,7 @@ final class ChildProcess {
     deinit {
         closeInput()
         if errors >= 0 { close(errors) }
+        if output >= 0 { close(output) }
     }
 
     func closeInput() {
@@ -74,7 +84,14 @@ final class ChildProcess {
 
     /// Everything the child writes to standard error, up to `limit` bytes kept (the rest read
     /// and dropped), until it closes it.
-    func readErrors(limit: Int = 64 * 1024) -> [UInt8] {
+    func readErrors(limit: Int = 64 * 1024) -> [UInt8] { Self.drain(errors, limit: limit) }
+
+    /// Everything the child writes to standard output (captured), up to `limit` bytes kept.
+    func readOutput(limit: Int = 64 << 20) -> [UInt8] { Self.drain(output, limit: limit) }
+
+    private static func drain(_ fd: Int32, limit: Int) -> [UInt8] {
+        guard fd >= 0 else { return [] }
+        let errors = fd
         var kept = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {

@@ -1,0 +1,195 @@
+import Crypto
+import FoundationEssentials
+import Glibc
+
+/// One `cdb-copy` run to one destination: list it (the truth about what it holds), copy every
+/// local backup it lacks — encrypted as it streams, under a temporary name, then its sidecar —,
+/// check what arrived, then apply the destination's retention. README, "Copies off the machine".
+public struct OffsiteCopy {
+    public struct Request: Sendable {
+        public var root: String
+        /// Local backups to copy (paths); nil: every backup under the root that the destination
+        /// lacks.
+        public var files: [String]?
+        /// Encrypt to these; nil only with --no-encryption (already encrypted files go as they are).
+        public var recipients: [AgeRecipient]?
+        public var policy = RetentionPolicy(retentionDays: 0, keepLast: 1, keepDaily: 14, keepWeekly: 8, keepMonthly: 12)
+        public var noDelete = false
+        public var now = Date()
+        public init(root: String) { self.root = root }
+    }
+
+    public struct Result: Sendable {
+        public var destination: String
+        /// Destination paths written ("PostgreSQL/name.age").
+        public var copied: [String] = []
+        public var bytes: Int64 = 0
+        public var alreadyThere = 0
+        /// Local backups DEST's retention would not keep (older than what it keeps): not copied.
+        public var notKept = 0
+        public var deleted: [String] = []
+        public var seconds: Double = 0
+    }
+
+    public let request: Request
+    public let target: CopyTarget
+    public let reporter: Reporter
+
+    public init(request: Request, target: CopyTarget, reporter: Reporter) {
+        self.request = request
+        self.target = target
+        self.reporter = reporter
+    }
+
+    public func run() throws -> Result {
+        let started = Date()
+        var result = Result(destination: target.display)
+        // The destination's listing is the state; without it nothing is copied or deleted.
+        var present = try target.list()
+        // Leftovers of interrupted runs: temporary names, never final ones.
+        for name in present.keys where Path.name(of: name).hasPrefix(copyTemporaryPrefix) {
+            try? target.remove(name)
+            present[name] = nil
+        }
+        // What DEST should hold: its retention decided over what it has and what would come, so
+        // that nothing is copied only to be deleted (and copied again next time).
+        var candidates: [(local: String, remote: String, encrypt: Bool)] = []
+        for local in try localBackups() {
+            let name = Path.name(of: local)
+            // The copy mirrors the root: the kind decides the folder, wherever the file lies.
+            let kind = BackupName.parse(name)?.kind == .postgres ? BackupRoot.Kind.postgres.rawValue : BackupRoot.Kind.repository.rawValue
+            let encryptedAlready = AgeFile.isEncrypted(path: local)
+            candidates.append((local, kind + "/" + name + (encryptedAlready || request.recipients == nil ? "" : ".age"), !encryptedAlready))
+        }
+        let keep = keptAtDestination(Array(present.keys) + candidates.map(\.remote))
+        var sent: [String: Int64] = [:]
+        for (local, remoteName, encrypt) in candidates {
+            if present[remoteName] != nil && present[remoteName + ".sha256"] != nil {
+                result.alreadyThere += 1
+                continue
+            }
+            guard keep.contains(remoteName) || request.files != nil else {
+                result.notKept += 1
+                continue
+            }
+            let name = Path.name(of: local)
+            reporter.progress("copying \(name) to \(target.display)…")
+            let (bytes, digest) = try copy(local, to: remoteName, encrypt: encrypt)
+            let sidecar = Array("\(digest)  \(Path.name(of: remoteName))\n".utf8)
+            _ = try target.upload(remoteName + ".sha256") { sink in try sidecar.withUnsafeBytes { try sink.write($0) } }
+            sent[remoteName] = bytes
+            result.copied.append(remoteName)
+            result.bytes += bytes
+        }
+        if !sent.isEmpty {
+            // What arrived: the listing must show every object at its full size.
+            present = try target.list()
+            for (remoteName, bytes) in sent.sorted(by: { $0.key < $1.key }) where present[remoteName] != bytes {
+                throw CDBError.io(path: target.display + "/" + remoteName, reason: "the copy holds \(present[remoteName].map(String.init) ?? "nothing") bytes where \(bytes) were sent")
+            }
+        }
+        if !request.noDelete { result.deleted = try applyRetention(present, keep: keptAtDestination(Array(present.keys))) }
+        result.seconds = Date().timeIntervalSince(started)
+        return result
+    }
+
+    /// The backups to copy: the given files, or every backup name of ours under the root.
+    func localBackups() throws -> [String] {
+        if let files = request.files {
+            return try files.map { file in
+                guard let parsed = BackupName.parse(Path.name(of: file)) else {
+                    throw CDBError.usage("\(Untrusted.escape(file)) is not a backup name cdb knows")
+                }
+                var info = stat()
+                guard stat(file, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+                    throw CDBError.inputMissing(path: file, reason: "no such file")
+                }
+                _ = parsed
+                return file
+            }
+        }
+        let root = BackupRoot(path: request.root)
+        var out: [String] = []
+        for kind in BackupRoot.Kind.allCases {
+            let folder = root.folder(kind)
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
+            for name in names where BackupName.parse(name).map({ ($0.kind == .postgres) == (kind == .postgres) }) == true {
+                var info = stat()
+                guard lstat(Path.join(folder, name), &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+                out.append(Path.join(folder, name))
+            }
+        }
+        return out
+    }
+
+    /// Streams `local` to the destination (through age unless it is encrypted already),
+    /// checking it against its own sidecar on the way. Returns the bytes sent and their SHA-256.
+    func copy(_ local: String, to remoteName: String, encrypt: Bool) throws -> (Int64, String) {
+        let fd = open(local, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { throw CDBError.inputMissing(path: local, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        let expected = (try? String(contentsOfFile: Checksum.sidecarPath(for: local), encoding: .utf8))
+            .map { String($0.prefix { !$0.isWhitespace }).lowercased() }
+        var localHash = SHA256()
+        var sent: (Int64, String) = (0, "")
+        let bytes = try target.upload(remoteName) { sink in
+            let counted = CountingSink(next: sink)
+            let first: ByteSink = try encrypt && request.recipients != nil ? AgeSink(next: counted, recipients: request.recipients!) : counted
+            try FileIO.forEachChunk(fd, path: local) { chunk in
+                localHash.update(bufferPointer: chunk)
+                try first.write(chunk)
+            }
+            // A local backup that no longer matches its sidecar is not copied over a good one:
+            // failing here leaves the upload under its temporary name only.
+            if let expected, Format.hex(localHash.finalize()) != expected {
+                throw CDBError.validation(path: local, reason: "it does not match its .sha256 sidecar; not copied (cdb-verify tells more)")
+            }
+            try first.finish()
+            sent = (counted.bytes, Format.hex(counted.hash.finalize()))
+        }
+        return (bytes == sent.0 ? bytes : sent.0, sent.1)
+    }
+
+    /// The paths among `paths` that DEST's policy keeps (never fewer than the newest of each
+    /// kind; an increment's base as long as the increment). Names not of cdb's are not in it
+    /// and never touched.
+    func keptAtDestination(_ paths: [String]) -> Set<String> {
+        var backups: [(BackupName, Date)] = []
+        var byName: [String: String] = [:]
+        for path in Set(paths) {
+            let name = Path.name(of: path)
+            guard let parsed = BackupName.parse(name), let stamp = parsed.stamp else { continue }
+            backups.append((parsed, stamp))
+            byName[name] = path
+        }
+        var policy = request.policy
+        policy.keepLast = max(1, policy.keepLast)
+        return Set(policy.plan(backups, now: request.now).filter(\.keep).compactMap { byName[$0.backup.name] })
+    }
+
+    /// Deletes what DEST's policy no longer keeps: cdb's names only (objects and their
+    /// sidecars).
+    func applyRetention(_ present: [String: Int64], keep: Set<String>) throws -> [String] {
+        var deleted: [String] = []
+        for path in present.keys.sorted() where BackupName.parse(Path.name(of: path))?.stamp != nil && !keep.contains(path) {
+            try target.remove(path)
+            deleted.append(path)
+            if present[path + ".sha256"] != nil { try target.remove(path + ".sha256") }
+        }
+        return deleted
+    }
+}
+
+/// Counts and hashes what passes to the next sink (the bytes the destination receives).
+final class CountingSink: ByteSink {
+    let next: ByteSink
+    var bytes: Int64 = 0
+    var hash = SHA256()
+    init(next: ByteSink) { self.next = next }
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        self.bytes += Int64(bytes.count)
+        hash.update(bufferPointer: bytes)
+        try next.write(bytes)
+    }
+    func finish() throws { try next.finish() }
+}

@@ -1,0 +1,129 @@
+import ArgumentParser
+import CDBCommandLine
+import CDBKit
+import FoundationEssentials
+import Glibc
+
+struct Copy: CDBProgram {
+    static let configuration = CommandConfiguration(
+        commandName: "cdb-copy",
+        abstract: "Copy backups off the machine, encrypted: to a folder (a USB disk) or any rclone remote.",
+        discussion: """
+            Copies every backup under the backup root that DEST does not hold yet (or just the FILEs given), \
+            into the same layout (PostgreSQL/, Repository/), encrypted with age to the configured recipients \
+            as it streams (NAME.age; an encrypted backup goes as it is), each with a .sha256 sidecar of the \
+            encrypted bytes. DEST is a folder, or an rclone remote such as b2:bucket/claire or \
+            :sftp,host=vault:backups (rclone owns the credentials: rclone config, RCLONE_CONFIG_*). Objects \
+            are uploaded under a temporary name and moved into place when complete; what DEST lists is the \
+            state, so a deleted copy is copied again. Then DEST's own retention (keep-daily 14, keep-weekly 8, \
+            keep-monthly 12; never the newest of each kind) deletes cdb's older copies there, and nothing \
+            else; --no-delete keeps everything (append-only buckets).
+
+            Default destinations: CDB_COPY_TO (space-separated). stdout: the destination paths written. \
+            Every run is logged in copy_log.txt at the backup root.
+
+            Exit codes: 0 ok, 64 usage, 65 a local backup does not match its sidecar, 66 no such file, 69 \
+            DEST unreachable, 74 DEST full, 75 locked, 78 configuration (no recipients, rclone \
+            authentication).
+            """,
+        version: CDBVersion.string
+    )
+
+    @Option(name: .long, help: ArgumentHelp("A destination: a folder, or an rclone remote name:path (repeatable; default CDB_COPY_TO).", valueName: "dest"),
+            completion: .directory)
+    var to: [String] = []
+
+    @Flag(name: .long, help: "Copy without encrypting (for a destination you encrypt otherwise); warns.")
+    var noEncryption = false
+
+    @Flag(name: .long, help: "Delete nothing at the destination (append-only storage).")
+    var noDelete = false
+
+    @Option(name: .long, help: ArgumentHelp("Copies kept at DEST: the newest of each of the last N days (default 14, CDB_COPY_KEEP_DAILY).", valueName: "n"))
+    var keepDaily: Int?
+
+    @Option(name: .long, help: ArgumentHelp("… of each of the last N ISO weeks (default 8, CDB_COPY_KEEP_WEEKLY).", valueName: "n"))
+    var keepWeekly: Int?
+
+    @Option(name: .long, help: ArgumentHelp("… of each of the last N months (default 12, CDB_COPY_KEEP_MONTHLY).", valueName: "n"))
+    var keepMonthly: Int?
+
+    @OptionGroup(title: "Encryption") var encryption: EncryptionOptions
+
+    @OptionGroup var locking: LockOptions
+
+    @OptionGroup var common: CommonOptions
+
+    @Argument(help: ArgumentHelp("Backups to copy (default: every backup under the root that DEST lacks).", valueName: "file"),
+              completion: .file(extensions: ["sql", "gz", "zst", "zip", "age"]))
+    var files: [String] = []
+
+    func validate() throws {
+        for (flag, value) in [("--keep-daily", keepDaily), ("--keep-weekly", keepWeekly), ("--keep-monthly", keepMonthly)] {
+            if let value, value < 0 { throw ValidationError("\(flag) takes 0 or more") }
+        }
+    }
+
+    func execute(settings: Settings, reporter: Reporter) throws -> ExitStatus {
+        var destinations = to
+        if destinations.isEmpty, let (list, _) = settings.sources.lookup("CDB_COPY_TO") {
+            destinations = list.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        }
+        guard !destinations.isEmpty else {
+            throw CDBError.configuration("no destination: give --to DEST (a folder or an rclone remote), or set CDB_COPY_TO in the config file")
+        }
+        var request = OffsiteCopy.Request(root: settings.backupRoot)
+        request.files = files.isEmpty ? nil : files
+        request.noDelete = noDelete
+        if noEncryption {
+            reporter.warning("--no-encryption: copies leave this machine in clear; encrypt the destination otherwise")
+        } else {
+            var keys = encryption
+            keys.encrypt = true
+            request.recipients = try keys.recipients(settings)
+        }
+        request.policy = RetentionPolicy(
+            retentionDays: 0, keepLast: 1,
+            keepDaily: try settings.sources.integer("CDB_COPY_KEEP_DAILY", flag: keepDaily, default: 14),
+            keepWeekly: try settings.sources.integer("CDB_COPY_KEEP_WEEKLY", flag: keepWeekly, default: 8),
+            keepMonthly: try settings.sources.integer("CDB_COPY_KEEP_MONTHLY", flag: keepMonthly, default: 12))
+        let rclone = settings.sources.lookup("CDB_RCLONE")?.value ?? "rclone"
+        // Prune waits while backups are being read.
+        let lock = try RootLock(root: settings.backupRoot, mode: .shared, wait: locking.seconds)
+        var worst = ExitStatus.success
+        try withExtendedLifetime(lock) {
+            for destination in destinations {
+                let started = Date()
+                do {
+                    let target = try copyTarget(destination, rclone: rclone)
+                    let result = try OffsiteCopy(request: request, target: target, reporter: reporter).run()
+                    reporter.info("\(target.display): \(result.copied.count) copied (\(ByteSize.format(result.bytes))), \(result.alreadyThere) already there, \(result.deleted.count) deleted, \(Format.fixed(result.seconds)) s")
+                    for path in result.copied { if !common.json { emit(Self.join(destination, path)) } }
+                    if common.json {
+                        emit(jsonLine(["destination": destination, "ok": true, "copied": result.copied, "bytes": result.bytes,
+                                       "already": result.alreadyThere, "deleted": result.deleted, "seconds": (result.seconds * 1000).rounded() / 1000]))
+                    }
+                    BackupLog.append(folder: settings.backupRoot, title: "Copy OK", fields: [
+                        ("Destination", destination), ("Copied", "\(result.copied.count)"), ("Size", ByteSize.format(result.bytes)),
+                        ("Already there", "\(result.alreadyThere)"), ("Deleted", "\(result.deleted.count)"), ("Duration", Format.fixed(result.seconds) + " s"),
+                    ], file: "copy_log.txt")
+                } catch let error as CDBError {
+                    reporter.error(error.errorDescription ?? "\(error)")
+                    worst = max(worst, error.exitStatus)
+                    if common.json { emit(jsonLine(["destination": destination, "ok": false, "exit": Int(error.exitStatus.rawValue), "error": error.errorDescription ?? ""])) }
+                    BackupLog.append(folder: settings.backupRoot, title: "Copy FAILED", fields: [
+                        ("Destination", destination), ("Error", error.errorDescription ?? "\(error)"), ("Duration", Format.fixed(Date().timeIntervalSince(started)) + " s"),
+                    ], file: "copy_log.txt")
+                }
+            }
+        }
+        return worst
+    }
+
+    static func join(_ destination: String, _ path: String) -> String {
+        destination.hasSuffix("/") || destination.hasSuffix(":") ? destination + path : destination + "/" + path
+    }
+}
+
+ProcessSetup.prepare()
+Copy.main()

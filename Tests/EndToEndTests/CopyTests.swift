@@ -1,0 +1,245 @@
+import CDBKit
+import Foundation
+import Testing
+
+/// A throwaway SFTP server: Debian's sshd on a free loopback port, with its own host key and one
+/// authorized key, reached through rclone's sftp backend (a remote named `t:` defined by
+/// RCLONE_CONFIG_T_* variables; no rclone config file).
+final class SFTPServer {
+    let dir: String
+    let port: Int
+    let clientKey: String
+    /// sshd's own pid (it daemonizes: Foundation's Process loses track of a child that closes
+    /// every inherited descriptor, so it is not started as one).
+    private(set) var pid: pid_t = 0
+
+    init() throws {
+        dir = try Harness.temporaryDirectory("sftp")
+        for key in ["host", "client", "stranger"] {
+            let made = try Harness.run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", dir + "/" + key])
+            if made.status != 0 { throw Failure("ssh-keygen: \(made.stderr)") }
+        }
+        clientKey = dir + "/client"
+        try FileManager.default.copyItem(atPath: dir + "/client.pub", toPath: dir + "/authorized_keys")
+        try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
+        var chosen = 0
+        for _ in 0..<20 {
+            let port = Int.random(in: 20_000...60_000)
+            try """
+                Port \(port)
+                ListenAddress 127.0.0.1
+                HostKey \(dir)/host
+                AuthorizedKeysFile \(dir)/authorized_keys
+                PasswordAuthentication no
+                KbdInteractiveAuthentication no
+                UsePAM no
+                StrictModes no
+                PermitRootLogin yes
+                PidFile \(dir)/sshd.pid
+                Subsystem sftp internal-sftp
+
+                """.write(toFile: dir + "/sshd_config", atomically: false, encoding: .utf8)
+            let started = try Harness.run("/usr/sbin/sshd", ["-f", dir + "/sshd_config", "-E", dir + "/sshd.log"])
+            guard started.status == 0 else { continue }
+            let probe = "import socket\ntry:\n socket.create_connection(('127.0.0.1', \(port)), 1).close()\nexcept OSError:\n raise SystemExit(1)\n"
+            let deadline = Date().addingTimeInterval(10)
+            while Date() < deadline {
+                if let text = try? String(contentsOfFile: dir + "/sshd.pid", encoding: .utf8), let p = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+                   try Harness.run("python3", ["-c", probe]).status == 0 {
+                    pid = p
+                    break
+                }
+                usleep(50_000)
+            }
+            if pid != 0 { chosen = port; break }
+        }
+        guard pid != 0 else { throw Failure("sshd did not start: \((try? String(contentsOfFile: dir + "/sshd.log", encoding: .utf8)) ?? "")") }
+        port = chosen
+    }
+
+    /// The rclone remote `t:` for this server, with `key` (default: the authorized one).
+    func environment(key: String? = nil) -> [String: String?] {
+        ["RCLONE_CONFIG": "/dev/null", "RCLONE_CONFIG_T_TYPE": "sftp", "RCLONE_CONFIG_T_HOST": "127.0.0.1",
+         "RCLONE_CONFIG_T_PORT": "\(port)", "RCLONE_CONFIG_T_USER": "root", "RCLONE_CONFIG_T_KEY_FILE": key ?? clientKey,
+         "RCLONE_CONFIG_T_SHELL_TYPE": "unix"]
+    }
+
+    /// Stops the server (and the sessions it forked).
+    func halt() {
+        if pid != 0 { kill(pid, SIGTERM) }
+        _ = try? Harness.run("pkill", ["-f", dir + "/sshd_config"])
+    }
+
+    func stop() {
+        halt()
+        Harness.remove(dir)
+    }
+}
+
+/// cdb-copy against a folder (the USB case) and an SFTP server, the same tests for both.
+@Suite("cdb-copy: encrypted copies to a folder and over SFTP", .serialized)
+struct CopyTests {
+    enum Kind: String, CaseIterable, CustomStringConvertible { case folder, sftp; var description: String { rawValue } }
+
+    /// A backup root with real backups (a dump made by hand is enough: names and sidecars).
+    struct Fixture {
+        let root: String
+        let dest: String          // what --to gets
+        let local: String         // where the destination's files are on this machine
+        let key: (file: String, recipient: String)
+        let server: SFTPServer?
+        var env: [String: String?] {
+            var e: [String: String?] = ["CDB_BACKUP_ROOT": root]
+            for (k, v) in server?.environment() ?? [:] { e[k] = v }
+            return e
+        }
+
+        init(_ kind: Kind) throws {
+            root = try Harness.temporaryDirectory("cdb-root")
+            let dir = try Harness.temporaryDirectory("copy")
+            key = try EncryptionTests.keygen(dir)
+            switch kind {
+            case .folder:
+                server = nil
+                local = dir + "/usb"
+                try FileManager.default.createDirectory(atPath: local, withIntermediateDirectories: true)
+                dest = local
+            case .sftp:
+                let s = try SFTPServer()
+                server = s
+                local = s.dir + "/remote"
+                try FileManager.default.createDirectory(atPath: local, withIntermediateDirectories: true)
+                dest = "t:" + local
+            }
+            for folder in ["PostgreSQL", "Repository"] {
+                try FileManager.default.createDirectory(atPath: root + "/" + folder, withIntermediateDirectories: true)
+            }
+        }
+
+        /// A local backup named for `daysAgo` with some content, and its sidecar.
+        @discardableResult
+        func backup(_ kind: String, daysAgo: Int, size: Int = 3000, seed: UInt64 = 1) throws -> String {
+            let date = Date().addingTimeInterval(-Double(daysAgo) * 86_400)
+            let f = DateFormatter()
+            f.dateFormat = "yyyy-MM-dd_HHmm"
+            let stamp = f.string(from: date)
+            let name = kind == "db" ? "cdb_backup_\(stamp).sql" : "claire_repo_\(stamp)_abc1234.zip"
+            let path = root + "/" + (kind == "db" ? "PostgreSQL/" : "Repository/") + name
+            var random = SeededRandom(seed: seed &+ UInt64(daysAgo))
+            try Data((0..<size).map { _ in UInt8.random(in: 0...255, using: &random) }).write(to: URL(fileURLWithPath: path))
+            try "\(try Harness.sha256(path))  \(name)\n".write(toFile: path + ".sha256", atomically: false, encoding: .utf8)
+            return path
+        }
+
+        func remote() -> [String] {
+            (FileManager.default.enumerator(atPath: local)?.compactMap { $0 as? String } ?? [])
+                .filter { $0.hasPrefix("PostgreSQL/") || $0.hasPrefix("Repository/") }.sorted()
+        }
+
+        func copy(_ extra: [String] = [], environment: [String: String?] = [:]) throws -> Harness.Output {
+            var e = env
+            for (k, v) in environment { e[k] = v }
+            return try Harness.cdb("cdb-copy", ["--to", dest, "--recipient", key.recipient] + extra, environment: e)
+        }
+
+        func remove() {
+            server?.stop()
+            Harness.remove(root)
+            Harness.remove(Path.directory(of: key.file))
+        }
+    }
+
+    @Test("copy: encrypted, with sidecars; age -d gives the local bytes; a re-run copies nothing; a deleted copy is copied again", arguments: Kind.allCases)
+    func copyAndRepair(_ kind: Kind) throws {
+        let f = try Fixture(kind)
+        defer { f.remove() }
+        let dump = try f.backup("db", daysAgo: 0, size: 200_000)
+        let snap = try f.backup("repo", daysAgo: 0, size: 50_000, seed: 9)
+        let first = try f.copy()
+        #expect(first.status == 0, "\(first.stderr)")
+        let written = first.stdout.split(separator: "\n").map(String.init)
+        #expect(written.count == 2 && written.allSatisfy { $0.hasSuffix(".age") }, "\(first.stdout)")
+        #expect(f.remote().count == 4, "\(f.remote())")
+        for local in [dump, snap] {
+            let name = (local.contains("PostgreSQL") ? "PostgreSQL/" : "Repository/") + Path.name(of: local) + ".age"
+            let copy = f.local + "/" + name
+            #expect(try Harness.run("sha256sum", ["-c", Path.name(of: copy) + ".sha256"], directory: Path.directory(of: copy)).status == 0)
+            let plain = try Harness.run("age", ["-d", "-i", f.key.file, copy])
+            let same = try Harness.sha256Bytes(plain.stdoutData) == Harness.sha256(local)
+            #expect(plain.status == 0 && same, "\(name)")
+        }
+        let again = try f.copy()
+        #expect(again.status == 0 && again.stdout.isEmpty && again.stderr.contains("2 already there"), "\(again.stderr)")
+        try FileManager.default.removeItem(atPath: f.local + "/PostgreSQL/" + Path.name(of: dump) + ".age")
+        let repaired = try f.copy()
+        #expect(repaired.status == 0 && repaired.stdout.contains(Path.name(of: dump)), "\(repaired.stderr)")
+        let log = try String(contentsOfFile: f.root + "/copy_log.txt", encoding: .utf8)
+        #expect(log.components(separatedBy: "Copy OK").count == 4, "\(log)")
+    }
+
+    @Test("retention at the destination over 60 days: daily/weekly/monthly kept, the rest deleted, foreign files untouched, nothing copied only to be deleted; --no-delete deletes nothing", arguments: Kind.allCases)
+    func retention(_ kind: Kind) throws {
+        let f = try Fixture(kind)
+        defer { f.remove() }
+        for day in 0..<60 { try f.backup("db", daysAgo: day, size: 200) }
+        try FileManager.default.createDirectory(atPath: f.local + "/PostgreSQL", withIntermediateDirectories: true)
+        try "mine".write(toFile: f.local + "/PostgreSQL/notes.txt", atomically: false, encoding: .utf8)
+        let out = try f.copy(["--keep-daily", "7", "--keep-weekly", "4", "--keep-monthly", "3"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let copies = f.remote().filter { $0.hasSuffix(".sql.age") }
+        // 7 days, then the newest of 4 weeks and 3 months (some overlap): far fewer than 60.
+        #expect(copies.count >= 7 && copies.count <= 14, "\(copies)")
+        #expect(f.remote().contains("PostgreSQL/notes.txt"))
+        let second = try f.copy(["--keep-daily", "7", "--keep-weekly", "4", "--keep-monthly", "3"])
+        #expect(second.status == 0 && second.stdout.isEmpty && second.stderr.contains("0 deleted"), "nothing copied to be deleted: \(second.stderr)")
+        // Tighter retention deletes; --no-delete does not.
+        let kept = try f.copy(["--keep-daily", "2", "--keep-weekly", "0", "--keep-monthly", "0", "--no-delete"])
+        #expect(kept.status == 0 && f.remote().filter { $0.hasSuffix(".sql.age") }.count == copies.count, "\(kept.stderr)")
+        let tight = try f.copy(["--keep-daily", "2", "--keep-weekly", "0", "--keep-monthly", "0"])
+        #expect(tight.status == 0 && f.remote().filter { $0.hasSuffix(".sql.age") }.count == 2, "\(f.remote())")
+        #expect(f.remote().contains("PostgreSQL/notes.txt"))
+    }
+
+    @Test("kill -9 mid-upload never leaves a final name that does not decrypt; the next run repairs", arguments: Kind.allCases)
+    func crash(_ kind: Kind) throws {
+        let f = try Fixture(kind)
+        defer { f.remove() }
+        try f.backup("db", daysAgo: 0, size: 8 << 20)
+        var random = SeededRandom(seed: 14)
+        var env = Harness.environment
+        env["XDG_CONFIG_HOME"] = Harness.configHome
+        for (k, v) in f.env { env[k] = v }
+        for _ in 0..<12 {
+            let p = try spawn(Harness.binDir + "/cdb-copy", ["--to", f.dest, "--recipient", f.key.recipient], environment: env.compactMapValues { $0 })
+            usleep(UInt32.random(in: 0...400_000, using: &random))
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            for name in f.remote() where name.hasSuffix(".age") && !name.contains(".cdb-tmp-") {
+                let opened = try Harness.run("age", ["-d", "-i", f.key.file, "-o", "/dev/null", f.local + "/" + name])
+                #expect(opened.status == 0, "\(name) is under its final name but does not decrypt")
+            }
+        }
+        let repaired = try f.copy()
+        #expect(repaired.status == 0, "\(repaired.stderr)")
+        #expect(f.remote().filter { $0.hasSuffix(".age") }.count == 1 && !f.remote().contains { $0.contains(".cdb-tmp-") }, "\(f.remote())")
+    }
+
+    @Test("errors: an unmounted folder or a stopped server 69, a wrong SSH key 78, no recipient 78; nothing written")
+    func errors() throws {
+        let f = try Fixture(.sftp)
+        defer { f.remove() }
+        try f.backup("db", daysAgo: 0)
+        let unmounted = try Harness.cdb("cdb-copy", ["--to", f.root + "/no-such-usb", "--recipient", f.key.recipient], environment: f.env)
+        #expect(unmounted.status == 69 && unmounted.stderr.contains("is the disk mounted"), "\(unmounted.stderr)")
+        let stranger = try f.copy(environment: ["RCLONE_CONFIG_T_KEY_FILE": f.server!.dir + "/stranger"])
+        #expect(stranger.status == 78, "\(stranger.stderr)")
+        let noKey = try Harness.cdb("cdb-copy", ["--to", f.dest], environment: f.env)
+        #expect(noKey.status == 78 && noKey.stderr.contains("no recipient"), "\(noKey.stderr)")
+        #expect(f.remote().isEmpty)
+        f.server!.halt()
+        try waitFor { try Harness.run("pgrep", ["-f", f.server!.dir + "/sshd_config"]).status != 0 }
+        let down = try f.copy()
+        #expect(down.status == 69, "\(down.stderr)")
+        #expect(!down.stderr.contains(f.server!.clientKey), "the key file's path is not a secret, but rclone's arguments stay unprinted")
+    }
+}
