@@ -181,6 +181,12 @@ public struct SessionBanner {
             } else {
                 reporter.info("Retention: \(step.summary)")
             }
+        case let .copyStarted(step):
+            if step.status == .success {
+                reporter.info(step.summary)
+            } else {
+                line("\(reporter.glyph(.fail)) Off-site copy: \(step.summary)", failed: true)
+            }
         case let .finished(outcome, root):
             reporter.info(outcome.status == .success ? "\n=== Backups Complete ===" : "\n=== Backups Finished With Errors ===")
             reporter.info("Saved: \(root.hasSuffix("/") ? root : root + "/")")

@@ -65,6 +65,20 @@ struct Copy: CDBProgram {
     }
 
     func execute(settings: Settings, reporter: Reporter) throws -> ExitStatus {
+        do {
+            return try copyAll(settings: settings, reporter: reporter)
+        } catch let error as CDBError {
+            // A run that cannot start (no recipient, no destination, the lock) is logged too:
+            // the next session's banner reads the log.
+            BackupLog.append(folder: settings.backupRoot, title: "Copy FAILED", fields: [
+                ("Destination", to.isEmpty ? (settings.sources.lookup("CDB_COPY_TO")?.value ?? "none") : to.joined(separator: " ")),
+                ("Error", error.errorDescription ?? "\(error)"),
+            ], file: "copy_log.txt")
+            throw error
+        }
+    }
+
+    func copyAll(settings: Settings, reporter: Reporter) throws -> ExitStatus {
         var destinations = to
         if destinations.isEmpty, let (list, _) = settings.sources.lookup("CDB_COPY_TO") {
             destinations = list.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)

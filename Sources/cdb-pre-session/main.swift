@@ -69,6 +69,12 @@ extension PreSessionCommand {
             request.lockWait = locking.seconds
             request.compression = compress?.value ?? settings.compression
             request.recipients = try encryption.recipients(settings)
+            if let (list, _) = settings.sources.lookup("CDB_COPY_TO") {
+                request.copyTo = list.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+                // cdb-copy lives beside this program (install.sh puts them together).
+                let own = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+                request.copyProgram = Path.join(Path.directory(of: own), "cdb-copy")
+            }
             request.minInterval = try settings.sources.integer("CDB_SESSION_INTERVAL", flag: minInterval, default: 0)
             let outcome = PreSession(request: request, events: SessionBanner(reporter: reporter).show).run()
             if common.json {

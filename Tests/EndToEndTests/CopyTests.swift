@@ -224,6 +224,33 @@ struct CopyTests {
         #expect(f.remote().filter { $0.hasSuffix(".age") }.count == 1 && !f.remote().contains { $0.contains(".cdb-tmp-") }, "\(f.remote())")
     }
 
+    @Test("cdb-pre-session with CDB_COPY_TO starts cdb-copy in the background after its backups and shows the last copy run's outcome")
+    func fromSession() throws {
+        let session = try SessionFixture(database: false)
+        let f = try Fixture(.folder)
+        defer { session.remove(); f.remove() }
+        var env = session.environment
+        env["CDB_COPY_TO"] = f.dest
+        env["CDB_RECIPIENTS"] = f.key.recipient
+        let first = try Harness.cdb("cdb-pre-session", ["--skip-db"], environment: env, directory: session.repo.path)
+        #expect(first.status == 0 && first.stderr.contains("Off-site copy: started in the background → \(f.dest); first run"), "\(first.stderr)")
+        do {
+            try waitFor(seconds: 30) { f.remote().contains { $0.hasPrefix("Repository/") && $0.hasSuffix(".zip.age.sha256") } }
+        } catch {
+            Issue.record("no copy: \(f.remote()) log: \((try? String(contentsOfFile: session.root + "/copy_log.txt", encoding: .utf8)) ?? "none") root: \(Harness.files(in: session.root))")
+            throw error
+        }
+        try waitFor(seconds: 30) { ((try? String(contentsOfFile: session.root + "/copy_log.txt", encoding: .utf8)) ?? "").contains("Copy OK") }
+        let second = try Harness.cdb("cdb-pre-session", ["--skip-db"], environment: env, directory: session.repo.path)
+        #expect(second.stderr.contains("last run OK 0 min ago") || second.stderr.contains("last run OK 1 min ago"), "\(second.stderr)")
+        // A copy that cannot run (no recipient) is reported by the next session.
+        env["CDB_RECIPIENTS"] = nil
+        _ = try Harness.cdb("cdb-pre-session", ["--skip-db"], environment: env, directory: session.repo.path)
+        try waitFor(seconds: 30) { ((try? String(contentsOfFile: session.root + "/copy_log.txt", encoding: .utf8)) ?? "").contains("Copy FAILED") }
+        let third = try Harness.cdb("cdb-pre-session", ["--skip-db"], environment: env, directory: session.repo.path)
+        #expect(third.stderr.contains("last run FAILED") && third.stderr.contains("no recipient"), "\(third.stderr)")
+    }
+
     @Test("errors: an unmounted folder or a stopped server 69, a wrong SSH key 78, no recipient 78; nothing written")
     func errors() throws {
         let f = try Fixture(.sftp)

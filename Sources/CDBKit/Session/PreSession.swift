@@ -18,6 +18,10 @@ public struct PreSession {
         public var compression: Compression = .none
         /// Encrypt both backups to these recipients (age), or nil.
         public var recipients: [AgeRecipient]?
+        /// Off-site copies: cdb-copy is started in the background after the backups when
+        /// destinations are set (CDB_COPY_TO); `copyProgram` is its path.
+        public var copyTo: [String] = []
+        public var copyProgram: String?
         public init(settings: Settings) { self.settings = settings }
     }
 
@@ -54,6 +58,8 @@ public struct PreSession {
         case stepFinished(Step, label: String)
         /// Pruning ran (its step says whether it deleted anything or failed).
         case pruned(Step)
+        /// cdb-copy was started in the background (or could not be); the last run's record.
+        case copyStarted(Step)
         case finished(Outcome, root: String)
     }
 
@@ -110,6 +116,7 @@ public struct PreSession {
         let prune = pruneStep()
         outcome.steps.append(prune)
         events(.pruned(prune))
+        if !request.copyTo.isEmpty { events(.copyStarted(copyStep())) }
         outcome.seconds = Date().timeIntervalSince(started)
         if outcome.status == .success { Self.touch(marker) }
         events(.finished(outcome, root: root))
@@ -174,6 +181,35 @@ public struct PreSession {
             if m.uncommitted > 0 { step.warnings.append(m.uncommittedSummary + " in uncommitted.patch") }
             for (path, reason) in m.untrackedSkipped { step.warnings.append("untracked \(Untrusted.escape(path)) not captured: \(reason)") }
         }
+    }
+
+    /// Starts cdb-copy in the background (it waits for this run's lock, then copies); the
+    /// summary names the destinations and the last copy run's outcome from copy_log.txt.
+    func copyStep() -> Step {
+        step("copy") { step in
+            guard let program = request.copyProgram else { throw CDBError.configuration("cdb-copy is not installed beside cdb-pre-session") }
+            let last = Self.lastCopyRun(root: request.settings.backupRoot).map { "; last run \($0)" } ?? "; first run"
+            do { try ChildProcess.startDetached([program, "--quiet"] + request.copyTo.flatMap { ["--to", $0] }) } catch {
+                throw CDBError.configuration("cannot start \(program): \(describe(error))")
+            }
+            step.summary = "Off-site copy: started in the background → \(request.copyTo.map { Untrusted.escape($0) }.joined(separator: ", "))\(last)"
+        }
+    }
+
+    /// "OK 2 h ago" / "FAILED 5 min ago: reason", from the last entry of copy_log.txt.
+    static func lastCopyRun(root: String, now: Date = Date()) -> String? {
+        guard let text = try? String(contentsOfFile: Path.join(root, "copy_log.txt"), encoding: .utf8) else { return nil }
+        let lines = text.split(separator: "\n").map(String.init)
+        guard let start = lines.lastIndex(where: { $0.hasPrefix("[") && $0.contains("] Copy ") }) else { return nil }
+        let head = lines[start]
+        let ok = head.hasSuffix("Copy OK")
+        var age = ""
+        if head.count > 21, let date = Timestamp.parseLocal(String(head.dropFirst().prefix(19))) {
+            let minutes = Int(now.timeIntervalSince(date) / 60)
+            age = minutes < 60 ? " \(minutes) min ago" : minutes < 48 * 60 ? " \(minutes / 60) h ago" : " \(minutes / 1440) days ago"
+        }
+        let error = lines[(start + 1)...].prefix { $0.hasPrefix("  ") }.first { $0.hasPrefix("  Error: ") }.map { ": " + $0.dropFirst(9) } ?? ""
+        return (ok ? "OK" : "FAILED") + age + error
     }
 
     func pruneStep() -> Step {

@@ -63,6 +63,33 @@ final class ChildProcess {
         output = captureOutput ? stdoutPipe[0] : -1
     }
 
+    /// Starts a program that outlives this one: its own session, standard streams on /dev/null,
+    /// no signal blocked; not waited for (init adopts it when this process ends).
+    static func startDetached(_ arguments: [String]) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO] {
+            posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY, 0)
+        }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), defaults = sigset_t()
+        sigemptyset(&none)
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        // 0x80 is glibc's POSIX_SPAWN_SETSID (a GNU extension the Swift module does not export).
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | 0x80))
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var child = pid_t()
+        let started = posix_spawnp(&child, arguments[0], &actions, &attributes, argv, environ)
+        guard started == 0 else { throw POSIXError(.init(rawValue: started) ?? .EIO) }
+    }
+
     /// A pipe whose ends close on exec (the child gets only the ends dup2 gives it).
     private static func makePipe(_ ends: inout [Int32]) -> Bool {
         guard pipe(&ends) == 0 else { return false }

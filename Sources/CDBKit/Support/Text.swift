@@ -191,6 +191,19 @@ public enum Timestamp {
         return dateAndTime(parts, separator: "T") + zone
     }
 
+    /// "YYYY-MM-DD HH:MM:SS" in local time (the logs' stamps); nil for anything else.
+    public static func parseLocal(_ text: String) -> Date? {
+        let b = Array(text.utf8)
+        guard b.count == 19, b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x20, b[13] == 0x3A, b[16] == 0x3A else { return nil }
+        func n(_ i: Int, _ c: Int) -> Int32? { Int32(String(decoding: b[i..<(i + c)], as: UTF8.self)) }
+        guard let y = n(0, 4), let mo = n(5, 2), let d = n(8, 2), let h = n(11, 2), let mi = n(14, 2), let s = n(17, 2) else { return nil }
+        var parts = tm()
+        parts.tm_year = y - 1900; parts.tm_mon = mo - 1; parts.tm_mday = d
+        parts.tm_hour = h; parts.tm_min = mi; parts.tm_sec = s; parts.tm_isdst = -1
+        let t = mktime(&parts)
+        return t == -1 ? nil : Date(timeIntervalSince1970: Double(t))
+    }
+
     /// "YYYY-MM-DD" + separator + "HH:MM:SS" of broken-down time.
     public static func dateAndTime(_ parts: tm, separator: String = " ") -> String {
         date(parts) + separator + Format.zeroPadded(parts.tm_hour, width: 2) + ":" + Format.zeroPadded(parts.tm_min, width: 2)
