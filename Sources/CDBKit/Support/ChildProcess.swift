@@ -32,19 +32,8 @@ final class ChildProcess {
         posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], STDIN_FILENO)
         posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], STDERR_FILENO)
         if captureOutput { posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], STDOUT_FILENO) }
-        // The child starts with no signal blocked (libdispatch blocks some in its threads, and
-        // a blocked SIGTERM would make terminate() a no-op) and with default actions for the
-        // signals cdb itself ignores or catches.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
+        var attributes = Self.attributes(flags: 0)
         defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t(), defaults = sigset_t()
-        sigemptyset(&none)
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var child = pid_t()
@@ -72,22 +61,30 @@ final class ChildProcess {
         for fd in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO] {
             posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY, 0)
         }
+        // 0x80 is glibc's POSIX_SPAWN_SETSID (a GNU extension the Swift module does not export).
+        var attributes = Self.attributes(flags: 0x80)
+        defer { posix_spawnattr_destroy(&attributes) }
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var child = pid_t()
+        let started = posix_spawnp(&child, arguments[0], &actions, &attributes, argv, environ)
+        guard started == 0 else { throw POSIXError(.init(rawValue: started) ?? .EIO) }
+    }
+
+    /// Spawn attributes: the child starts with no signal blocked (libdispatch blocks some in
+    /// its threads, and a blocked SIGTERM would make terminate() a no-op) and with default
+    /// actions for the signals cdb itself ignores or catches; plus `flags`. Destroy after use.
+    private static func attributes(flags: Int32) -> posix_spawnattr_t {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
         var none = sigset_t(), defaults = sigset_t()
         sigemptyset(&none)
         sigemptyset(&defaults)
         for signal in [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT] { sigaddset(&defaults, signal) }
         posix_spawnattr_setsigmask(&attributes, &none)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        // 0x80 is glibc's POSIX_SPAWN_SETSID (a GNU extension the Swift module does not export).
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | 0x80))
-        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var child = pid_t()
-        let started = posix_spawnp(&child, arguments[0], &actions, &attributes, argv, environ)
-        guard started == 0 else { throw POSIXError(.init(rawValue: started) ?? .EIO) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | flags))
+        return attributes
     }
 
     /// A pipe whose ends close on exec (the child gets only the ends dup2 gives it).
