@@ -74,18 +74,32 @@ struct Restore: CDBProgram {
     @Flag(name: .long, help: "Restore even when the backup does not match its .sha256 sidecar (to rescue a damaged backup; warns).")
     var noVerify = false
 
-    @Argument(help: ArgumentHelp("The dump or snapshot to restore.", valueName: "backup"), completion: .file(extensions: ["sql", "gz", "zst", "zip", "age"]))
-    var backup: String
+    @Flag(name: .long, help: "Restore (or --check) the newest dump in the backup root, by the time in its name.")
+    var latest = false
+
+    @Argument(help: ArgumentHelp("The dump or snapshot to restore (or, with --commit, the folder).", valueName: "backup"), completion: .file(extensions: ["sql", "gz", "zst", "zip", "age"]))
+    var given: String?
 
     @OptionGroup(title: "Encrypted backups") var identity: IdentityOptions
 
     @Argument(help: ArgumentHelp("For a snapshot: the folder to unpack into.", valueName: "dir"), completion: .directory)
     var directory: String?
 
+    var backup: String { given ?? "" }
     var isSnapshot: Bool { backup.hasSuffix(".zip") || backup.hasSuffix(".zip.age") }
     var isIncrement: Bool { BackupName.parse(Path.name(of: backup))?.isIncrement == true }
 
     func validate() throws {
+        if latest {
+            if given != nil || commit != nil { throw ValidationError("--latest picks the dump itself: leave out the file (and --commit)") }
+            if clean && create { throw ValidationError("choose one of --clean and --create") }
+            if check && (clean || create || database.dbname != nil) { throw ValidationError("--check restores into its own scratch database; leave out --dbname, --clean and --create") }
+            if !check && database.dbname == nil && ProcessInfo.processInfo.environment["PGDATABASE"] == nil {
+                throw ValidationError("name the target database with --dbname (or PGDATABASE), or use --check")
+            }
+            return
+        }
+        if given == nil { throw ValidationError("name the backup to restore, or use --latest (the newest dump) or --commit HASH DIR") }
         if commit != nil {
             if directory != nil { throw ValidationError("--commit HASH takes one folder: cdb-restore --commit HASH DIR") }
             if check || clean || create || applyUncommitted { throw ValidationError("--commit restores a git repository; --check, --clean, --create and --apply-uncommitted do not apply") }
@@ -111,6 +125,17 @@ struct Restore: CDBProgram {
     }
 
     func execute(settings: Settings, reporter: Reporter) throws -> ExitStatus {
+        if latest {
+            let folder = BackupRoot(path: settings.backupRoot).folder(.postgres)
+            guard let newest = BackupVerifier.latest(root: settings.backupRoot).first(where: { Path.directory(of: $0) == folder }) else {
+                throw CDBError.inputMissing(path: folder, reason: "no dump here (cdb-pg-dump or cdb-pre-session makes one)")
+            }
+            reporter.info("the newest dump: \(Path.name(of: newest))")
+            var resolved = self
+            resolved.latest = false
+            resolved.given = newest
+            return try resolved.execute(settings: settings, reporter: reporter)
+        }
         if let commit {
             let found = try HistoryRestore.find(commit: commit, in: BackupRoot(path: settings.backupRoot).folder(.repository))
             return try restoreHistory(found, into: backup, settings: settings, reporter: reporter)

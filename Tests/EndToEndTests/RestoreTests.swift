@@ -133,6 +133,30 @@ struct RestoreTests {
         #expect(try PG.psql(copy, "SELECT count(*) FROM pg_class WHERE relname = '\(table.replacingAll("'", with: "''"))'") == "1")
     }
 
+    @Test("--latest checks and restores the newest dump by the time in its name, not by how names sort")
+    func latest() throws {
+        let source = try PG.tradingDatabase()
+        let root = try Harness.temporaryDirectory("cdb-root")
+        let target = PG.uniqueName("latest")
+        defer { PG.dropDatabase(source); PG.dropDatabase(target); Harness.remove(root) }
+        let env: [String: String?] = ["CDB_BACKUP_ROOT": root]
+        let none = try Harness.cdb("cdb-restore", ["--check", "--latest"], environment: env)
+        #expect(none.status == 66 && none.stderr.contains("no dump here"), "\(none.stderr)")
+        let made = try Harness.cdb("cdb-pg-dump", ["-d", source], environment: env).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        // Two older names that sort after the real one bytewise ("_0337_…" vs "_033745_…").
+        let folder = root + "/PostgreSQL/"
+        for old in ["cdb_backup_2020-01-01_0337_2.sql", "cdb_backup_2020-01-01_033745_2.sql"] {
+            try FileManager.default.copyItem(atPath: made, toPath: folder + old)
+        }
+        let check = try Harness.cdb("cdb-restore", ["--check", "--latest"], environment: env)
+        #expect(check.status == 0 && check.stderr.contains("the newest dump: \(Path.name(of: made))") && check.stderr.contains("OK:"), "\(check.stderr)")
+        let restored = try Harness.cdb("cdb-restore", ["--latest", "--dbname", target, "--create"], environment: env)
+        #expect(restored.status == 0, "\(restored.stderr)")
+        #expect(try PG.contentDigest(target) == PG.contentDigest(source))
+        let both = try Harness.cdb("cdb-restore", ["--latest", made, "--check"], environment: env)
+        #expect(both.status == 64, "\(both.stderr)")
+    }
+
     @Test("a dump that does not match its sidecar is refused by restore and --check (65) before any database is touched; --no-verify rescues it; a failed --create drops what it created")
     func sidecarAndCreate() throws {
         let source = try PG.tradingDatabase()
