@@ -17,7 +17,7 @@ struct Copy: CDBProgram {
             are uploaded under a temporary name and moved into place when complete; what DEST lists is the \
             state, so a deleted copy is copied again. Then DEST's own retention (keep-daily 14, keep-weekly 8, \
             keep-monthly 12; never the newest of each kind) deletes cdb's older copies there, and nothing \
-            else; --no-delete keeps everything (append-only buckets).
+            else; --no-delete deletes nothing (append-only buckets).
 
             Default destinations: CDB_COPY_TO (space-separated). stdout: the destination paths written. \
             Every run is logged in copy_log.txt at the backup root.
