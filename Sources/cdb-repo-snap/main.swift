@@ -72,7 +72,7 @@ struct RepoSnap: CDBProgram {
     @Flag(name: .long, help: .hidden)
     var background = false
 
-    @Flag(name: .long, help: "Store only what is new since this repository's newest full snapshot (an increment, .inc-<base>.zip), when there is one to build on; the post-commit hook's runs do this.")
+    @Flag(name: .long, help: "Store only what is new since this repository's newest full snapshot (an increment, .inc-<base>.zip), when there is one to build on; a full snapshot then carries the history (repository.bundle) for the next ones. The post-commit hook's and the session's runs do this.")
     var incremental = false
 
     func validate() throws {

@@ -183,7 +183,10 @@ public struct RepositorySnapshot {
                 result.seconds = Date().timeIntervalSince(started)
                 return result
             }
-            metadata.bundle = repo.isShallow ? "none (a shallow clone: its history is cut)" : "repository.bundle"
+            // History only where increments will build on it (the hook's and the session's runs):
+            // building the bundle costs more than the rest of a full snapshot on a big tree.
+            metadata.bundle = !request.incremental ? "none (a snapshot without --incremental)"
+                : repo.isShallow ? "none (a shallow clone: its history is cut)" : "repository.bundle"
             var result = try write(repo, head, entries, metadata, base: nil, root: root, started: started)
             if case .backupRoot = request.destination, let path = result.path, result.metadata.bundle != "none" {
                 marker.save(name: Path.name(of: path), commit: head.hash, increments: 0, encrypted: request.recipients != nil, lastIncrement: 0)
