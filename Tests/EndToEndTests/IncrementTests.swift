@@ -133,6 +133,21 @@ struct IncrementTests {
         #expect(try s.snap().contains(".inc-" + next.split(separator: "_").last!.prefix(7)))
     }
 
+    @Test("attack: a branch named like an option (-x, made with update-ref) never reaches git's command line as one; the history restores detached")
+    func optionLikeBranch() throws {
+        let s = try Setup()
+        defer { Harness.remove(s.repo.path); Harness.remove(s.root) }
+        try s.repo.git("update-ref", "refs/heads/--upload-pack=touch%20pwned", "HEAD")
+        try s.repo.git("update-ref", "refs/heads/-x", "HEAD")
+        try s.repo.git("symbolic-ref", "HEAD", "refs/heads/-x")
+        let full = try s.snap()
+        let target = s.root + "/restored"
+        let restored = try Harness.cdb("cdb-restore", ["--history", full, target], environment: s.env)
+        #expect(restored.status == 0 && restored.stderr.contains("detached at"), "\(restored.stderr)")
+        #expect(try Harness.run("git", ["-C", target, "rev-parse", "HEAD"]).stdout.hasPrefix(try s.repo.git("rev-parse", "HEAD")))
+        #expect(!GitRepository.isValidBranchName("-x") && !GitRepository.isValidBranchName("--upload-pack=x") && GitRepository.isValidBranchName("main"))
+    }
+
     @Test("prune keeps the full snapshot a kept increment needs, and deletes both when both are old")
     func retentionKeepsBase() throws {
         let s = try Setup()

@@ -221,10 +221,11 @@ public final class GitRepository {
     }
 
     /// Whether git allows `name` as a branch name (checked by libgit2), so that it can go into a
-    /// bundle's ref line.
+    /// bundle's ref line and onto git's command line at restore: never one that starts with "-"
+    /// (which git's command line would read as an option; `git branch` refuses it too).
     public static func isValidBranchName(_ name: String) -> Bool {
         var valid: Int32 = 0
-        return git_reference_name_is_valid(&valid, "refs/heads/" + name) == 0 && valid == 1
+        return !name.hasPrefix("-") && git_reference_name_is_valid(&valid, "refs/heads/" + name) == 0 && valid == 1
             && !name.utf8.contains { $0 < 0x20 || $0 == 0x7F }
     }
 
