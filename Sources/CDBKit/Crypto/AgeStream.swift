@@ -235,46 +235,27 @@ public final class AgeReader {
         guard count > 0 else { throw AgeError.payload(chunk: index, reason: layoutProblem ?? "beyond the end") }
         let start = payloadStart + index * UInt64(AgePayload.sealedChunkSize)
         let sealed = try read(start, count * AgePayload.sealedChunkSize)
-        var opened = [[UInt8]](repeating: [], count: count)
-        var failures = [Int: String]()
-        let lock = Lock()
-        let key = self.key, chunkCount = self.chunkCount, layoutProblem = self.layoutProblem
-        sealed.withUnsafeBytes { bytes in
-            opened.withUnsafeMutableBufferPointer { out in
-                let out = out
-                DispatchQueue.concurrentPerform(iterations: count) { i in
-                    let number = index + UInt64(i)
-                    let last = number == chunkCount - 1
-                    if last, let layoutProblem {
-                        lock.withLock { failures[i] = layoutProblem }
-                        return
-                    }
-                    let from = i * AgePayload.sealedChunkSize
-                    let to = min(from + AgePayload.sealedChunkSize, bytes.count)
-                    guard to - from >= 16 else {
-                        lock.withLock { failures[i] = "the chunk is cut short" }
-                        return
-                    }
-                    do {
-                        let box = try ChaChaPoly.SealedBox(combined: Array(AgePayload.nonce(number, last: last)) + UnsafeRawBufferPointer(rebasing: bytes[from..<to]))
-                        out[i] = Array(try ChaChaPoly.open(box, using: key))
-                    } catch {
-                        lock.withLock {
-                            failures[i] = last ? "it does not authenticate as the last chunk (altered, truncated, or data after the end)"
-                                : "it does not authenticate (altered, or the last-chunk flag is wrong)"
-                        }
-                    }
-                }
-            }
+        var ranges = [Range<Int>]()
+        for i in 0..<count { ranges.append((i * AgePayload.sealedChunkSize)..<min((i + 1) * AgePayload.sealedChunkSize, sealed.count)) }
+        let lastIndex = index + UInt64(count) == chunkCount ? count - 1 : -1
+        let opened = Self.open(sealed, ranges, first: index, key: key, lastIndex: lastIndex)
+        // The layout is known from the file's length: a last chunk it rules out fails as such.
+        let firstBad = opened.indices.first { opened[$0] == nil || ($0 == lastIndex && layoutProblem != nil) }
+        guard let firstBad else {
+            let plain = opened.map { $0! }
+            cache = (index, plain)
+            return plain[0]
         }
-        if let first = failures.keys.min() {
-            // What came before the damaged chunk is still handed out by earlier calls only.
-            if first > 0 { cache = (index, Array(opened[0..<first])) }
-            if first == 0 { throw AgeError.payload(chunk: index, reason: failures[first]!) }
-            return opened[0]
+        if firstBad == 0 {
+            let reason = firstBad == lastIndex
+                ? layoutProblem ?? "it does not authenticate as the last chunk (altered, truncated, or data after the end)"
+                : "it does not authenticate (altered, or the last-chunk flag is wrong)"
+            throw AgeError.payload(chunk: index, reason: reason)
         }
-        cache = (index, opened)
-        return opened[0]
+        // What came before the damaged chunk is still handed out; the damaged one fails when read.
+        let good = opened[0..<firstBad].map { $0! }
+        cache = (index, good)
+        return good[0]
     }
 
     /// Every chunk opened in order, handed to `body` (the whole file authenticated when it
