@@ -97,14 +97,13 @@ public struct OffsiteCopy {
     func localBackups() throws -> [String] {
         if let files = request.files {
             return try files.map { file in
-                guard let parsed = BackupName.parse(Path.name(of: file)) else {
+                guard BackupName.parse(Path.name(of: file)) != nil else {
                     throw CDBError.usage("\(Untrusted.escape(file)) is not a backup name cdb knows")
                 }
                 var info = stat()
                 guard stat(file, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
                     throw CDBError.inputMissing(path: file, reason: "no such file")
                 }
-                _ = parsed
                 return file
             }
         }
@@ -131,9 +130,9 @@ public struct OffsiteCopy {
         let expected = (try? String(contentsOfFile: Checksum.sidecarPath(for: local), encoding: .utf8))
             .map { String($0.prefix { !$0.isWhitespace }).lowercased() }
         var localHash = SHA256()
-        var sent: (Int64, String) = (0, "")
+        var digest = ""
         let bytes = try target.upload(remoteName) { sink in
-            let counted = CountingSink(next: sink)
+            let counted = HashingSink(next: sink)
             let first: ByteSink = try encrypt && request.recipients != nil ? AgeSink(next: counted, recipients: request.recipients!) : counted
             try FileIO.forEachChunk(fd, path: local) { chunk in
                 localHash.update(bufferPointer: chunk)
@@ -145,9 +144,9 @@ public struct OffsiteCopy {
                 throw CDBError.validation(path: local, reason: "it does not match its .sha256 sidecar; not copied (cdb-verify tells more)")
             }
             try first.finish()
-            sent = (counted.bytes, Format.hex(counted.hash.finalize()))
+            digest = Format.hex(counted.hash.finalize())
         }
-        return (bytes == sent.0 ? bytes : sent.0, sent.1)
+        return (bytes, digest)
     }
 
     /// The paths among `paths` that DEST's policy keeps (never fewer than the newest of each
@@ -180,14 +179,12 @@ public struct OffsiteCopy {
     }
 }
 
-/// Counts and hashes what passes to the next sink (the bytes the destination receives).
-final class CountingSink: ByteSink {
+/// Hashes what passes to the next sink (the bytes the destination receives).
+final class HashingSink: ByteSink {
     let next: ByteSink
-    var bytes: Int64 = 0
     var hash = SHA256()
     init(next: ByteSink) { self.next = next }
     func write(_ bytes: UnsafeRawBufferPointer) throws {
-        self.bytes += Int64(bytes.count)
         hash.update(bufferPointer: bytes)
         try next.write(bytes)
     }

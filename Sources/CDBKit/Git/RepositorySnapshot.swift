@@ -473,9 +473,7 @@ struct BaseMarker {
     let path: String
 
     init(root: BackupRoot, repository: GitRepository) {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in repository.commonDir.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0100_0000_01b3 }
-        path = Path.join(root.path, ".snapshot-base-" + String(hash, radix: 16))
+        path = Path.join(root.path, ".snapshot-base-" + Format.fnv1a(repository.commonDir))
     }
 
     /// The recorded base, or nil (no marker, or one cdb did not write).

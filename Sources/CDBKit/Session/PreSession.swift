@@ -227,9 +227,7 @@ public struct PreSession {
     /// `<root>/.last-session-<hash of the repository path>`: touched after a fully successful run.
     static func markerPath(root: String, repository: String) -> String {
         let key = URL(fileURLWithPath: repository).standardizedFileURL.resolvingSymlinksInPath().path
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0100_0000_01b3 }
-        return Path.join(root, ".last-session-" + String(hash, radix: 16))
+        return Path.join(root, ".last-session-" + Format.fnv1a(key))
     }
 
     static func age(of path: String) -> Double? {

@@ -71,6 +71,14 @@ public enum Format {
         return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 
+    /// A short stable key for a text (64-bit FNV-1a, hexadecimal): names the per-repository
+    /// marker files in the backup root.
+    public static func fnv1a(_ text: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0100_0000_01b3 }
+        return String(hash, radix: 16)
+    }
+
     /// Lower-case hexadecimal of some bytes, two digits each.
     public static func hex<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
         let digits = Array("0123456789abcdef".utf8)
