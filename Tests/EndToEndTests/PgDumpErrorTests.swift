@@ -225,8 +225,9 @@ struct PgDumpErrorTests {
 
         let killed = Mutex(false)
         let finished = Mutex(false)
-        let killer = DispatchQueue(label: "killer")
-        killer.async {
+        let killerDone = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {  // a thread of its own, never waiting for a pool's
+            defer { killerDone.signal() }
             let deadline = Date().addingTimeInterval(240)
             while Date() < deadline, !finished.withLock({ $0 }) {
                 let count = try? PG.psql("postgres", """
@@ -239,7 +240,7 @@ struct PgDumpErrorTests {
         }
         let out = try Harness.cdb("cdb-pg-dump", ["--backup-root", root.path, "--dbname", source, "--lock-wait", "240"])
         finished.withLock { $0 = true }
-        killer.sync {}
+        killerDone.wait()
         #expect(killed.withLock { $0 }, "the dump's backend was never seen waiting for the lock: \(out.stderr)")
         #expect(out.status == 69, "\(out.stderr)")
         #expect(out.stderr.contains("connection to the database lost"), "\(out.stderr)")

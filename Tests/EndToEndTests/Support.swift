@@ -56,12 +56,15 @@ enum Harness {
         try startUnblocked(process)
         if let stdin { input.fileHandleForWriting.write(stdin) }
         try input.fileHandleForWriting.close()
-        // Read both pipes concurrently so that neither fills up.
+        // Read both pipes concurrently so that neither fills up. The blocking read gets a thread
+        // of its own: the global queue has one thread per core, and on a 2-core CI machine two
+        // long runs (a dump waiting 240 s for a lock) took both, so a concurrent psql in the same
+        // test never got its stderr read and hung until they ended.
         final class Box: @unchecked Sendable { var data = Data() }
         let errBox = Box()
         let group = DispatchGroup()
         group.enter()
-        DispatchQueue.global().async {
+        Thread.detachNewThread {
             errBox.data = err.fileHandleForReading.readDataToEndOfFile()
             group.leave()
         }

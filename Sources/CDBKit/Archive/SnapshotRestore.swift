@@ -285,7 +285,7 @@ public struct SnapshotRestore {
         let box = Box()
         let reader = DispatchGroup()
         reader.enter()
-        DispatchQueue.global().async {
+        detachThread {  // a blocking read: a thread of its own, never one of the global queue's few
             box.data = process.readErrors()
             reader.leave()
         }

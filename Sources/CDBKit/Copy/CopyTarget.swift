@@ -113,9 +113,11 @@ public struct RcloneTarget: CopyTarget {
         final class Box: @unchecked Sendable { var output = [UInt8](); var errors = [UInt8]() }
         let box = Box(), readers = DispatchGroup()
         readers.enter()
-        DispatchQueue.global().async { box.output = child.readOutput(); readers.leave() }
+        // Blocking pipe reads get threads of their own: on the global queue they could take all of
+        // its few threads (one per core) and starve the work that would end them.
+        detachThread { box.output = child.readOutput(); readers.leave() }
         readers.enter()
-        DispatchQueue.global().async { box.errors = child.readErrors(); readers.leave() }
+        detachThread { box.errors = child.readErrors(); readers.leave() }
         var failure: Error?
         if let input {
             do { try input(child.input) } catch { failure = error; child.terminate() }
