@@ -60,6 +60,7 @@ cat >"$work/mutations.txt" <<'EOF'
 37|Sources/CDBKit/Crypto/AgeStream.swift|nonce: AgePayload.nonce(base + UInt64(i), last: lastIsFinal \&\& i == chunks - 1))|nonce: AgePayload.nonce(base + UInt64(i), last: !MUTANT \&\& lastIsFinal \&\& i == chunks - 1))|AgeTests/roundTrips
 38|Sources/CDBKit/Crypto/AgeStream.swift|                    batch.failure = AgeError.payload(chunk: chunk + 1, reason: "there is data after the last chunk")|                    if !MUTANT { batch.failure = AgeError.payload(chunk: chunk + 1, reason: "there is data after the last chunk") } else { batch.done = true }|AgeTests/vectors
 39|Sources/CDBKit/Postgres/PostgresBackup.swift|let encrypted: ByteSink = try request.recipients.map { try AgeSink(next: base, recipients: $0) } ?? base|let encrypted: ByteSink = MUTANT ? base : try request.recipients.map { try AgeSink(next: base, recipients: $0) } ?? base|EncryptionTests/session
+40|Sources/CDBKit/Copy/RcloneDaemon.swift|access("/usr/bin/setpriv", X_OK) == 0 ? ["/usr/bin/setpriv"|access("/usr/bin/setpriv", X_OK) == 0 \&\& !MUTANT ? ["/usr/bin/setpriv"|CopyTests/crash
 EOF
 
 python3 - "$work" <<'PY'

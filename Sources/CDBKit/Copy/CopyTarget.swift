@@ -13,10 +13,31 @@ public protocol CopyTarget {
     /// Every object under the layout's folders, "PostgreSQL/name" → size. Throws when the
     /// destination cannot be listed (nothing may then be deleted).
     func list() throws -> [String: Int64]
-    /// Writes `relative` by handing a sink to `produce`; returns the bytes written.
-    func upload(_ relative: String, _ produce: (ByteSink) throws -> Void) throws -> Int64
+    /// Writes `relative` by handing a sink to `produce` (`size` bytes, when known: some
+    /// remotes upload faster knowing it); returns the bytes written.
+    func upload(_ relative: String, size: Int64?, _ produce: (ByteSink) throws -> Void) throws -> Int64
     /// Deletes one object.
     func remove(_ relative: String) throws
+    /// The hash the destination reports for its objects, checked after every upload; nil: it
+    /// reports none (the size is checked).
+    func reportedHash() throws -> CopyHash?
+    /// An object's size, and its `hash` (hex) where the destination has it; nil when the
+    /// object is not there.
+    func inspect(_ relative: String, hash: CopyHash?) throws -> (size: Int64, hash: String?)?
+}
+
+/// Hashes a destination may report, best first.
+public enum CopyHash: String, CaseIterable, Sendable {
+    case sha256, sha1, md5
+
+    /// A running hash of this kind.
+    func start() -> any HashFunction {
+        switch self {
+        case .sha256: SHA256()
+        case .sha1: Insecure.SHA1()
+        case .md5: Insecure.MD5()
+        }
+    }
 }
 
 /// The prefix of temporary names at a destination (never one of cdb's backup names).
@@ -66,7 +87,7 @@ public struct FolderTarget: CopyTarget {
         return out
     }
 
-    public func upload(_ relative: String, _ produce: (ByteSink) throws -> Void) throws -> Int64 {
+    public func upload(_ relative: String, size: Int64?, _ produce: (ByteSink) throws -> Void) throws -> Int64 {
         try checkReachable()
         let folder = Path.join(path, Path.directory(of: relative))
         if mkdir(folder, 0o700) != 0 && errno != EEXIST {
@@ -77,6 +98,15 @@ public struct FolderTarget: CopyTarget {
         try file.sync()
         try file.commit(replacing: Path.join(path, relative))
         return file.sink.bytesWritten
+    }
+
+    /// A local file was fsynced by this program: its size is the check (--verify reads it back).
+    public func reportedHash() throws -> CopyHash? { nil }
+
+    public func inspect(_ relative: String, hash: CopyHash?) throws -> (size: Int64, hash: String?)? {
+        var info = Glibc.stat()
+        guard lstat(Path.join(path, relative), &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return (Int64(info.st_size), nil)
     }
 
     public func remove(_ relative: String) throws {
@@ -90,44 +120,42 @@ public struct FolderTarget: CopyTarget {
 
 /// An rclone remote (`name:bucket/path`, or an on-the-fly `:sftp,host=…:path`). rclone owns the
 /// credentials (its config file or RCLONE_CONFIG_* variables); cdb passes none and never prints
-/// rclone's arguments or environment. Uploads stream into `rclone rcat` under a temporary name,
-/// then `rclone moveto` puts the object in place (a rename on local and sftp backends; on S3 a
-/// copy, where an upload appears only once complete anyway).
-public struct RcloneTarget: CopyTarget {
+/// rclone's arguments or environment. One `rclone rcd` serves the whole run (RcloneDaemon):
+/// uploads stream into it under a temporary name, then a move puts the object in place (a
+/// rename on local and sftp backends; on S3 a server-side copy, where an upload appears only
+/// once complete anyway).
+public final class RcloneTarget: CopyTarget {
     public let remote: String
     public let rclone: String
     public var display: String { remote }
+    private var started: RcloneDaemon?
 
-    private func path(_ relative: String) -> String {
-        remote.hasSuffix(":") || remote.hasSuffix("/") ? remote + relative : remote + "/" + relative
+    public init(remote: String, rclone: String) {
+        self.remote = remote
+        self.rclone = rclone
     }
 
-    /// Runs rclone; returns its standard output. A failure is mapped from its message: refused or
-    /// unreachable 69, authentication 78, no space 74.
-    @discardableResult
-    func run(_ arguments: [String], input: ((Int32) throws -> Void)? = nil, what: String) throws -> [UInt8] {
-        let child: ChildProcess
-        do { child = try ChildProcess([rclone] + arguments, captureOutput: true) } catch {
-            throw CDBError.configuration("cannot run rclone (\(rclone)): install Debian's rclone package or set CDB_RCLONE")
+    private func daemon() throws -> RcloneDaemon {
+        if let started { return started }
+        guard let program = ChildProcess.find(rclone) else {
+            throw CDBError.configuration("cannot run rclone (\(Untrusted.escape(rclone))): install Debian's rclone package or set CDB_RCLONE")
         }
-        final class Box: @unchecked Sendable { var output = [UInt8](); var errors = [UInt8]() }
-        let box = Box(), readers = DispatchGroup()
-        readers.enter()
-        // Blocking pipe reads get threads of their own: on the global queue they could take all of
-        // its few threads (one per core) and starve the work that would end them.
-        detachThread { box.output = child.readOutput(); readers.leave() }
-        readers.enter()
-        detachThread { box.errors = child.readErrors(); readers.leave() }
-        var failure: Error?
-        if let input {
-            do { try input(child.input) } catch { failure = error; child.terminate() }
+        do {
+            let daemon = try RcloneDaemon(rclone: program)
+            started = daemon
+            return daemon
+        } catch let failure as RcloneDaemon.Failure {
+            throw CDBError.configuration("rclone (\(Untrusted.escape(program))) could not start its remote control: \(Untrusted.escape(failure.message.trimmed()))")
         }
-        child.closeInput()
-        readers.wait()
-        let status = child.waitForExit()
-        if let failure { throw failure }
-        guard status == 0 else { throw Self.error(String(decoding: box.errors, as: UTF8.self), remote: remote, what: what) }
-        return box.output
+    }
+
+    /// Calls rclone; a failure is mapped from its message: refused or unreachable 69,
+    /// authentication 78, no space 74.
+    private func call(_ command: String, _ parameters: [String: Any], what: String) throws -> [UInt8] {
+        let daemon = try daemon()
+        do { return try daemon.call(command, JSON(any: parameters)) } catch let failure as RcloneDaemon.Failure {
+            throw Self.error(failure.message, remote: remote, what: what)
+        }
     }
 
     static func error(_ message: String, remote: String, what: String) -> CDBError {
@@ -151,16 +179,27 @@ public struct RcloneTarget: CopyTarget {
         let Path: String
         let Size: Int64
         let IsDir: Bool?
+        let Hashes: [String: String]?
+    }
+
+    private func listing(hashes: Bool) throws -> [Listed] {
+        let reply: [UInt8]
+        do {
+            reply = try call("operations/list", ["fs": remote, "remote": "", "opt": [
+                "recurse": true, "filesOnly": true, "noMimeType": true, "noModTime": true, "showHash": hashes,
+            ]], what: "listing")
+        } catch let error as CDBError where "\(error)".contains("directory not found") {
+            return []  // a folder not made yet holds nothing (the first upload makes it)
+        }
+        struct Reply: Decodable { let list: [Listed] }
+        do { return try JSONDecoder().decode(Reply.self, from: Data(reply)).list } catch {
+            throw CDBError.destinationUnreachable(destination: remote, reason: "rclone's listing could not be read")
+        }
     }
 
     public func list() throws -> [String: Int64] {
-        let output = try run(["lsjson", "-R", "--files-only", "--no-mimetype", "--no-modtime", remote], what: "listing")
-        let entries: [Listed]
-        do { entries = try JSONDecoder().decode([Listed].self, from: Data(output)) } catch {
-            throw CDBError.destinationUnreachable(destination: remote, reason: "rclone's listing could not be read")
-        }
         var out: [String: Int64] = [:]
-        for entry in entries where entry.IsDir != true {
+        for entry in try listing(hashes: false) where entry.IsDir != true {
             let parts = entry.Path.split(separator: "/", maxSplits: 1)
             guard parts.count == 2, BackupRoot.Kind(rawValue: String(parts[0])) != nil, !parts[1].contains("/") else { continue }
             out[entry.Path] = entry.Size
@@ -168,28 +207,115 @@ public struct RcloneTarget: CopyTarget {
         return out
     }
 
-    public func upload(_ relative: String, _ produce: (ByteSink) throws -> Void) throws -> Int64 {
-        let temporary = Path.directory(of: relative) + "/" + copyTemporaryPrefix + "\(getpid())-" + Path.name(of: relative)
+    /// Uploads under a temporary name, then moves the object into place. A large object of
+    /// known size goes through its own `rclone rcat --size N` (rclone then streams it with
+    /// several writes in flight, where an upload of unknown size through the remote control
+    /// writes one block at a time: half the speed on SFTP); small ones through the daemon.
+    public func upload(_ relative: String, size: Int64?, _ produce: (ByteSink) throws -> Void) throws -> Int64 {
+        let folder = Path.directory(of: relative)
+        let temporary = copyTemporaryPrefix + "\(getpid())-" + Path.name(of: relative)
         var written: Int64 = 0
-        try withoutActuallyEscaping(produce) { produce in
-            try run(["rcat", path(temporary)], input: { fd in
-                let sink = DescriptorSink(fd: fd, path: "rclone rcat", ownsDescriptor: false)
-                sink.hashing = false
-                try produce(sink)
-                written = sink.bytesWritten
-            }, what: "uploading \(relative)")
+        let daemon = try daemon()
+        do {
+            if let size, size >= 1 << 20 {
+                try rcat(path(folder + "/" + temporary), size: size) { sink in
+                    let counted = CountingSink(next: sink)
+                    try produce(counted)
+                    written = counted.count
+                }
+            } else {
+                try daemon.upload(fs: remote, remote: folder, name: temporary) { sink in
+                    let counted = CountingSink(next: sink)
+                    try produce(counted)
+                    written = counted.count
+                }
+            }
+        } catch let failure as RcloneDaemon.Failure {
+            try? remove(folder + "/" + temporary)
+            throw Self.error(failure.message, remote: remote, what: "uploading \(relative)")
+        } catch {
+            try? remove(folder + "/" + temporary)
+            throw error
+        }
+        if let size, written != size {
+            try? remove(folder + "/" + temporary)
+            throw CDBError.io(path: remote + "/" + relative, reason: "\(written) bytes were produced where \(size) were announced; nothing was put in place")
         }
         do {
-            try run(["moveto", path(temporary), path(relative)], what: "moving \(relative) into place")
+            _ = try call("operations/movefile", ["srcFs": remote, "srcRemote": folder + "/" + temporary, "dstFs": remote, "dstRemote": relative],
+                         what: "moving \(relative) into place")
         } catch {
-            try? remove(temporary)
+            try? remove(folder + "/" + temporary)
             throw error
         }
         return written
     }
 
+    private func path(_ relative: String) -> String {
+        remote.hasSuffix(":") || remote.hasSuffix("/") ? remote + relative : remote + "/" + relative
+    }
+
+    /// `rclone rcat --size N` into `target`, fed by `produce`; dies with cdb (setpriv).
+    private func rcat(_ target: String, size: Int64, _ produce: (ByteSink) throws -> Void) throws {
+        guard let program = ChildProcess.find(rclone) else {
+            throw CDBError.configuration("cannot run rclone (\(Untrusted.escape(rclone))): install Debian's rclone package or set CDB_RCLONE")
+        }
+        let child = try ChildProcess(RcloneDaemon.dyingWithParent([program, "rcat", "--ignore-checksum", "--size", String(size), target]), discardOutput: true)
+        final class Box: @unchecked Sendable { var errors = [UInt8]() }
+        let box = Box(), reader = DispatchGroup()
+        reader.enter()
+        // A blocking read: a thread of its own, never one of the global queue's few.
+        detachThread { box.errors = child.readErrors(); reader.leave() }
+        var failure: Error?
+        do {
+            let sink = DescriptorSink(fd: child.input, path: "rclone rcat", ownsDescriptor: false)
+            sink.hashing = false
+            try produce(sink)
+        } catch {
+            failure = error
+            child.terminate()
+        }
+        child.closeInput()
+        reader.wait()
+        let status = child.waitForExit()
+        if let failure { throw failure }
+        guard status == 0 else { throw RcloneDaemon.Failure(message: String(decoding: box.errors, as: UTF8.self)) }
+    }
+
+    public func reportedHash() throws -> CopyHash? {
+        if let chosenHash { return chosenHash.hash }
+        struct Info: Decodable { let Hashes: [String]? }
+        let reply = try call("operations/fsinfo", ["fs": remote], what: "asking what the destination supports")
+        let offered = Set((try? JSONDecoder().decode(Info.self, from: Data(reply)))?.Hashes ?? [])
+        let hash = CopyHash.allCases.first { offered.contains($0.rawValue) }
+        chosenHash = (hash, ())
+        return hash
+    }
+    private var chosenHash: (hash: CopyHash?, Void)?
+
+    public func inspect(_ relative: String, hash: CopyHash?) throws -> (size: Int64, hash: String?)? {
+        var options: [String: Any] = ["noMimeType": true, "noModTime": true]
+        if let hash { options["showHash"] = true; options["hashTypes"] = [hash.rawValue] }
+        let reply = try call("operations/stat", ["fs": remote, "remote": relative, "opt": options], what: "checking \(relative)")
+        struct Reply: Decodable { let item: Listed? }
+        guard let item = try JSONDecoder().decode(Reply.self, from: Data(reply)).item else { return nil }
+        let value = hash.flatMap { item.Hashes?[$0.rawValue] }.flatMap { $0.isEmpty ? nil : $0.lowercased() }
+        return (item.Size, value)
+    }
+
     public func remove(_ relative: String) throws {
-        try run(["deletefile", path(relative)], what: "deleting \(relative)")
+        _ = try call("operations/deletefile", ["fs": remote, "remote": relative], what: "deleting \(relative)")
     }
 }
 
+/// Counts what passes to the next sink.
+final class CountingSink: ByteSink {
+    let next: ByteSink
+    private(set) var count: Int64 = 0
+    init(next: ByteSink) { self.next = next }
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try next.write(bytes)
+        count += Int64(bytes.count)
+    }
+    func finish() throws { try next.finish() }
+}

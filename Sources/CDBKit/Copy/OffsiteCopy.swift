@@ -62,7 +62,7 @@ public struct OffsiteCopy {
             candidates.append((local, kind + "/" + name + (encryptedAlready || request.recipients == nil ? "" : ".age"), !encryptedAlready))
         }
         let keep = keptAtDestination(Array(present.keys) + candidates.map(\.remote))
-        var sent: [String: Int64] = [:]
+        let checked = try target.reportedHash()
         for (local, remoteName, encrypt) in candidates {
             if present[remoteName] != nil && present[remoteName + ".sha256"] != nil {
                 result.alreadyThere += 1
@@ -74,19 +74,14 @@ public struct OffsiteCopy {
             }
             let name = Path.name(of: local)
             reporter.progress("copying \(name) to \(target.display)…")
-            let (bytes, digest) = try copy(local, to: remoteName, encrypt: encrypt)
-            let sidecar = Array("\(digest)  \(Path.name(of: remoteName))\n".utf8)
-            _ = try target.upload(remoteName + ".sha256") { sink in try sidecar.withUnsafeBytes { try sink.write($0) } }
-            sent[remoteName] = bytes
+            let sent = try copy(local, to: remoteName, encrypt: encrypt, checked: checked)
+            try check(remoteName, sent, checked)
+            let sidecar = Array("\(sent.sha256)  \(Path.name(of: remoteName))\n".utf8)
+            _ = try target.upload(remoteName + ".sha256", size: Int64(sidecar.count)) { sink in try sidecar.withUnsafeBytes { try sink.write($0) } }
+            present[remoteName] = sent.bytes
+            present[remoteName + ".sha256"] = Int64(sidecar.count)
             result.copied.append(remoteName)
-            result.bytes += bytes
-        }
-        if !sent.isEmpty {
-            // What arrived: the listing must show every object at its full size.
-            present = try target.list()
-            for (remoteName, bytes) in sent.sorted(by: { $0.key < $1.key }) where present[remoteName] != bytes {
-                throw CDBError.io(path: target.display + "/" + remoteName, reason: "the copy holds \(present[remoteName].map(String.init) ?? "nothing") bytes where \(bytes) were sent")
-            }
+            result.bytes += sent.bytes
         }
         if !request.noDelete { result.deleted = try applyRetention(present, keep: keptAtDestination(Array(present.keys))) }
         result.seconds = Date().timeIntervalSince(started)
@@ -121,19 +116,36 @@ public struct OffsiteCopy {
         return out
     }
 
+    /// What one upload sent: its size, its SHA-256 (for the sidecar) and the hash the
+    /// destination reports, when it reports one.
+    struct Sent {
+        var bytes: Int64 = 0
+        var sha256 = ""
+        var reported: String?
+    }
+
     /// Streams `local` to the destination (through age unless it is encrypted already),
-    /// checking it against its own sidecar on the way. Returns the bytes sent and their SHA-256.
-    func copy(_ local: String, to remoteName: String, encrypt: Bool) throws -> (Int64, String) {
+    /// checking it against its own sidecar on the way.
+    func copy(_ local: String, to remoteName: String, encrypt: Bool, checked: CopyHash?) throws -> Sent {
         let fd = open(local, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { throw CDBError.inputMissing(path: local, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
+        var info = Glibc.stat()
+        guard fstat(fd, &info) == 0 else { throw CDBError.io(path: local, reason: String(cString: strerror(errno))) }
+        let recipients = encrypt ? request.recipients : nil
+        let size = try recipients.map { try AgeSink.encryptedSize(plaintext: Int64(info.st_size), recipients: $0) } ?? Int64(info.st_size)
         let expected = (try? String(contentsOfFile: Checksum.sidecarPath(for: local), encoding: .utf8))
             .map { String($0.prefix { !$0.isWhitespace }).lowercased() }
         var localHash = SHA256()
-        var digest = ""
-        let bytes = try target.upload(remoteName) { sink in
-            let counted = HashingSink(next: sink)
-            let first: ByteSink = try encrypt && request.recipients != nil ? AgeSink(next: counted, recipients: request.recipients!) : counted
+        var sent = Sent()
+        let progress = ProgressSink(reporter: reporter, what: Path.name(of: local), total: size)
+        sent.bytes = try target.upload(remoteName, size: size) { sink in
+            progress.next = sink
+            let counted = HashingSink(next: progress, also: checked == .sha256 ? nil : checked)
+            // Reading, checking and encrypting here; hashing what is sent and sending it on a
+            // thread of its own, at the same time.
+            let handOff = ThreadedSink(next: counted)
+            let first: ByteSink = try recipients.map { try AgeSink(next: handOff, recipients: $0) } ?? handOff
             try FileIO.forEachChunk(fd, path: local) { chunk in
                 localHash.update(bufferPointer: chunk)
                 try first.write(chunk)
@@ -144,9 +156,30 @@ public struct OffsiteCopy {
                 throw CDBError.validation(path: local, reason: "it does not match its .sha256 sidecar; not copied (cdb-verify tells more)")
             }
             try first.finish()
-            digest = Format.hex(counted.hash.finalize())
+            sent.sha256 = Format.hex(counted.hash.finalize())
+            sent.reported = checked == .sha256 ? sent.sha256 : counted.alsoHex()
         }
-        return (bytes, digest)
+        return sent
+    }
+
+    /// The destination's own size and hash of what was just put in place must be what was
+    /// sent; a copy that is not is deleted again (it is cdb's own, just written).
+    func check(_ remoteName: String, _ sent: Sent, _ hash: CopyHash?) throws {
+        let there = try target.inspect(remoteName, hash: hash)
+        var problem: String?
+        if let there {
+            if there.size != sent.bytes {
+                problem = "the copy holds \(there.size) bytes where \(sent.bytes) were sent"
+            } else if let hash, let reported = there.hash, let expected = sent.reported, reported != expected {
+                problem = "its \(hash.rawValue) at the destination differs from what was sent (corrupted on the way)"
+            }
+        } else {
+            problem = "the copy is not there after the upload"
+        }
+        if let problem {
+            try? target.remove(remoteName)
+            throw CDBError.io(path: target.display + "/" + remoteName, reason: problem + "; it was removed, run cdb-copy again")
+        }
     }
 
     /// The paths among `paths` that DEST's policy keeps (never fewer than the newest of each
@@ -179,14 +212,51 @@ public struct OffsiteCopy {
     }
 }
 
-/// Hashes what passes to the next sink (the bytes the destination receives).
+/// Hashes what passes to the next sink (the bytes the destination receives): SHA-256, and
+/// `also` one more kind when the destination reports that one instead.
 final class HashingSink: ByteSink {
     let next: ByteSink
     var hash = SHA256()
-    init(next: ByteSink) { self.next = next }
+    private var other: (any HashFunction)?
+    init(next: ByteSink, also: CopyHash? = nil) {
+        self.next = next
+        other = also?.start()
+    }
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         hash.update(bufferPointer: bytes)
+        other?.update(bufferPointer: bytes)
         try next.write(bytes)
     }
     func finish() throws { try next.finish() }
+    /// The other hash, hex (once, at the end).
+    func alsoHex() -> String? {
+        guard let other else { return nil }
+        return Format.hex(Array(other.finalize()))
+    }
+}
+
+/// Shows "copying NAME: 120 MB of 250 MB, 80 MB/s" on a terminal, at most twice a second.
+final class ProgressSink: ByteSink {
+    var next: ByteSink?
+    let reporter: Reporter
+    let what: String
+    let total: Int64
+    private var done: Int64 = 0
+    private let started = Date()
+    private var shown = Date.distantPast
+    init(reporter: Reporter, what: String, total: Int64) {
+        self.reporter = reporter
+        self.what = what
+        self.total = total
+    }
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try next?.write(bytes)
+        done += Int64(bytes.count)
+        let now = Date()
+        guard reporter.isTerminal, now.timeIntervalSince(shown) >= 0.5 else { return }
+        shown = now
+        let rate = Double(done) / max(0.001, now.timeIntervalSince(started))
+        reporter.progress("copying \(what): \(ByteSize.format(done)) of \(ByteSize.format(total)), \(ByteSize.format(Int64(rate)))/s")
+    }
+    func finish() throws { try next?.finish() }
 }

@@ -53,6 +53,15 @@ public final class AgeSink: ByteSink {
         pending.reserveCapacity(AgePayload.chunkSize * AgePayload.batch + 1)
     }
 
+    /// The size of the age file that `plaintext` bytes encrypted to `recipients` make: header,
+    /// nonce, and every chunk with its 16-byte tag (the last chunk may be full; only an empty
+    /// file has an empty one). The header's length depends only on the recipients.
+    public static func encryptedSize(plaintext: Int64, recipients: [AgeRecipient]) throws -> Int64 {
+        let header = try AgeHeader.make(fileKey: SymmetricKey(size: .bits128), recipients: recipients)
+        let chunks = max(1, (plaintext + Int64(AgePayload.chunkSize) - 1) / Int64(AgePayload.chunkSize))
+        return Int64(header.bytes.count) + 16 + plaintext + 16 * chunks
+    }
+
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         var input = bytes[...]
         while !input.isEmpty {

@@ -13,9 +13,12 @@ final class ChildProcess {
     /// Read end of the child's standard output, when captured (else it is inherited).
     private(set) var output: Int32 = -1
 
-    /// Starts `arguments[0]` (looked up on PATH) with the rest as its arguments; throws the
-    /// POSIX error when it cannot start.
-    init(_ arguments: [String], captureOutput: Bool = false) throws {
+    /// Starts `arguments[0]` (looked up on PATH) with the rest as its arguments, in this
+    /// process's environment plus `environment` (which wins); throws the POSIX error when it
+    /// cannot start.
+    /// `discardOutput`: standard output goes to /dev/null (a helper that might outlive cdb then
+    /// never holds cdb's own output open).
+    init(_ arguments: [String], captureOutput: Bool = false, discardOutput: Bool = false, environment: [String: String] = [:]) throws {
         var stdinPipe: [Int32] = [-1, -1], stderrPipe: [Int32] = [-1, -1], stdoutPipe: [Int32] = [-1, -1]
         if captureOutput {
             guard Self.makePipe(&stdoutPipe) else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
@@ -32,12 +35,33 @@ final class ChildProcess {
         posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], STDIN_FILENO)
         posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], STDERR_FILENO)
         if captureOutput { posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], STDOUT_FILENO) }
+        if discardOutput && !captureOutput { posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0) }
+        // Only the three standard streams reach the child: a descriptor this process inherited
+        // (a test harness's exit-detection pipe, a caller's socket) must not be held open by a
+        // helper, least of all by one that outlives cdb.
+        _ = Self.closeFrom?(&actions, 3)
         var attributes = Self.attributes(flags: 0)
         defer { posix_spawnattr_destroy(&attributes) }
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var child = pid_t()
-        let started = posix_spawnp(&child, arguments[0], &actions, &attributes, argv, environ)
+        let started: Int32
+        if environment.isEmpty {
+            started = posix_spawnp(&child, arguments[0], &actions, &attributes, argv, environ)
+        } else {
+            var envp: [UnsafeMutablePointer<CChar>?] = []
+            var pointer = environ
+            while let entry = pointer.pointee {
+                let text = String(cString: entry)
+                let key = text.prefix { $0 != "=" }
+                if environment[String(key)] == nil { envp.append(strdup(entry)) }
+                pointer += 1
+            }
+            for (key, value) in environment { envp.append(strdup(key + "=" + value)) }
+            envp.append(nil)
+            defer { envp.forEach { free($0) } }
+            started = posix_spawnp(&child, arguments[0], &actions, &attributes, argv, envp)
+        }
         close(stdinPipe[0])
         close(stderrPipe[1])
         if captureOutput { close(stdoutPipe[1]) }
@@ -52,6 +76,19 @@ final class ChildProcess {
         output = captureOutput ? stdoutPipe[0] : -1
     }
 
+    /// The path of `program`: itself when it names a path, else the first executable of that
+    /// name on PATH; nil when there is none.
+    static func find(_ program: String) -> String? {
+        if program.contains("/") { return access(program, X_OK) == 0 ? program : nil }
+        let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/local/bin:/usr/bin:/bin"
+        for folder in path.split(separator: ":") where !folder.isEmpty {
+            let candidate = String(folder) + "/" + program
+            var info = stat()
+            if stat(candidate, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }
+
     /// Starts a program that outlives this one: its own session, standard streams on /dev/null,
     /// no signal blocked; not waited for (init adopts it when this process ends).
     static func startDetached(_ arguments: [String]) throws {
@@ -61,6 +98,7 @@ final class ChildProcess {
         for fd in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO] {
             posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY, 0)
         }
+        _ = Self.closeFrom?(&actions, 3)
         // 0x80 is glibc's POSIX_SPAWN_SETSID (a GNU extension the Swift module does not export).
         var attributes = Self.attributes(flags: 0x80)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -86,6 +124,14 @@ final class ChildProcess {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | flags))
         return attributes
     }
+
+    /// glibc's posix_spawn_file_actions_addclosefrom_np (2.34+; the Swift module does not
+    /// export it): closes every descriptor from the given one up in the child.
+    private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    private static let closeFrom: CloseFrom? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: CloseFrom.self)
+    }()
 
     /// A pipe whose ends close on exec (the child gets only the ends dup2 gives it).
     private static func makePipe(_ ends: inout [Int32]) -> Bool {

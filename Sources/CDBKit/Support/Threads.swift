@@ -47,6 +47,15 @@ public final class Condition: @unchecked Sendable {
     public func lock() { mutex.lock() }
     public func unlock() { mutex.unlock() }
     public func wait() { pthread_cond_wait(condition, mutex.mutex) }
+    /// Waits at most `seconds` (the realtime clock); false when the time ran out.
+    @discardableResult
+    public func wait(seconds: Double) -> Bool {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let nanoseconds = Int(now.tv_nsec) + Int((seconds - seconds.rounded(.down)) * 1e9)
+        var until = timespec(tv_sec: now.tv_sec + Int(seconds) + nanoseconds / 1_000_000_000, tv_nsec: nanoseconds % 1_000_000_000)
+        return pthread_cond_timedwait(condition, mutex.mutex, &until) == 0
+    }
     public func signal() { pthread_cond_signal(condition) }
     public func broadcast() { pthread_cond_broadcast(condition) }
 }
