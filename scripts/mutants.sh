@@ -61,6 +61,7 @@ cat >"$work/mutations.txt" <<'EOF'
 38|Sources/CDBKit/Crypto/AgeStream.swift|                    batch.failure = AgeError.payload(chunk: chunk + 1, reason: "there is data after the last chunk")|                    if !MUTANT { batch.failure = AgeError.payload(chunk: chunk + 1, reason: "there is data after the last chunk") } else { batch.done = true }|AgeTests/vectors
 39|Sources/CDBKit/Postgres/PostgresBackup.swift|let encrypted: ByteSink = try request.recipients.map { try AgeSink(next: base, recipients: $0) } ?? base|let encrypted: ByteSink = MUTANT ? base : try request.recipients.map { try AgeSink(next: base, recipients: $0) } ?? base|EncryptionTests/session
 40|Sources/CDBKit/Copy/RcloneDaemon.swift|access("/usr/bin/setpriv", X_OK) == 0 ? ["/usr/bin/setpriv"|access("/usr/bin/setpriv", X_OK) == 0 \&\& !MUTANT ? ["/usr/bin/setpriv"|CopyTests/crash
+41|Sources/CDBKit/Copy/OffsiteCopy.swift|} else if let hash, let reported = there.hash, let expected = sent.reported, reported != expected {|} else if let hash, let reported = there.hash, let expected = sent.reported, reported != expected, !MUTANT {|CopyTests/checkedAfterUpload
 EOF
 
 python3 - "$work" <<'PY'

@@ -1,4 +1,4 @@
-import CDBKit
+@testable import CDBKit
 import Foundation
 import Testing
 
@@ -76,40 +76,114 @@ final class SFTPServer {
     }
 }
 
-/// cdb-copy against a folder (the USB case) and an SFTP server, the same tests for both.
-@Suite("cdb-copy: encrypted copies to a folder and over SFTP", .serialized)
-struct CopyTests {
-    enum Kind: String, CaseIterable, CustomStringConvertible { case folder, sftp; var description: String { rawValue } }
+/// A throwaway S3-compatible server: moto's standalone server (`moto_server`, from PATH or the
+/// virtual environment scripts/install-deps.sh makes) on a free loopback port, with one bucket,
+/// reached through rclone's s3 backend (a remote named `s:` defined by RCLONE_CONFIG_S_*).
+final class S3Server {
+    let port: Int
+    let bucket = "cdb-copies"
+    private let process: Process
+    private let log: String
 
-    /// A backup root with real backups (a dump made by hand is enough: names and sidecars).
+    static var program: String? {
+        let venv = ProcessInfo.processInfo.environment["CDB_TEST_VENV"] ?? "/opt/cdb-test-venv"
+        if FileManager.default.isExecutableFile(atPath: venv + "/bin/moto_server") { return venv + "/bin/moto_server" }
+        let found = try? Harness.run("sh", ["-c", "command -v moto_server"])
+        return found?.status == 0 ? found!.stdout.trimmingCharacters(in: .whitespacesAndNewlines) : nil
+    }
+
+    init() throws {
+        guard let program = Self.program else {
+            throw Failure("no moto_server: run scripts/install-deps.sh --with-shells (it installs moto[server] into a virtual environment)")
+        }
+        log = NSTemporaryDirectory() + "/moto-\(UUID().uuidString).log"
+        var started: (Process, Int)?
+        for _ in 0..<10 {
+            let port = Int.random(in: 20_000...60_000)
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: program)
+            p.arguments = ["-H", "127.0.0.1", "-p", "\(port)"]
+            FileManager.default.createFile(atPath: log, contents: nil)
+            let out = FileHandle(forWritingAtPath: log)!
+            p.standardOutput = out
+            p.standardError = out
+            p.standardInput = FileHandle.nullDevice
+            try Harness.startUnblocked(p)
+            let probe = "import socket\ntry:\n socket.create_connection(('127.0.0.1', \(port)), 1).close()\nexcept OSError:\n raise SystemExit(1)\n"
+            let deadline = Date().addingTimeInterval(20)
+            var up = false
+            while Date() < deadline, p.isRunning {
+                if try Harness.run("python3", ["-c", probe]).status == 0 { up = true; break }
+                usleep(100_000)
+            }
+            if up { started = (p, port); break }
+            p.terminate(); p.waitUntilExit()
+        }
+        guard let (p, port) = started else { throw Failure("moto_server did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")") }
+        process = p
+        self.port = port
+        let made = try Harness.run("rclone", ["mkdir", "s:" + bucket], environment: environment())
+        if made.status != 0 { stop(); throw Failure("cannot make the bucket: \(made.stderr)") }
+    }
+
+    /// The rclone remote `s:` for this server (moto takes any credentials).
+    func environment() -> [String: String?] {
+        ["RCLONE_CONFIG": "/dev/null", "RCLONE_CONFIG_S_TYPE": "s3", "RCLONE_CONFIG_S_PROVIDER": "Other",
+         "RCLONE_CONFIG_S_ENDPOINT": "http://127.0.0.1:\(port)", "RCLONE_CONFIG_S_ACCESS_KEY_ID": "cdbtest",
+         "RCLONE_CONFIG_S_SECRET_ACCESS_KEY": "s3-secret-7f3a9c", "AWS_CA_BUNDLE": nil]
+    }
+
+    func stop() {
+        if process.isRunning { process.terminate(); process.waitUntilExit() }
+        try? FileManager.default.removeItem(atPath: log)
+    }
+}
+
+/// cdb-copy against a folder (the USB case), an SFTP server and an S3 server: the same tests
+/// for all three.
+@Suite("cdb-copy: encrypted copies to a folder, over SFTP and to S3", .serialized)
+struct CopyTests {
+    enum Kind: String, CaseIterable, CustomStringConvertible { case folder, sftp, s3; var description: String { rawValue } }
+
+    /// A backup root with real backups (a dump made by hand is enough: names and sidecars), and
+    /// a destination of one kind.
     struct Fixture {
         let root: String
         let dest: String          // what --to gets
-        let local: String         // where the destination's files are on this machine
+        let local: String?        // where the destination's files are on this machine (not for S3)
+        let scratch: String       // downloads from S3
         let key: (file: String, recipient: String)
         let server: SFTPServer?
+        let s3: S3Server?
         var env: [String: String?] {
             var e: [String: String?] = ["CDB_BACKUP_ROOT": root]
-            for (k, v) in server?.environment() ?? [:] { e[k] = v }
+            for (k, v) in server?.environment() ?? s3?.environment() ?? [:] { e[k] = v }
             return e
         }
 
         init(_ kind: Kind) throws {
             root = try Harness.temporaryDirectory("cdb-root")
             let dir = try Harness.temporaryDirectory("copy")
+            scratch = dir + "/downloads"
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
             key = try EncryptionTests.keygen(dir)
             switch kind {
             case .folder:
-                server = nil
+                server = nil; s3 = nil
                 local = dir + "/usb"
-                try FileManager.default.createDirectory(atPath: local, withIntermediateDirectories: true)
-                dest = local
+                try FileManager.default.createDirectory(atPath: local!, withIntermediateDirectories: true)
+                dest = local!
             case .sftp:
                 let s = try SFTPServer()
-                server = s
+                server = s; s3 = nil
                 local = s.dir + "/remote"
-                try FileManager.default.createDirectory(atPath: local, withIntermediateDirectories: true)
-                dest = "t:" + local
+                try FileManager.default.createDirectory(atPath: local!, withIntermediateDirectories: true)
+                dest = "t:" + local!
+            case .s3:
+                let s = try S3Server()
+                server = nil; s3 = s
+                local = nil
+                dest = "s:\(s.bucket)/laptop"
             }
             for folder in ["PostgreSQL", "Repository"] {
                 try FileManager.default.createDirectory(atPath: root + "/" + folder, withIntermediateDirectories: true)
@@ -131,9 +205,47 @@ struct CopyTests {
             return path
         }
 
+        /// rclone on the destination's server, as the tests' own judge.
+        func rclone(_ arguments: [String]) throws -> Harness.Output {
+            let out = try Harness.run("rclone", arguments, environment: env)
+            if out.status != 0 { throw Failure("rclone \(arguments.first ?? ""): \(out.stderr)") }
+            return out
+        }
+
+        /// Every object under the layout's folders, "PostgreSQL/name", sorted.
         func remote() -> [String] {
-            (FileManager.default.enumerator(atPath: local)?.compactMap { $0 as? String } ?? [])
-                .filter { $0.hasPrefix("PostgreSQL/") || $0.hasPrefix("Repository/") }.sorted()
+            let names: [String]
+            if let local {
+                names = FileManager.default.enumerator(atPath: local)?.compactMap { $0 as? String } ?? []
+            } else {
+                names = ((try? rclone(["lsf", "-R", "--files-only", dest]))?.stdout ?? "").split(separator: "\n").map(String.init)
+            }
+            return names.filter { $0.hasPrefix("PostgreSQL/") || $0.hasPrefix("Repository/") }.sorted()
+        }
+
+        /// A path on this machine holding the object `name` (downloaded from S3).
+        func fetch(_ name: String) throws -> String {
+            if let local { return local + "/" + name }
+            let path = scratch + "/" + name
+            _ = try rclone(["copyto", dest + "/" + name, path])
+            return path
+        }
+
+        func delete(_ name: String) throws {
+            if let local { try FileManager.default.removeItem(atPath: local + "/" + name); return }
+            _ = try rclone(["deletefile", dest + "/" + name])
+        }
+
+        /// A file that is not cdb's, at the destination.
+        func putForeign(_ name: String, _ text: String) throws {
+            if let local {
+                try FileManager.default.createDirectory(atPath: Path.directory(of: local + "/" + name), withIntermediateDirectories: true)
+                try text.write(toFile: local + "/" + name, atomically: false, encoding: .utf8)
+                return
+            }
+            let file = scratch + "/foreign"
+            try text.write(toFile: file, atomically: false, encoding: .utf8)
+            _ = try rclone(["copyto", file, dest + "/" + name])
         }
 
         func copy(_ extra: [String] = [], environment: [String: String?] = [:]) throws -> Harness.Output {
@@ -144,6 +256,7 @@ struct CopyTests {
 
         func remove() {
             server?.stop()
+            s3?.stop()
             Harness.remove(root)
             Harness.remove(Path.directory(of: key.file))
         }
@@ -162,7 +275,8 @@ struct CopyTests {
         #expect(f.remote().count == 4, "\(f.remote())")
         for local in [dump, snap] {
             let name = (local.contains("PostgreSQL") ? "PostgreSQL/" : "Repository/") + Path.name(of: local) + ".age"
-            let copy = f.local + "/" + name
+            let copy = try f.fetch(name)
+            _ = try f.fetch(name + ".sha256")
             #expect(try Harness.run("sha256sum", ["-c", Path.name(of: copy) + ".sha256"], directory: Path.directory(of: copy)).status == 0)
             let plain = try Harness.run("age", ["-d", "-i", f.key.file, copy])
             let same = try Harness.sha256Bytes(plain.stdoutData) == Harness.sha256(local)
@@ -170,7 +284,7 @@ struct CopyTests {
         }
         let again = try f.copy()
         #expect(again.status == 0 && again.stdout.isEmpty && again.stderr.contains("2 already there"), "\(again.stderr)")
-        try FileManager.default.removeItem(atPath: f.local + "/PostgreSQL/" + Path.name(of: dump) + ".age")
+        try f.delete("PostgreSQL/" + Path.name(of: dump) + ".age")
         let repaired = try f.copy()
         #expect(repaired.status == 0 && repaired.stdout.contains(Path.name(of: dump)), "\(repaired.stderr)")
         let log = try String(contentsOfFile: f.root + "/copy_log.txt", encoding: .utf8)
@@ -182,8 +296,7 @@ struct CopyTests {
         let f = try Fixture(kind)
         defer { f.remove() }
         for day in 0..<60 { try f.backup("db", daysAgo: day, size: 200) }
-        try FileManager.default.createDirectory(atPath: f.local + "/PostgreSQL", withIntermediateDirectories: true)
-        try "mine".write(toFile: f.local + "/PostgreSQL/notes.txt", atomically: false, encoding: .utf8)
+        try f.putForeign("PostgreSQL/notes.txt", "mine")
         let out = try f.copy(["--keep-daily", "7", "--keep-weekly", "4", "--keep-monthly", "3"])
         #expect(out.status == 0, "\(out.stderr)")
         let copies = f.remote().filter { $0.hasSuffix(".sql.age") }
@@ -209,19 +322,54 @@ struct CopyTests {
         var env = Harness.environment
         env["XDG_CONFIG_HOME"] = Harness.configHome
         for (k, v) in f.env { env[k] = v }
-        for _ in 0..<12 {
-            let p = try spawn(Harness.binDir + "/cdb-copy", ["--to", f.dest, "--recipient", f.key.recipient], environment: env.compactMapValues { $0 })
+        for _ in 0..<20 {
+            let p = try spawn(Harness.binDir + "/cdb-copy", ["--to", f.dest, "--recipient", f.key.recipient], environment: env.compactMapValues { $0 },
+                              unset: f.env.filter { $0.value == nil }.map(\.key))
             usleep(UInt32.random(in: 0...400_000, using: &random))
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
             for name in f.remote() where name.hasSuffix(".age") && !name.contains(".cdb-tmp-") {
-                let opened = try Harness.run("age", ["-d", "-i", f.key.file, "-o", "/dev/null", f.local + "/" + name])
+                let opened = try Harness.run("age", ["-d", "-i", f.key.file, "-o", "/dev/null", try f.fetch(name)])
                 #expect(opened.status == 0, "\(name) is under its final name but does not decrypt")
             }
+        }
+        // rclone dies with cdb-copy (no orphaned remote control or upload left running).
+        do {
+            try waitFor(seconds: 10) { try Harness.run("pgrep", ["-f", "rclone (rcd --rc-addr 127.0.0.1:0|rcat .*\(f.dest))"]).status != 0 }
+        } catch {
+            Issue.record("rclone outlived a killed cdb-copy: \((try? Harness.run("pgrep", ["-af", "rclone"]).stdout) ?? "")")
         }
         let repaired = try f.copy()
         #expect(repaired.status == 0, "\(repaired.stderr)")
         #expect(f.remote().filter { $0.hasSuffix(".age") }.count == 1 && !f.remote().contains { $0.contains(".cdb-tmp-") }, "\(f.remote())")
+    }
+
+    @Test("after an upload: a copy the destination reports with another hash or size than was sent is deleted and reported; a right one stays")
+    func checkedAfterUpload() throws {
+        // rclone's local backend reports SHA-256: the same remote control and calls as for any
+        // remote, on a folder this test can change behind cdb's back.
+        let dir = try Harness.temporaryDirectory("copy-check")
+        defer { Harness.remove(dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/PostgreSQL", withIntermediateDirectories: true)
+        let name = "PostgreSQL/cdb_backup_2026-01-01_0000.sql.age"
+        let bytes = Data("the copy as it arrived\n".utf8)
+        let right = try Harness.sha256Bytes(bytes)
+        let target = RcloneTarget(remote: ":local:" + dir, rclone: "rclone")
+        let copy = OffsiteCopy(request: .init(root: dir), target: target, reporter: Reporter(level: .quiet))
+        #expect(try target.reportedHash() == .sha256)
+        func put() throws { try bytes.write(to: URL(fileURLWithPath: dir + "/" + name)) }
+        try put()
+        try copy.check(name, .init(bytes: Int64(bytes.count), sha256: right, reported: right), .sha256)
+        #expect(FileManager.default.fileExists(atPath: dir + "/" + name), "a right copy stays")
+        #expect { try copy.check(name, .init(bytes: Int64(bytes.count), sha256: right, reported: String(repeating: "0", count: 64)), .sha256) } throws: {
+            "\($0)".contains("differs from what was sent")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/" + name), "a corrupted copy is deleted")
+        try put()
+        #expect { try copy.check(name, .init(bytes: Int64(bytes.count) + 1, sha256: right, reported: right), .sha256) } throws: {
+            "\($0)".contains("bytes where")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/" + name))
     }
 
     @Test("cdb-pre-session with CDB_COPY_TO starts cdb-copy in the background after its backups and shows the last copy run's outcome")

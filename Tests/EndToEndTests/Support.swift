@@ -482,7 +482,7 @@ final class PromiseTally: @unchecked Sendable {
 }
 
 /// Starts a program with no pipes of ours (so a SIGKILL leaves nothing waiting on them).
-func spawn(_ path: String, _ args: [String], directory: String? = nil, environment: [String: String] = [:]) throws -> Process {
+func spawn(_ path: String, _ args: [String], directory: String? = nil, environment: [String: String] = [:], unset: [String] = []) throws -> Process {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: path)
     p.arguments = args
@@ -490,7 +490,9 @@ func spawn(_ path: String, _ args: [String], directory: String? = nil, environme
     p.standardError = FileHandle.nullDevice
     p.standardInput = FileHandle.nullDevice
     if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    p.environment = Harness.environment.merging(["XDG_CONFIG_HOME": Harness.configHome]) { $1 }.merging(environment) { $1 }
+    var all = Harness.environment.merging(["XDG_CONFIG_HOME": Harness.configHome]) { $1 }.merging(environment) { $1 }
+    for key in unset { all[key] = nil }
+    p.environment = all
     try Harness.startUnblocked(p)
     return p
 }
