@@ -207,17 +207,18 @@ public final class RcloneTarget: CopyTarget {
         return out
     }
 
-    /// Uploads under a temporary name, then moves the object into place. A large object of
-    /// known size goes through its own `rclone rcat --size N` (rclone then streams it with
-    /// several writes in flight, where an upload of unknown size through the remote control
-    /// writes one block at a time: half the speed on SFTP); small ones through the daemon.
+    /// Uploads under a temporary name, then moves the object into place. An object larger than
+    /// the daemon's streaming cutoff goes through its own `rclone rcat --size N` (rclone then
+    /// streams it with several writes in flight, where an upload of unknown size through the
+    /// remote control writes one block at a time: half the speed on SFTP, a multipart upload
+    /// on S3); smaller ones through the daemon, which sends them as one request.
     public func upload(_ relative: String, size: Int64?, _ produce: (ByteSink) throws -> Void) throws -> Int64 {
         let folder = Path.directory(of: relative)
         let temporary = copyTemporaryPrefix + "\(getpid())-" + Path.name(of: relative)
         var written: Int64 = 0
         let daemon = try daemon()
         do {
-            if let size, size >= 1 << 20 {
+            if let size, size > RcloneDaemon.streamingCutoff {
                 try rcat(path(folder + "/" + temporary), size: size) { sink in
                     let counted = CountingSink(next: sink)
                     try produce(counted)

@@ -36,7 +36,11 @@ final class RcloneDaemon {
         authorization = "Basic " + Data("cdb:\(password)".utf8).base64EncodedString()
         // --ignore-checksum: rclone would hash every streamed upload and have the server hash it
         // again; cdb checks each object itself, with the one hash the destination offers.
-        child = try ChildProcess(Self.dyingWithParent([rclone, "rcd", "--rc-addr", "127.0.0.1:0", "--ignore-checksum"]),
+        // --streaming-upload-cutoff: an upload up to this size (of unknown size to rclone) is
+        // held in memory and sent as one request of known size (one PUT on S3, not a multipart
+        // upload); larger ones go through `rclone rcat --size` (RcloneTarget).
+        child = try ChildProcess(Self.dyingWithParent([rclone, "rcd", "--rc-addr", "127.0.0.1:0", "--ignore-checksum",
+                                                       "--streaming-upload-cutoff", "\(Self.streamingCutoff >> 20)M"]),
                                  discardOutput: true, environment: ["RCLONE_RC_USER": "cdb", "RCLONE_RC_PASS": password])
         child.closeInput()
         // Its log goes to standard error: the first line names the port; later lines are kept
@@ -90,6 +94,9 @@ final class RcloneDaemon {
         }
         port = found
     }
+
+    /// The size up to which the daemon takes an upload itself (held in its memory).
+    static let streamingCutoff = 8 << 20
 
     /// `arguments` run so that the child is killed when cdb ends, however it ends (util-linux's
     /// setpriv sets the parent-death signal before it executes the program).
