@@ -98,6 +98,22 @@ public struct EncryptionOptions: ParsableArguments {
     }
 }
 
+/// `--from DEST`: read backups from a copy destination (what cdb-copy wrote) instead of the
+/// backup root.
+public struct FromOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Read from a copy destination instead of the backup root: a folder (a USB disk) or an rclone remote, as given to cdb-copy --to.", valueName: "dest"),
+            completion: .directory)
+    public var from: String?
+
+    public init() {}
+
+    /// The destination's backups, or nil without --from.
+    public func open(_ settings: Settings) throws -> RemoteBackups? {
+        guard let from else { return nil }
+        return try RemoteBackups(destination: from, rclone: settings.sources.lookup("CDB_RCLONE")?.value ?? "rclone")
+    }
+}
+
 /// `--identity`, `--passphrase-file`: what readers decrypt with (age). No key on the command
 /// line: only files (a passphrase from a terminal when a file needs one and none is given).
 public struct IdentityOptions: ParsableArguments {

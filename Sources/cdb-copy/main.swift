@@ -48,7 +48,12 @@ struct Copy: CDBProgram {
     @Option(name: .long, help: ArgumentHelp("… of each of the last N months (default 12, CDB_COPY_KEEP_MONTHLY).", valueName: "n"))
     var keepMonthly: Int?
 
+    @Flag(name: .long, help: "After copying, fetch each copy back and check it decrypts and is complete (needs --identity or CDB_IDENTITY).")
+    var verify = false
+
     @OptionGroup(title: "Encryption") var encryption: EncryptionOptions
+
+    @OptionGroup(title: "Checking copies (--verify)") var identity: IdentityOptions
 
     @OptionGroup var locking: LockOptions
 
@@ -101,6 +106,16 @@ struct Copy: CDBProgram {
             keepDaily: try settings.sources.integer("CDB_COPY_KEEP_DAILY", flag: keepDaily, default: 14),
             keepWeekly: try settings.sources.integer("CDB_COPY_KEEP_WEEKLY", flag: keepWeekly, default: 8),
             keepMonthly: try settings.sources.integer("CDB_COPY_KEEP_MONTHLY", flag: keepMonthly, default: 12))
+        var verifier: BackupVerifier?
+        if verify {
+            let keys = try identity.keys(settings)
+            guard !keys.identities.isEmpty || identity.passphraseFile != nil else {
+                throw CDBError.configuration("--verify decrypts each copy: give --identity FILE (or set CDB_IDENTITY)")
+            }
+            var checker = BackupVerifier(requiredTables: settings.requiredTables)
+            checker.keys = keys
+            verifier = checker
+        }
         let rclone = settings.sources.lookup("CDB_RCLONE")?.value ?? "rclone"
         // Prune waits while backups are being read.
         let lock = try RootLock(root: settings.backupRoot, mode: .shared, wait: locking.seconds)
@@ -111,6 +126,18 @@ struct Copy: CDBProgram {
                 do {
                     let target = try copyTarget(destination, rclone: rclone)
                     let result = try OffsiteCopy(request: request, target: target, reporter: reporter).run()
+                    if let verifier {
+                        // Each copy as a restore would see it: fetched back, decrypted, checked.
+                        let remote = RemoteBackups(target: target)
+                        defer { remote.cleanup() }
+                        for path in result.copied {
+                            reporter.progress("verifying \(Path.name(of: path)) at \(target.display)…")
+                            let report = verifier.verify(try remote.fetch(path))
+                            guard report.ok else {
+                                throw CDBError.validation(path: Self.join(destination, path), reason: "the copy does not check: " + report.problems.joined(separator: "; "))
+                            }
+                        }
+                    }
                     reporter.info("\(target.display): \(result.copied.count) copied (\(ByteSize.format(result.bytes))), \(result.alreadyThere) already there, \(result.deleted.count) deleted, \(Format.fixed(result.seconds)) s")
                     for path in result.copied { if !common.json { emit(Self.join(destination, path)) } }
                     if common.json {

@@ -27,6 +27,10 @@ struct Restore: CDBProgram {
             (repository.bundle) plus the increment's commits; --commit finds the newest snapshot of HASH in \
             the backup root. Needs git.
 
+            cdb-restore --from DEST --latest --identity KEY --check | cdb-restore --from DEST NAME …
+              Reads a copy that cdb-copy made (a folder, or an rclone remote): fetched as stored, encrypted, \
+            into a private temporary folder that is removed afterwards, then restored or checked as above.
+
             Every restore first checks the backup against its .sha256 sidecar (when there is one) and refuses \
             a mismatch (--no-verify restores it anyway, with a warning). A snapshot's every file is checked \
             against its CRC and size as it is written; a lie stops the restore and nothing it wrote is left.
@@ -74,13 +78,15 @@ struct Restore: CDBProgram {
     @Flag(name: .long, help: "Restore even when the backup does not match its .sha256 sidecar (to rescue a damaged backup; warns).")
     var noVerify = false
 
-    @Flag(name: .long, help: "Restore (or --check) the newest dump in the backup root, by the time in its name.")
+    @Flag(name: .long, help: "Restore (or --check) the newest dump in the backup root (or at --from DEST), by the time in its name.")
     var latest = false
 
     @Argument(help: ArgumentHelp("The dump or snapshot to restore (or, with --commit, the folder).", valueName: "backup"), completion: .file(extensions: ["sql", "gz", "zst", "zip", "age"]))
     var given: String?
 
     @OptionGroup(title: "Encrypted backups") var identity: IdentityOptions
+
+    @OptionGroup(title: "Copies") var source: FromOptions
 
     @Argument(help: ArgumentHelp("For a snapshot: the folder to unpack into.", valueName: "dir"), completion: .directory)
     var directory: String?
@@ -101,6 +107,7 @@ struct Restore: CDBProgram {
         }
         if given == nil { throw ValidationError("name the backup to restore, or use --latest (the newest dump) or --commit HASH DIR") }
         if commit != nil {
+            if source.from != nil { throw ValidationError("--commit finds its snapshots in the backup root; restore a copy's snapshot by name with --from") }
             if directory != nil { throw ValidationError("--commit HASH takes one folder: cdb-restore --commit HASH DIR") }
             if check || clean || create || applyUncommitted { throw ValidationError("--commit restores a git repository; --check, --clean, --create and --apply-uncommitted do not apply") }
             return
@@ -125,6 +132,27 @@ struct Restore: CDBProgram {
     }
 
     func execute(settings: Settings, reporter: Reporter) throws -> ExitStatus {
+        if let remote = try source.open(settings) {
+            // The copy is fetched as it is stored (encrypted) into a private temporary folder,
+            // removed at the end; from there it restores as a local backup would.
+            defer { remote.cleanup() }
+            let relative: String
+            if latest {
+                guard let newest = try remote.latest().first(where: { $0.hasPrefix(BackupRoot.Kind.postgres.rawValue + "/") }) else {
+                    throw CDBError.inputMissing(path: remote.target.display, reason: "no dump at this destination (cdb-copy puts them there)")
+                }
+                reporter.info("the newest dump at \(remote.target.display): \(Path.name(of: newest))")
+                relative = newest
+            } else {
+                relative = try remote.relative(backup)
+            }
+            reporter.progress("fetching \(Path.name(of: relative)) from \(remote.target.display)…")
+            var resolved = self
+            resolved.latest = false
+            resolved.source.from = nil
+            resolved.given = try remote.fetch(relative)
+            return try resolved.execute(settings: settings, reporter: reporter)
+        }
         if latest {
             let folder = BackupRoot(path: settings.backupRoot).folder(.postgres)
             guard let newest = BackupVerifier.latest(root: settings.backupRoot).first(where: { Path.directory(of: $0) == folder }) else {

@@ -21,6 +21,9 @@ struct Verify: CDBProgram {
             (or CDB_IDENTITY, or --passphrase-file) it is decrypted as it is read — header MAC, every \
             chunk, truncation — and then checked like any other. No plaintext is written.
 
+            --from DEST checks copies that cdb-copy made (NAME…, or --latest: the newest dump and snapshot \
+            there), each fetched as stored into a private temporary folder that is removed afterwards.
+
             stderr: one line per file, OK or FAILED: reason. stdout: the failing paths. Exit 65 when any failed, \
             66 when a file is missing, 77 when no identity given opens an encrypted one.
             """,
@@ -39,6 +42,8 @@ struct Verify: CDBProgram {
     var requireTable: [String] = []
 
     @OptionGroup(title: "Encrypted backups") var identity: IdentityOptions
+
+    @OptionGroup(title: "Copies") var source: FromOptions
 
     @Argument(help: ArgumentHelp("Backups to check; '-' reads paths from standard input, one per line.", valueName: "file"),
               completion: .file(extensions: ["sql", "gz", "zst", "zip", "age"]))
@@ -61,9 +66,11 @@ struct Verify: CDBProgram {
                 paths.append(file)
             }
         }
+        let remote = try source.open(settings)
+        defer { remote?.cleanup() }
         if latest {
-            let found = BackupVerifier.latest(root: settings.backupRoot)
-            if found.isEmpty { throw CDBError.inputMissing(path: settings.backupRoot, reason: "no backups found") }
+            let found = try remote?.latest() ?? BackupVerifier.latest(root: settings.backupRoot)
+            if found.isEmpty { throw CDBError.inputMissing(path: remote?.target.display ?? settings.backupRoot, reason: "no backups found") }
             paths += found
         }
         var verifier = BackupVerifier(requiredTables: settings.requiredTables)
@@ -71,8 +78,19 @@ struct Verify: CDBProgram {
         let keys = try identity.keys(settings)
         if !keys.identities.isEmpty { verifier.keys = keys }
         var worst = ExitStatus.success
-        for path in paths {
-            let report = verifier.verify(path)
+        for shown in paths {
+            // At a destination: each copy is fetched as stored (encrypted, with its sidecar) and
+            // checked like a local backup; messages name it at the destination.
+            var path = shown
+            let report: BackupVerifier.Report
+            if let remote {
+                let relative = try remote.relative(shown)
+                path = remote.target.display + "/" + relative
+                reporter.progress("fetching \(Path.name(of: relative)) from \(remote.target.display)…")
+                report = verifier.verify(try remote.fetch(relative))
+            } else {
+                report = verifier.verify(path)
+            }
             if report.ok {
                 reporter.info("OK  \(path)\(report.detail.isEmpty ? "" : "  (\(report.detail))")")
             } else {

@@ -64,9 +64,17 @@ final class SFTPServer {
          "RCLONE_CONFIG_T_SHELL_TYPE": "unix"]
     }
 
-    /// Stops the server (and the sessions it forked).
+    /// Stops the server and every session it forked (at once: connections in use break).
     func halt() {
-        if pid != 0 { kill(pid, SIGTERM) }
+        if pid != 0 {
+            var family = [pid], index = 0
+            while index < family.count {
+                let children = (try? Harness.run("ps", ["-o", "pid=", "--ppid", "\(family[index])"]))?.stdout ?? ""
+                family += children.split(separator: "\n").compactMap { pid_t($0.trimmingCharacters(in: .whitespaces)) }
+                index += 1
+            }
+            for member in family.reversed() { kill(member, SIGKILL) }
+        }
         _ = try? Harness.run("pkill", ["-f", dir + "/sshd_config"])
     }
 
@@ -236,17 +244,19 @@ struct CopyTests {
             _ = try rclone(["deletefile", dest + "/" + name])
         }
 
-        /// A file that is not cdb's, at the destination.
-        func putForeign(_ name: String, _ text: String) throws {
+        /// Puts `data` at the destination as `name` (a file that is not cdb's, or a damaged copy).
+        func put(_ name: String, _ data: Data) throws {
             if let local {
                 try FileManager.default.createDirectory(atPath: Path.directory(of: local + "/" + name), withIntermediateDirectories: true)
-                try text.write(toFile: local + "/" + name, atomically: false, encoding: .utf8)
+                try data.write(to: URL(fileURLWithPath: local + "/" + name))
                 return
             }
-            let file = scratch + "/foreign"
-            try text.write(toFile: file, atomically: false, encoding: .utf8)
+            let file = scratch + "/upload"
+            try data.write(to: URL(fileURLWithPath: file))
             _ = try rclone(["copyto", file, dest + "/" + name])
         }
+
+        func putForeign(_ name: String, _ text: String) throws { try put(name, Data(text.utf8)) }
 
         func copy(_ extra: [String] = [], environment: [String: String?] = [:]) throws -> Harness.Output {
             var e = env
@@ -289,6 +299,7 @@ struct CopyTests {
         #expect(repaired.status == 0 && repaired.stdout.contains(Path.name(of: dump)), "\(repaired.stderr)")
         let log = try String(contentsOfFile: f.root + "/copy_log.txt", encoding: .utf8)
         #expect(log.components(separatedBy: "Copy OK").count == 4, "\(log)")
+
     }
 
     @Test("retention at the destination over 60 days: daily/weekly/monthly kept, the rest deleted, foreign files untouched, nothing copied only to be deleted; --no-delete deletes nothing", arguments: Kind.allCases)
@@ -372,6 +383,147 @@ struct CopyTests {
         #expect(!FileManager.default.fileExists(atPath: dir + "/" + name))
     }
 
+    @Test("round trip: the session's background copy restores with one command (cdb-restore --from DEST --latest --check), checks with cdb-verify --from, a snapshot restores by name; no download is left behind; a damaged copy fails", arguments: Kind.allCases)
+    func roundTrip(_ kind: Kind) throws {
+        let session = try SessionFixture()
+        let f = try Fixture(kind)
+        let scratch = try Harness.temporaryDirectory("from-tmp")
+        defer { session.remove(); f.remove(); Harness.remove(scratch) }
+        var env = session.environment
+        for (k, v) in f.env where k != "CDB_BACKUP_ROOT" { env[k] = v }
+        env["CDB_COPY_TO"] = f.dest
+        env["CDB_RECIPIENTS"] = f.key.recipient
+        env["TMPDIR"] = scratch
+        let started = try Harness.cdb("cdb-pre-session", [], environment: env, directory: session.repo.path)
+        #expect(started.status == 0, "\(started.stderr)")
+        try waitFor(seconds: 60) { ((try? String(contentsOfFile: session.root + "/copy_log.txt", encoding: .utf8)) ?? "").contains("Copy OK") }
+        let copies = f.remote()
+        #expect(copies.contains { $0.hasPrefix("PostgreSQL/") && $0.hasSuffix(".age") } && copies.contains { $0.hasPrefix("Repository/") && $0.hasSuffix(".zip.age") }, "\(copies)")
+
+        // Restoring needs the identity, and nothing of the backup root.
+        env["CDB_BACKUP_ROOT"] = scratch + "/no-root-here"
+        let check = try Harness.cdb("cdb-restore", ["--from", f.dest, "--latest", "--identity", f.key.file, "--check"], environment: env)
+        #expect(check.status == 0 && check.stderr.contains("OK:"), "\(check.stderr)")
+        let verified = try Harness.cdb("cdb-verify", ["--from", f.dest, "--latest", "--identity", f.key.file], environment: env)
+        #expect(verified.status == 0 && verified.stderr.components(separatedBy: "OK  ").count == 3, "\(verified.stderr)")
+        #expect(verified.stderr.contains(f.dest + "/PostgreSQL/"), "messages name the copy at its destination: \(verified.stderr)")
+        let snapshot = try #require(copies.first { $0.hasPrefix("Repository/") && $0.hasSuffix(".zip.age") })
+        let restored = try Harness.cdb("cdb-restore", ["--from", f.dest, "--identity", f.key.file, Path.name(of: snapshot), scratch + "/files"], environment: env)
+        #expect(restored.status == 0, "\(restored.stderr)")
+        #expect(FileManager.default.fileExists(atPath: scratch + "/files/strategy.py"))
+        let noKey = try Harness.cdb("cdb-restore", ["--from", f.dest, "--latest", "--check"], environment: env.merging(["CDB_IDENTITY": nil]) { $1 })
+        #expect(noKey.status != 0, "an encrypted copy without an identity does not restore: \(noKey.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch).sorted() == ["files"], "downloads are removed")
+
+        // cdb-copy --verify fetches each new copy back and decrypts and checks it; it needs the identity.
+        try f.delete(snapshot)
+        var copyEnv = env
+        copyEnv["CDB_BACKUP_ROOT"] = session.root
+        let noIdentity = try Harness.cdb("cdb-copy", ["--verify"], environment: copyEnv.merging(["CDB_IDENTITY": nil]) { $1 })
+        #expect(noIdentity.status == 78 && noIdentity.stderr.contains("--identity"), "\(noIdentity.stderr)")
+        let reverified = try Harness.cdb("cdb-copy", ["--verify", "--identity", f.key.file], environment: copyEnv)
+        #expect(reverified.status == 0 && reverified.stdout.contains(Path.name(of: snapshot)), "\(reverified.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch).sorted() == ["files"], "downloads are removed")
+
+        // A copy damaged at the destination: cdb-verify says so; the restore refuses it.
+        let dump = try #require(copies.first { $0.hasPrefix("PostgreSQL/") && $0.hasSuffix(".age") })
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: try f.fetch(dump)))
+        bytes[bytes.count / 2] ^= 0x40
+        try f.put(dump, bytes)
+        let damaged = try Harness.cdb("cdb-verify", ["--from", f.dest, "--identity", f.key.file, Path.name(of: dump)], environment: env)
+        #expect(damaged.status != 0 && damaged.stderr.contains("FAILED"), "\(damaged.stderr)")
+        let refused = try Harness.cdb("cdb-restore", ["--from", f.dest, "--latest", "--identity", f.key.file, "--check"], environment: env)
+        #expect(refused.status != 0, "\(refused.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch).sorted() == ["files"], "downloads are removed after a failure too")
+    }
+
+    /// Runs cdb-copy on a thread of its own; `during` runs meanwhile; returns its output.
+    static func copyWhile(_ f: Fixture, environment: [String: String?] = [:], _ during: () throws -> Void) throws -> Harness.Output {
+        final class Box: @unchecked Sendable { var out: Harness.Output?; var error: Error? }
+        let box = Box(), done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            do { box.out = try f.copy(environment: environment) } catch { box.error = error }
+            done.signal()
+        }
+        defer { done.wait() }
+        try during()
+        done.wait()
+        done.signal()  // for the deferred wait
+        if let error = box.error { throw error }
+        return box.out!
+    }
+
+    @Test("the server stopped mid-upload: exit 69 naming the destination; nothing broken under a final name", arguments: [Kind.sftp, .s3])
+    func serverStopped(_ kind: Kind) throws {
+        let f = try Fixture(kind)
+        defer { f.remove() }
+        let dump = try f.backup("db", daysAgo: 0, size: 16 << 20)
+        // rclone limited to 10 MB/s (its RCLONE_BWLIMIT): the upload surely runs when the server goes.
+        let out = try Self.copyWhile(f, environment: ["RCLONE_BWLIMIT": "10M"]) {
+            // As soon as the upload runs (its rclone rcat exists), the server goes away.
+            try waitFor(seconds: 30) { try Harness.run("pgrep", ["-f", "rclone rcat .*" + Path.name(of: dump)]).status == 0 }
+            if let server = f.server { server.halt() } else { f.s3!.stop() }
+        }
+        #expect(out.status == 69, "\(out.stderr)")
+        #expect(out.stderr.contains("error:") && out.stderr.contains(f.dest), "\(out.stderr)")
+        #expect(out.stdout.isEmpty, "nothing is reported written")
+        if let local = f.local {
+            let finals = (FileManager.default.enumerator(atPath: local)?.compactMap { $0 as? String } ?? []).filter { $0.hasSuffix(".age") && !$0.contains(".cdb-tmp-") }
+            #expect(finals.isEmpty, "no final name after an interrupted upload: \(finals)")
+        }
+    }
+
+    @Test("the destination full (an SFTP server on a small tmpfs): exit 74 saying so; nothing under a final name")
+    func destinationFull() throws {
+        let f = try Fixture(.sftp)
+        defer { f.remove() }
+        let local = try #require(f.local)
+        let mounted = try Harness.run("mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", local])
+        defer { _ = try? Harness.run("umount", [local]) }
+        try #require(mounted.status == 0, "this test needs to mount a tmpfs (root): \(mounted.stderr)")
+        try f.backup("db", daysAgo: 0, size: 12 << 20)
+        let out = try f.copy()
+        #expect(out.status == 74, "\(out.stderr)")
+        #expect(out.stderr.contains("the destination is full"), "\(out.stderr)")
+        #expect(!f.remote().contains { $0.hasSuffix(".age") && !$0.contains(".cdb-tmp-") }, "\(f.remote())")
+    }
+
+    @Test("secrets: rclone's credentials and the remote control's password are on no command line, in no output and no log")
+    func secretsStayOut() throws {
+        let f = try Fixture(.s3)
+        defer { f.remove() }
+        try f.backup("db", daysAgo: 0, size: 24 << 20)
+        var commandLines = Set<String>()
+        var controlPassword: String?
+        let out = try Self.copyWhile(f) {
+            let deadline = Date().addingTimeInterval(60)
+            var started = false
+            while Date() < deadline {
+                var sawCopy = false
+                for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int(pid) != nil {
+                    guard let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !raw.isEmpty else { continue }
+                    let line = String(decoding: raw.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+                    if line.contains("cdb-copy") { sawCopy = true }
+                    if line.contains("rclone") || line.contains("/cdb-") { commandLines.insert(line) }
+                    if controlPassword == nil, line.contains("rclone rcd"), let env = FileManager.default.contents(atPath: "/proc/\(pid)/environ") {
+                        controlPassword = env.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+                            .first { $0.hasPrefix("RCLONE_RC_PASS=") }.map { String($0.dropFirst("RCLONE_RC_PASS=".count)) }
+                    }
+                }
+                if sawCopy { started = true } else if started { break }
+                usleep(10_000)
+            }
+        }
+        #expect(out.status == 0, "\(out.stderr)")
+        let password = try #require(controlPassword, "the remote control was seen, with its password in its environment")
+        #expect(commandLines.contains { $0.contains("rclone rcat") }, "the sample saw the upload: \(commandLines)")
+        let log = (try? String(contentsOfFile: f.root + "/copy_log.txt", encoding: .utf8)) ?? ""
+        for secret in ["s3-secret-7f3a9c", password] {
+            #expect(!commandLines.contains { $0.contains(secret) }, "a secret on a command line")
+            #expect(!out.stdout.contains(secret) && !out.stderr.contains(secret) && !log.contains(secret))
+        }
+    }
+
     @Test("cdb-pre-session with CDB_COPY_TO starts cdb-copy in the background after its backups and shows the last copy run's outcome")
     func fromSession() throws {
         let session = try SessionFixture(database: false)
@@ -391,6 +543,9 @@ struct CopyTests {
         try waitFor(seconds: 30) { ((try? String(contentsOfFile: session.root + "/copy_log.txt", encoding: .utf8)) ?? "").contains("Copy OK") }
         let second = try Harness.cdb("cdb-pre-session", ["--skip-db"], environment: env, directory: session.repo.path)
         #expect(second.stderr.contains("last run OK 0 min ago") || second.stderr.contains("last run OK 1 min ago"), "\(second.stderr)")
+        // The second session's background copy ends first (else its "Copy OK" could land after
+        // the failure below and be the last run).
+        try waitFor(seconds: 30) { ((try? String(contentsOfFile: session.root + "/copy_log.txt", encoding: .utf8)) ?? "").components(separatedBy: "Copy OK").count >= 3 }
         // A copy that cannot run (no recipient) is reported by the next session.
         env["CDB_RECIPIENTS"] = nil
         _ = try Harness.cdb("cdb-pre-session", ["--skip-db"], environment: env, directory: session.repo.path)

@@ -20,7 +20,7 @@ function __cdb-copy_parse_tokens -S
     set -l unparsed_tokens (__cdb-copy_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cdb-copy'
-        __cdb-copy_parse_subcommand -r 1 'to=+' 'no-encryption' 'no-delete' 'keep-daily=' 'keep-weekly=' 'keep-monthly=' 'encrypt' 'recipient=+' 'recipients-file=+' 'lock-wait=' 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'version' 'h/help'
+        __cdb-copy_parse_subcommand -r 1 'to=+' 'no-encryption' 'no-delete' 'keep-daily=' 'keep-weekly=' 'keep-monthly=' 'verify' 'encrypt' 'recipient=+' 'recipients-file=+' 'identity=+' 'passphrase-file=' 'lock-wait=' 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __cdb-copy_parse_subcommand -r 1 'version'
@@ -83,9 +83,12 @@ complete -c 'cdb-copy' -n '__cdb-copy_should_offer_completions_for_flags_or_opti
 complete -c 'cdb-copy' -n '__cdb-copy_should_offer_completions_for_flags_or_options "cdb-copy" keep-daily' -l 'keep-daily' -d 'Copies kept at DEST: the newest of each of the last N days (default 14, CDB_COPY_KEEP_DAILY).' -rfka ''
 complete -c 'cdb-copy' -n '__cdb-copy_should_offer_completions_for_flags_or_options "cdb-copy" keep-weekly' -l 'keep-weekly' -d '… of each of the last N ISO weeks (default 8, CDB_COPY_KEEP_WEEKLY).' -rfka ''
 complete -c 'cdb-copy' -n '__cdb-copy_should_offer_completions_for_flags_or_options "cdb-copy" keep-monthly' -l 'keep-monthly' -d '… of each of the last N months (default 12, CDB_COPY_KEEP_MONTHLY).' -rfka ''
+complete -c 'cdb-copy' -n '__cdb-copy_should_offer_completions_for_flags_or_options "cdb-copy" verify' -l 'verify' -d 'After copying, fetch each copy back and check it decrypts and is complete (needs --identity or CDB_IDENTITY).'
 complete -c 'cdb-copy' -n '__cdb-copy_should_offer_completions_for_flags_or_options "cdb-copy" encrypt' -l 'encrypt' -d 'Encrypt the backup with age (NAME.age) to the configured recipients (also CDB_ENCRYPT=1).'
 complete -c 'cdb-copy' -n '__cdb-copy_should_offer_completions_for_flags_or_options "cdb-copy"' -l 'recipient' -d 'An age recipient (age1…) to encrypt to (repeatable; default CDB_RECIPIENTS). Implies --encrypt.' -rfka ''
 complete -c 'cdb-copy' -n '__cdb-copy_should_offer_completions_for_flags_or_options "cdb-copy"' -l 'recipients-file' -d 'A file of age recipients, one per line, # comments (repeatable; default CDB_RECIPIENTS_FILE). Implies --encrypt.' -rF
+complete -c 'cdb-copy' -n '__cdb-copy_should_offer_completions_for_flags_or_options "cdb-copy"' -l 'identity' -d 'An age identity file (AGE-SECRET-KEY-1… lines, as age-keygen writes) for .age backups (repeatable; default CDB_IDENTITY).' -rF
+complete -c 'cdb-copy' -n '__cdb-copy_should_offer_completions_for_flags_or_options "cdb-copy" passphrase-file' -l 'passphrase-file' -d 'A file holding the passphrase of passphrase-encrypted (age -p) backups; without it the passphrase is asked on the terminal.' -rF
 complete -c 'cdb-copy' -n '__cdb-copy_should_offer_completions_for_flags_or_options "cdb-copy" lock-wait' -l 'lock-wait' -d 'Seconds to wait for the backup root\'s lock (and a dump\'s table locks) before giving up with exit 75.' -rfka ''
 complete -c 'cdb-copy' -n '__cdb-copy_should_offer_completions_for_flags_or_options "cdb-copy" backup-root' -l 'backup-root' -d 'Backup root (default ~/Claire_Backups, CDB_BACKUP_ROOT).' -rfa '(__cdb-copy_complete_directories)'
 complete -c 'cdb-copy' -n '__cdb-copy_should_offer_completions_for_flags_or_options "cdb-copy" json' -l 'json' -d 'One JSON object per result on standard output.'

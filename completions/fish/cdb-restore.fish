@@ -20,7 +20,7 @@ function __cdb-restore_parse_tokens -S
     set -l unparsed_tokens (__cdb-restore_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cdb-restore'
-        __cdb-restore_parse_subcommand 2 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'd/dbname=' 'h/host=' 'p/port=' 'U/username=' 'check' 'clean' 'create' 'no-single-transaction' 'force' 'apply-uncommitted' 'commit=' 'history' 'no-verify' 'latest' 'identity=+' 'passphrase-file=' 'version' 'help'
+        __cdb-restore_parse_subcommand 2 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'd/dbname=' 'h/host=' 'p/port=' 'U/username=' 'check' 'clean' 'create' 'no-single-transaction' 'force' 'apply-uncommitted' 'commit=' 'history' 'no-verify' 'latest' 'identity=+' 'passphrase-file=' 'from=' 'version' 'help'
         switch $unparsed_tokens[1]
         case 'help'
             __cdb-restore_parse_subcommand -r 1 'version'
@@ -94,10 +94,11 @@ complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_o
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" commit' -l 'commit' -d 'Restore this commit as a git repository, from the newest snapshot or increment of it in the backup root: cdb-restore --commit HASH DIR.' -rfka ''
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" history' -l 'history' -d 'Restore a full snapshot as a git repository with its history (from repository.bundle) instead of its files.'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" no-verify' -l 'no-verify' -d 'Restore even when the backup does not match its .sha256 sidecar (to rescue a damaged backup; warns).'
-complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" latest' -l 'latest' -d 'Restore (or --check) the newest dump in the backup root, by the time in its name.'
+complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" latest' -l 'latest' -d 'Restore (or --check) the newest dump in the backup root (or at --from DEST), by the time in its name.'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_positional "cdb-restore" -eq 1' -fa '(set -l exts \'sql\' \'gz\' \'zst\' \'zip\' \'age\';for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.{$exts};printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore"' -l 'identity' -d 'An age identity file (AGE-SECRET-KEY-1… lines, as age-keygen writes) for .age backups (repeatable; default CDB_IDENTITY).' -rF
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" passphrase-file' -l 'passphrase-file' -d 'A file holding the passphrase of passphrase-encrypted (age -p) backups; without it the passphrase is asked on the terminal.' -rF
+complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" from' -l 'from' -d 'Read from a copy destination instead of the backup root: a folder (a USB disk) or an rclone remote, as given to cdb-copy --to.' -rfa '(__cdb-restore_complete_directories)'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_positional "cdb-restore" -eq 2' -fa '(__cdb-restore_complete_directories)'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" version' -l 'version' -d 'Show the version.'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" help' -l 'help' -d 'Show help information.'

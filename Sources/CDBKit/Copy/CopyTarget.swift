@@ -24,6 +24,8 @@ public protocol CopyTarget {
     /// An object's size, and its `hash` (hex) where the destination has it; nil when the
     /// object is not there.
     func inspect(_ relative: String, hash: CopyHash?) throws -> (size: Int64, hash: String?)?
+    /// Copies the object to the local file `local` (which must not exist yet).
+    func download(_ relative: String, to local: String) throws
 }
 
 /// Hashes a destination may report, best first.
@@ -107,6 +109,18 @@ public struct FolderTarget: CopyTarget {
         var info = Glibc.stat()
         guard lstat(Path.join(path, relative), &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
         return (Int64(info.st_size), nil)
+    }
+
+    public func download(_ relative: String, to local: String) throws {
+        let source = Path.join(path, relative)
+        let input = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard input >= 0 else { throw CDBError.inputMissing(path: source, reason: String(cString: strerror(errno))) }
+        defer { close(input) }
+        let output = open(local, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard output >= 0 else { throw CDBError.cannotCreate(path: local, reason: String(cString: strerror(errno))) }
+        let sink = DescriptorSink(fd: output, path: local, ownsDescriptor: true)
+        sink.hashing = false
+        try FileIO.forEachChunk(input, path: source) { try sink.write($0) }
     }
 
     public func remove(_ relative: String) throws {
@@ -232,8 +246,14 @@ public final class RcloneTarget: CopyTarget {
                 }
             }
         } catch let failure as RcloneDaemon.Failure {
-            try? remove(folder + "/" + temporary)
-            throw Self.error(failure.message, remote: remote, what: "uploading \(relative)")
+            var error = Self.error(failure.message, remote: remote, what: "uploading \(relative)")
+            // SFTP servers say only "Failure" when their disk is full: ask what is free.
+            if case .io = error {} else if let size, let free = freeSpace(), free < size {
+                error = .io(path: remote, reason: "uploading \(relative): the destination is full (\(ByteSize.format(free)) free, \(ByteSize.format(size)) needed)")
+            }
+            // (An unreachable destination cannot delete either: the next run removes it.)
+            if case .destinationUnreachable = error {} else { try? remove(folder + "/" + temporary) }
+            throw error
         } catch {
             try? remove(folder + "/" + temporary)
             throw error
@@ -261,7 +281,7 @@ public final class RcloneTarget: CopyTarget {
         guard let program = ChildProcess.find(rclone) else {
             throw CDBError.configuration("cannot run rclone (\(Untrusted.escape(rclone))): install Debian's rclone package or set CDB_RCLONE")
         }
-        let child = try ChildProcess(RcloneDaemon.dyingWithParent([program, "rcat", "--ignore-checksum", "--size", String(size), target]), discardOutput: true)
+        let child = try ChildProcess(RcloneDaemon.dyingWithParent([program, "rcat", "--ignore-checksum", "--low-level-retries", "3", "--size", String(size), target]), discardOutput: true)
         final class Box: @unchecked Sendable { var errors = [UInt8]() }
         let box = Box(), reader = DispatchGroup()
         reader.enter()
@@ -274,13 +294,26 @@ public final class RcloneTarget: CopyTarget {
             try produce(sink)
         } catch {
             failure = error
-            child.terminate()
         }
+        // Short of its --size, rclone fails the upload (under its temporary name) and exits.
         child.closeInput()
         reader.wait()
         let status = child.waitForExit()
-        if let failure { throw failure }
-        guard status == 0 else { throw RcloneDaemon.Failure(message: String(decoding: box.errors, as: UTF8.self)) }
+        let rcloneFailed = status != 0 ? RcloneDaemon.Failure(message: String(decoding: box.errors, as: UTF8.self)) : nil
+        if let failure {
+            // A pipe that broke because rclone gave up: rclone's reason is the one to tell.
+            if let rcloneFailed, "\(failure)".contains("rclone rcat") { throw rcloneFailed }
+            throw failure
+        }
+        if let rcloneFailed { throw rcloneFailed }
+    }
+
+    /// The destination's free bytes, where the backend tells (rclone's about: SFTP's statvfs,
+    /// some clouds' quota); nil when it does not or cannot.
+    private func freeSpace() -> Int64? {
+        struct About: Decodable { let free: Int64? }
+        guard let reply = try? call("operations/about", ["fs": remote], what: "asking for free space") else { return nil }
+        return (try? JSONDecoder().decode(About.self, from: Data(reply)))?.free
     }
 
     public func reportedHash() throws -> CopyHash? {
@@ -302,6 +335,11 @@ public final class RcloneTarget: CopyTarget {
         guard let item = try JSONDecoder().decode(Reply.self, from: Data(reply)).item else { return nil }
         let value = hash.flatMap { item.Hashes?[$0.rawValue] }.flatMap { $0.isEmpty ? nil : $0.lowercased() }
         return (item.Size, value)
+    }
+
+    public func download(_ relative: String, to local: String) throws {
+        _ = try call("operations/copyfile", ["srcFs": remote, "srcRemote": relative, "dstFs": Path.directory(of: local), "dstRemote": Path.name(of: local)],
+                     what: "downloading \(relative)")
     }
 
     public func remove(_ relative: String) throws {

@@ -39,7 +39,8 @@ final class RcloneDaemon {
         // --streaming-upload-cutoff: an upload up to this size (of unknown size to rclone) is
         // held in memory and sent as one request of known size (one PUT on S3, not a multipart
         // upload); larger ones go through `rclone rcat --size` (RcloneTarget).
-        child = try ChildProcess(Self.dyingWithParent([rclone, "rcd", "--rc-addr", "127.0.0.1:0", "--ignore-checksum",
+        // --low-level-retries 3 (not 10): a server that is down is reported in seconds, not minutes.
+        child = try ChildProcess(Self.dyingWithParent([rclone, "rcd", "--rc-addr", "127.0.0.1:0", "--ignore-checksum", "--low-level-retries", "3",
                                                        "--streaming-upload-cutoff", "\(Self.streamingCutoff >> 20)M"]),
                                  discardOutput: true, environment: ["RCLONE_RC_USER": "cdb", "RCLONE_RC_PASS": password])
         child.closeInput()
