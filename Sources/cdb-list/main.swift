@@ -1,0 +1,146 @@
+import ArgumentParser
+import CDBCommandLine
+import CDBKit
+import FoundationEssentials
+import Glibc
+
+struct List: CDBProgram {
+    static let configuration = CommandConfiguration(
+        commandName: "cdb-list",
+        abstract: "List the backups: kind, time, age, size, commit, encrypted — newest first.",
+        discussion: """
+            One line per backup under the backup root (or at a copy destination with --from DEST): its kind \
+            (db, repo, and inc for an increment, shown under the full snapshot it builds on), the time in its \
+            name, its age, its size, a snapshot's commit, "age" when encrypted, and "no sidecar" when it has \
+            no .sha256. Newest first, by the time in the name (not the folder's order). --json: one object per \
+            line. Nothing found is not an error: a message, exit 0.
+
+            Exit codes: 0 ok, 64 usage, 69 a destination unreachable, 78 configuration.
+            """,
+        version: CDBVersion.string
+    )
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(name: .long, help: ArgumentHelp("Only dumps (db) or only repository snapshots (repo).", valueName: "kind"))
+    var kind: String?
+
+    @Option(name: .long, help: ArgumentHelp("Only backups from this day on (YYYY-MM-DD), or of the last N days (Nd).", valueName: "when"))
+    var since: String?
+
+    @OptionGroup(title: "Copies") var source: FromOptions
+
+    func validate() throws {
+        if let kind, !["db", "repo"].contains(kind) { throw ValidationError("--kind is db or repo") }
+        if let since, Self.cutoff(since, now: Date()) == nil { throw ValidationError("--since takes YYYY-MM-DD or Nd (e.g. 7d)") }
+    }
+
+    static func cutoff(_ text: String, now: Date) -> Date? {
+        if text.hasSuffix("d"), let days = Int(text.dropLast()), days >= 0 { return now.addingTimeInterval(-Double(days) * 86_400) }
+        return Timestamp.parseLocal(text + " 00:00:00")
+    }
+
+    struct Entry {
+        let relative: String
+        let parsed: BackupName
+        let size: Int64
+        let sidecar: Bool
+    }
+
+    func execute(settings: Settings, reporter: Reporter) throws -> ExitStatus {
+        let remote = try source.open(settings)
+        let place = remote?.target.display ?? settings.backupRoot
+        var sizes: [String: Int64] = [:]
+        if let remote {
+            sizes = try remote.target.list()
+        } else {
+            for folder in BackupRoot.Kind.allCases {
+                let path = BackupRoot(path: settings.backupRoot).folder(folder)
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
+                    var info = stat()
+                    guard lstat(Path.join(path, name), &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+                    sizes[folder.rawValue + "/" + name] = Int64(info.st_size)
+                }
+            }
+        }
+        let now = Date()
+        let from = since.flatMap { Self.cutoff($0, now: now) }
+        var entries: [Entry] = []
+        for (relative, size) in sizes {
+            guard let parsed = BackupName.parse(Path.name(of: relative)), let stamp = parsed.stamp else { continue }
+            if let kind, (kind == "db") != (parsed.kind == .postgres) { continue }
+            if let from, stamp < from { continue }
+            entries.append(Entry(relative: relative, parsed: parsed, size: size, sidecar: sizes[relative + ".sha256"] != nil))
+        }
+        guard !entries.isEmpty else {
+            reporter.info("no backups\(kind.map { " of kind \($0)" } ?? "")\(since.map { " since \($0)" } ?? "") in \(place)")
+            return .success
+        }
+        // Newest first; an increment right under the full snapshot it builds on.
+        let newestFirst = entries.sorted {
+            ($0.parsed.stamp!, $0.parsed.order, $0.relative) > ($1.parsed.stamp!, $1.parsed.order, $1.relative)
+        }
+        var ordered: [(Entry, Bool)] = []
+        var placed = Set<String>()
+        for entry in newestFirst where !entry.parsed.isIncrement {
+            ordered.append((entry, false))
+            placed.insert(entry.relative)
+            guard entry.parsed.kind == .repository, let commit = entry.parsed.commit else { continue }
+            for increment in newestFirst where increment.parsed.base == commit && !placed.contains(increment.relative) {
+                ordered.append((increment, true))
+                placed.insert(increment.relative)
+            }
+        }
+        for entry in newestFirst where !placed.contains(entry.relative) { ordered.append((entry, false)) }  // a base gone
+
+        for (entry, under) in ordered {
+            let p = entry.parsed
+            let kindText = p.isIncrement ? "inc" : (p.kind == .postgres ? "db" : "repo")
+            if common.json {
+                emit(jsonLine(["kind": kindText, "name": Path.name(of: entry.relative), "path": Self.join(place, entry.relative),
+                               "time": Timestamp.iso8601(p.stamp!, local: true), "age_seconds": Int(now.timeIntervalSince(p.stamp!)),
+                               "size": entry.size, "commit": p.commit as Any, "base": p.base as Any, "encrypted": p.encrypted,
+                               "sidecar": entry.sidecar]))
+                continue
+            }
+            let columns = [
+                (under ? "  " : "") + kindText,
+                Self.local(p.stamp!),
+                Self.age(now.timeIntervalSince(p.stamp!)),
+                ByteSize.format(entry.size),
+                p.commit ?? "",
+                p.encrypted ? "age" : "",
+                Path.name(of: entry.relative) + (entry.sidecar ? "" : "  (no sidecar)"),
+            ]
+            let widths = [6, 16, 7, 10, 8, 3]
+            var line = ""
+            for (index, column) in columns.enumerated() {
+                line += index < widths.count ? column + String(repeating: " ", count: max(0, widths[index] - column.count)) + "  " : column
+            }
+            while line.hasSuffix(" ") { line.removeLast() }
+            emit(line)
+        }
+        return .success
+    }
+
+    /// "YYYY-MM-DD HH:MM", local time (as in the names).
+    static func local(_ date: Date) -> String {
+        var t = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        localtime_r(&t, &parts)
+        return String(Timestamp.dateAndTime(parts).prefix(16))
+    }
+
+    static func age(_ seconds: Double) -> String {
+        if seconds < 3600 { return "\(max(0, Int(seconds / 60))) min" }
+        if seconds < 2 * 86_400 { return "\(Int(seconds / 3600)) h" }
+        return "\(Int(seconds / 86_400)) d"
+    }
+
+    static func join(_ place: String, _ relative: String) -> String {
+        place.hasSuffix("/") || place.hasSuffix(":") ? place + relative : place + "/" + relative
+    }
+}
+
+ProcessSetup.prepare()
+List.main()

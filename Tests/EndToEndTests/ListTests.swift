@@ -1,0 +1,73 @@
+import CDBKit
+import Foundation
+import Testing
+
+/// cdb-list: what is there, newest first by the time in the name, increments under their base.
+@Suite("cdb-list shows the backups")
+struct ListTests {
+    static func stamp(daysAgo: Int, _ time: String) -> String {
+        let f = DateFormatter()
+        f.dateFormat = "yyyy-MM-dd"
+        return f.string(from: Date().addingTimeInterval(-Double(daysAgo) * 86_400)) + "_" + time
+    }
+
+    /// A root with dumps, a full snapshot and its increment, an encrypted dump, a file without a
+    /// sidecar and foreign files.
+    static func root() throws -> String {
+        let root = try Harness.temporaryDirectory("cdb-list")
+        for folder in ["PostgreSQL", "Repository"] { try FileManager.default.createDirectory(atPath: root + "/" + folder, withIntermediateDirectories: true) }
+        func put(_ relative: String, size: Int, sidecar: Bool = true) throws {
+            try Data(repeating: 7, count: size).write(to: URL(fileURLWithPath: root + "/" + relative))
+            if sidecar { try "x  y\n".write(toFile: root + "/" + relative + ".sha256", atomically: false, encoding: .utf8) }
+        }
+        // Bytewise "…_0337.sql" sorts after "…_033745.sql", but 03:37:45 is the newer.
+        try put("PostgreSQL/cdb_backup_\(stamp(daysAgo: 0, "0337")).sql", size: 100)
+        try put("PostgreSQL/cdb_backup_\(stamp(daysAgo: 0, "033745")).sql", size: 200)
+        try put("PostgreSQL/cdb_backup_\(stamp(daysAgo: 3, "1200")).sql.zst.age", size: 300)
+        try put("PostgreSQL/cdb_backup_\(stamp(daysAgo: 9, "1200")).sql", size: 400, sidecar: false)
+        try put("Repository/claire_repo_\(stamp(daysAgo: 1, "0900"))_aaaaaaa.zip", size: 500)
+        try put("Repository/claire_repo_\(stamp(daysAgo: 1, "1000"))_bbbbbbb.zip", size: 600)
+        try put("Repository/claire_repo_\(stamp(daysAgo: 0, "0800"))_ccccccc.inc-aaaaaaa.zip", size: 50)
+        try "mine".write(toFile: root + "/PostgreSQL/notes.txt", atomically: false, encoding: .utf8)
+        return root
+    }
+
+    @Test("newest first by the time in the name; an increment under its base; --kind, --since, --json; nothing found is exit 0")
+    func lists() throws {
+        let root = try Self.root()
+        defer { Harness.remove(root) }
+        let out = try Harness.cdb("cdb-list", ["--backup-root", root])
+        #expect(out.status == 0, "\(out.stderr)")
+        let lines = out.stdout.split(separator: "\n").map(String.init)
+        let names = lines.map { String($0.split(separator: " ").last!) }
+        #expect(lines.count == 7, "\(out.stdout)")
+        #expect(names.first?.hasSuffix("_033745.sql") == true, "03:37:45 is newer than 03:37: \(out.stdout)")
+        // The increment (made today) sits right under its base (yesterday 09:00), not at the top.
+        let base = try #require(names.firstIndex { $0.hasSuffix("_aaaaaaa.zip") })
+        #expect(names.indices.contains(base + 1) && names[base + 1].contains(".inc-aaaaaaa"), "\(out.stdout)")
+        #expect(lines[base + 1].hasPrefix("  inc"), "\(lines[base + 1])")
+        #expect(lines.contains { $0.contains(".sql.zst.age") && $0.contains(" age ") })
+        #expect(lines.contains { $0.contains("(no sidecar)") })
+        #expect(!out.stdout.contains("notes.txt"))
+
+        let dbs = try Harness.cdb("cdb-list", ["--backup-root", root, "--kind", "db", "--since", "5d", "--json"])
+        let objects = try dbs.stdout.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(objects.count == 3 && objects.allSatisfy { $0["kind"] as? String == "db" }, "\(dbs.stdout)")
+        #expect(objects.first?["size"] as? Int == 200 && objects.contains { $0["encrypted"] as? Bool == true })
+
+        let empty = try Harness.cdb("cdb-list", ["--backup-root", root + "/nothing"])
+        #expect(empty.status == 0 && empty.stdout.isEmpty && empty.stderr.contains("no backups"), "\(empty.stderr)")
+        let bad = try Harness.cdb("cdb-list", ["--backup-root", root, "--since", "yesterday"])
+        #expect(bad.status == 64, "\(bad.stderr)")
+    }
+
+    @Test("--from DEST lists a copy destination")
+    func fromDestination() throws {
+        let root = try Self.root()
+        defer { Harness.remove(root) }
+        let out = try Harness.cdb("cdb-list", ["--from", root, "--kind", "repo"], environment: ["CDB_BACKUP_ROOT": "/nonexistent"])
+        #expect(out.status == 0 && out.stdout.split(separator: "\n").count == 3, "\(out.stdout)\(out.stderr)")
+        let missing = try Harness.cdb("cdb-list", ["--from", root + "/unplugged"])
+        #expect(missing.status == 69, "\(missing.stderr)")
+    }
+}
