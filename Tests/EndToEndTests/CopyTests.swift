@@ -353,6 +353,10 @@ struct CopyTests {
         let repaired = try f.copy()
         #expect(repaired.status == 0, "\(repaired.stderr)")
         #expect(f.remote().filter { $0.hasSuffix(".age") }.count == 1 && !f.remote().contains { $0.contains(".cdb-tmp-") }, "\(f.remote())")
+        // A run with nothing to copy: the upload it started while listing leaves nothing behind.
+        let idle = try f.copy()
+        #expect(idle.status == 0 && idle.stdout.isEmpty, "\(idle.stderr)")
+        #expect(!f.remote().contains { $0.contains(".cdb-tmp-") }, "\(f.remote())")
     }
 
     @Test("after an upload: a copy the destination reports with another hash or size than was sent is deleted and reported; a right one stays")

@@ -26,6 +26,16 @@ public protocol CopyTarget {
     func inspect(_ relative: String, hash: CopyHash?) throws -> (size: Int64, hash: String?)?
     /// Copies the object to the local file `local` (which must not exist yet).
     func download(_ relative: String, to local: String) throws
+    /// A hint, before the listing: `relative` (`size` bytes) will probably be uploaded next —
+    /// the destination may start connecting for it now. Undone by `cancelPrepared`.
+    func prepareUpload(_ relative: String, size: Int64)
+    /// Drops a prepared upload that was not used (and what it left at the destination).
+    func cancelPrepared()
+}
+
+extension CopyTarget {
+    public func prepareUpload(_ relative: String, size: Int64) {}
+    public func cancelPrepared() {}
 }
 
 /// Hashes a destination may report, best first.
@@ -233,7 +243,14 @@ public final class RcloneTarget: CopyTarget {
         let daemon = try daemon()
         do {
             if let size, size > RcloneDaemon.streamingCutoff {
-                try rcat(path(folder + "/" + temporary), size: size) { sink in
+                let child: Rcat
+                if let prepared, prepared.relative == relative, prepared.size == size {
+                    child = prepared.child
+                    self.prepared = nil
+                } else {
+                    child = try startRcat(path(folder + "/" + temporary), size: size)  // (a prepared one waits its turn)
+                }
+                try feed(child) { sink in
                     let counted = CountingSink(next: sink)
                     try produce(counted)
                     written = counted.count
@@ -276,17 +293,55 @@ public final class RcloneTarget: CopyTarget {
         remote.hasSuffix(":") || remote.hasSuffix("/") ? remote + relative : remote + "/" + relative
     }
 
-    /// `rclone rcat --size N` into `target`, fed by `produce`; dies with cdb (setpriv).
-    private func rcat(_ target: String, size: Int64, _ produce: (ByteSink) throws -> Void) throws {
+    /// A running `rclone rcat --size N`, its standard error collected by a thread of its own.
+    final class Rcat {
+        final class Box: @unchecked Sendable { var errors = [UInt8]() }
+        let child: ChildProcess
+        let box = Box()
+        let reader = DispatchGroup()
+        init(_ child: ChildProcess) {
+            self.child = child
+            reader.enter()
+            let box = self.box, reader = self.reader
+            // A blocking read: a thread of its own, never one of the global queue's few.
+            detachThread { box.errors = child.readErrors(); reader.leave() }
+        }
+    }
+
+    /// The upload started before the listing (`prepareUpload`), not fed yet.
+    private var prepared: (relative: String, size: Int64, temporary: String, child: Rcat)?
+
+    /// Starts the upload of the object `relative` most likely to be copied, so that rclone's
+    /// start and its SSH or TLS handshake overlap the listing instead of following it.
+    public func prepareUpload(_ relative: String, size: Int64) {
+        guard size > RcloneDaemon.streamingCutoff, prepared == nil else { return }
+        let temporary = Path.directory(of: relative) + "/" + copyTemporaryPrefix + "\(getpid())-" + Path.name(of: relative)
+        guard let child = try? startRcat(path(temporary), size: size) else { return }
+        prepared = (relative, size, temporary, child)
+    }
+
+    /// An unused prepared upload: rclone gets no bytes, fails short of its size and exits; what
+    /// it may have created under the temporary name is deleted.
+    public func cancelPrepared() {
+        guard let prepared else { return }
+        self.prepared = nil
+        prepared.child.child.closeInput()
+        prepared.child.reader.wait()
+        _ = prepared.child.child.waitForExit()
+        try? remove(prepared.temporary)
+    }
+
+    /// `rclone rcat --size N` into `target`; dies with cdb (setpriv).
+    private func startRcat(_ target: String, size: Int64) throws -> Rcat {
         guard let program = ChildProcess.find(rclone) else {
             throw CDBError.configuration("cannot run rclone (\(Untrusted.escape(rclone))): install Debian's rclone package or set CDB_RCLONE")
         }
-        let child = try ChildProcess(RcloneDaemon.dyingWithParent([program, "rcat", "--ignore-checksum", "--low-level-retries", "3", "--size", String(size), target]), discardOutput: true)
-        final class Box: @unchecked Sendable { var errors = [UInt8]() }
-        let box = Box(), reader = DispatchGroup()
-        reader.enter()
-        // A blocking read: a thread of its own, never one of the global queue's few.
-        detachThread { box.errors = child.readErrors(); reader.leave() }
+        return Rcat(try ChildProcess(RcloneDaemon.dyingWithParent([program, "rcat", "--ignore-checksum", "--low-level-retries", "3", "--size", String(size), target]), discardOutput: true))
+    }
+
+    /// Feeds a started rcat with what `produce` writes, and waits for it.
+    private func feed(_ rcat: Rcat, _ produce: (ByteSink) throws -> Void) throws {
+        let child = rcat.child, box = rcat.box, reader = rcat.reader
         var failure: Error?
         do {
             let sink = DescriptorSink(fd: child.input, path: "rclone rcat", ownsDescriptor: false)

@@ -44,15 +44,6 @@ public struct OffsiteCopy {
     public func run() throws -> Result {
         let started = Date()
         var result = Result(destination: target.display)
-        // The destination's listing is the state; without it nothing is copied or deleted.
-        var present = try target.list()
-        // Leftovers of interrupted runs: temporary names, never final ones.
-        for name in present.keys where Path.name(of: name).hasPrefix(copyTemporaryPrefix) {
-            try? target.remove(name)
-            present[name] = nil
-        }
-        // What DEST should hold: its retention decided over what it has and what would come, so
-        // that nothing is copied only to be deleted (and copied again next time).
         var candidates: [(local: String, remote: String, encrypt: Bool)] = []
         for local in try localBackups() {
             let name = Path.name(of: local)
@@ -61,6 +52,22 @@ public struct OffsiteCopy {
             let encryptedAlready = AgeFile.isEncrypted(path: local)
             candidates.append((local, kind + "/" + name + (encryptedAlready || request.recipients == nil ? "" : ".age"), !encryptedAlready))
         }
+        // The newest backup is the one most likely missing at DEST (the session just made it):
+        // its upload may start connecting while the listing runs.
+        defer { target.cancelPrepared() }
+        if let newest = candidates.max(by: { Self.newer($1.local, than: $0.local) }), let size = try? uploadSize(newest.local, encrypt: newest.encrypt) {
+            target.prepareUpload(newest.remote, size: size)
+        }
+        // The destination's listing is the state; without it nothing is copied or deleted.
+        var present = try target.list()
+        // Leftovers of interrupted runs: temporary names, never final ones (nor this run's own).
+        let own = copyTemporaryPrefix + "\(getpid())-"
+        for name in present.keys where Path.name(of: name).hasPrefix(copyTemporaryPrefix) {
+            present[name] = nil
+            if !Path.name(of: name).hasPrefix(own) { try? target.remove(name) }
+        }
+        // What DEST should hold: its retention decided over what it has and what would come, so
+        // that nothing is copied only to be deleted (and copied again next time).
         let keep = keptAtDestination(Array(present.keys) + candidates.map(\.remote))
         let checked = try target.reportedHash()
         for (local, remoteName, encrypt) in candidates {
@@ -130,10 +137,8 @@ public struct OffsiteCopy {
         let fd = open(local, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { throw CDBError.inputMissing(path: local, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
-        var info = Glibc.stat()
-        guard fstat(fd, &info) == 0 else { throw CDBError.io(path: local, reason: String(cString: strerror(errno))) }
         let recipients = encrypt ? request.recipients : nil
-        let size = try recipients.map { try AgeSink.encryptedSize(plaintext: Int64(info.st_size), recipients: $0) } ?? Int64(info.st_size)
+        let size = try uploadSize(local, encrypt: encrypt)
         let expected = (try? String(contentsOfFile: Checksum.sidecarPath(for: local), encoding: .utf8))
             .map { String($0.prefix { !$0.isWhitespace }).lowercased() }
         var localHash = SHA256()
@@ -160,6 +165,20 @@ public struct OffsiteCopy {
             sent.reported = checked == .sha256 ? sent.sha256 : counted.alsoHex()
         }
         return sent
+    }
+
+    /// The bytes `local` makes at the destination (its encrypted size when it is encrypted on the way).
+    func uploadSize(_ local: String, encrypt: Bool) throws -> Int64 {
+        var info = Glibc.stat()
+        guard stat(local, &info) == 0 else { throw CDBError.inputMissing(path: local, reason: String(cString: strerror(errno))) }
+        guard encrypt, let recipients = request.recipients else { return Int64(info.st_size) }
+        return try AgeSink.encryptedSize(plaintext: Int64(info.st_size), recipients: recipients)
+    }
+
+    /// Whether backup `a` is newer than `b` by the time in their names.
+    static func newer(_ a: String, than b: String) -> Bool {
+        guard let x = BackupName.parse(Path.name(of: a)), let y = BackupName.parse(Path.name(of: b)) else { return false }
+        return (x.stamp ?? .distantPast, x.order) > (y.stamp ?? .distantPast, y.order)
     }
 
     /// The destination's own size and hash of what was just put in place must be what was
