@@ -24,6 +24,9 @@ final class ChildProcess {
             guard Self.makePipe(&stdoutPipe) else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
         }
         guard Self.makePipe(&stdinPipe) else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        // A 1 MiB pipe (F_SETPIPE_SZ, Linux's default maximum) instead of 64 KiB: a streaming
+        // reader (rclone rcat, psql) takes larger reads and waits on cdb less often.
+        _ = fcntl(stdinPipe[1], 1031, Int32(1 << 20))
         guard Self.makePipe(&stderrPipe) else {
             let code = errno
             close(stdinPipe[0]); close(stdinPipe[1])
