@@ -238,4 +238,41 @@ struct InstallTests {
         let left = try Harness.run("find", [base, "-mindepth", "1"]).stdout.split(separator: "\n").map(String.init)
         #expect(left == [home], "left behind: \(left)")
     }
+
+    @Test("--schedule: the weekly restore check as systemd user units that systemd-analyze verify accepts, active through cron where no user manager runs; --uninstall removes both")
+    func schedule() throws {
+        let base = try Harness.temporaryDirectory("install-schedule")
+        defer { Harness.remove(base) }
+        let prefix = base + "/prefix", home = base + "/home"
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let env: [String: String?] = ["HOME": home, "XDG_CONFIG_HOME": nil, "XDG_STATE_HOME": nil]
+        // This user's real crontab is put back as it was.
+        let before = try Harness.run("crontab", ["-l"])
+        defer {
+            if before.status == 0 { _ = try? Harness.run("crontab", ["-"], stdin: Data(before.stdout.utf8)) } else { _ = try? Harness.run("crontab", ["-r"]) }
+        }
+        let bad = try Harness.run(Harness.packageRoot + "/install.sh", ["--prefix", prefix, "--no-deps", "--from", Harness.binDir, "--schedule=hourly"], environment: env)
+        #expect(bad.status == 64 && bad.stderr.contains("weekly"), "\(bad.stderr)")
+        let out = try Harness.run(Harness.packageRoot + "/install.sh", ["--prefix", prefix, "--no-deps", "--from", Harness.binDir, "--schedule"], environment: env)
+        #expect(out.status == 0, "\(out.stderr)")
+        let units = home + "/.config/systemd/user/cdb-restore-check"
+        let service = try String(contentsOfFile: units + ".service", encoding: .utf8)
+        let timer = try String(contentsOfFile: units + ".timer", encoding: .utf8)
+        #expect(service.contains("ExecStart=\(prefix)/bin/cdb-restore --check --latest"), "\(service)")
+        #expect(timer.contains("OnCalendar=Sun *-*-* 03:00:00") && timer.contains("Persistent=true"), "\(timer)")
+        let verified = try Harness.run("systemd-analyze", ["verify", units + ".timer", units + ".service"])
+        #expect(verified.status == 0, "systemd-analyze verify: \(verified.stderr)")
+        let crontab = try Harness.run("crontab", ["-l"]).stdout
+        if out.stderr.contains("crontab entry") {
+            #expect(crontab.contains("0 3 * * 0 PATH=\(prefix)/bin") && crontab.contains("cdb-restore --check --latest"), "\(crontab)")
+            #expect(crontab.components(separatedBy: "cdb-restore-check").count == 2, "one line: \(crontab)")
+        } else {
+            #expect(out.stderr.contains("systemd user timer"), "\(out.stderr)")
+        }
+        let uninstall = try Harness.run(Harness.packageRoot + "/install.sh", ["--uninstall", "--prefix", prefix], environment: env)
+        #expect(uninstall.status == 0, "\(uninstall.stderr)")
+        #expect(!((try? Harness.run("crontab", ["-l"]))?.stdout ?? "").contains("cdb-restore-check"))
+        let left = try Harness.run("find", [base, "-mindepth", "1"]).stdout.split(separator: "\n").map(String.init)
+        #expect(left == [home], "left behind: \(left)")
+    }
 }
