@@ -11,8 +11,9 @@ struct List: CDBProgram {
         discussion: """
             One line per backup under the backup root (or at a copy destination with --from DEST): its kind \
             (db, repo, and inc for an increment, shown under the full snapshot it builds on), the time in its \
-            name, its age, its size, a snapshot's commit, "age" when encrypted, and "no sidecar" when it has \
-            no .sha256. Newest first, by the time in the name (not the folder's order). --json: one object per \
+            name, its age, its size, a snapshot's commit, "age" when encrypted, "no sidecar" when it has \
+            no .sha256, and for a dump the outcome of its last restore check (cdb-restore --check records it in \
+            check_log.txt). Newest first, by the time in the name (not the folder's order). --json: one object per \
             line. Nothing found is not an error: a message, exit 0.
 
             Exit codes: 0 ok, 64 usage, 69 a destination unreachable, 78 configuration.
@@ -93,14 +94,18 @@ struct List: CDBProgram {
         }
         for entry in newestFirst where !placed.contains(entry.relative) { ordered.append((entry, false)) }  // a base gone
 
+        // What the last restore check of each dump said (check_log.txt at the local root).
+        let checks = CheckLog.lastResults(root: settings.backupRoot)
         for (entry, under) in ordered {
             let p = entry.parsed
+            let checked = p.kind == .postgres ? checks[Path.name(of: entry.relative)] : nil
             let kindText = p.isIncrement ? "inc" : (p.kind == .postgres ? "db" : "repo")
             if common.json {
                 emit(jsonLine(["kind": kindText, "name": Path.name(of: entry.relative), "path": Self.join(place, entry.relative),
                                "time": Timestamp.iso8601(p.stamp!, local: true), "age_seconds": Int(now.timeIntervalSince(p.stamp!)),
                                "size": entry.size, "commit": p.commit as Any, "base": p.base as Any, "encrypted": p.encrypted,
-                               "sidecar": entry.sidecar]))
+                               "sidecar": entry.sidecar,
+                               "checked": checked.map { ["ok": $0.ok, "time": Timestamp.iso8601($0.when, local: true)] as [String: Any] } as Any]))
                 continue
             }
             let columns = [
@@ -110,7 +115,8 @@ struct List: CDBProgram {
                 ByteSize.format(entry.size),
                 p.commit ?? "",
                 p.encrypted ? "age" : "",
-                Path.name(of: entry.relative) + (entry.sidecar ? "" : "  (no sidecar)"),
+                Path.name(of: entry.relative) + (entry.sidecar ? "" : "  (no sidecar)")
+                    + (checked.map { "  [" + ($0.ok ? "restore check OK " : "restore check FAILED ") + Self.age(now.timeIntervalSince($0.when)) + " ago]" } ?? ""),
             ]
             let widths = [6, 16, 7, 10, 8, 3]
             var line = ""

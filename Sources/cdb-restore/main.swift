@@ -92,6 +92,12 @@ struct Restore: CDBProgram {
     var directory: String?
 
     var backup: String { given ?? "" }
+    /// The copy destination a fetched backup came from (for the check record).
+    var checkedFrom: String?
+
+    enum CodingKeys: CodingKey {  // (checkedFrom is no option)
+        case common, database, check, clean, create, noSingleTransaction, force, applyUncommitted, commit, history, noVerify, latest, given, identity, source, directory
+    }
     var isSnapshot: Bool { backup.hasSuffix(".zip") || backup.hasSuffix(".zip.age") }
     var isIncrement: Bool { BackupName.parse(Path.name(of: backup))?.isIncrement == true }
 
@@ -150,6 +156,7 @@ struct Restore: CDBProgram {
             var resolved = self
             resolved.latest = false
             resolved.source.from = nil
+            resolved.checkedFrom = remote.target.display
             resolved.given = try remote.fetch(relative)
             return try resolved.execute(settings: settings, reporter: reporter)
         }
@@ -192,8 +199,15 @@ struct Restore: CDBProgram {
             var checker = RestoreCheck(settings: settings, dump: backup, reporter: reporter)
             checker.noVerify = noVerify
             checker.keys = keys
-            let result = try checker.run()
+            let result: RestoreCheck.Result
+            do { result = try checker.run() } catch {
+                CheckLog.record(root: settings.backupRoot, dump: Path.name(of: backup), from: checkedFrom, ok: false,
+                                details: [("Error", (error as? CDBError)?.errorDescription ?? "\(error)")])
+                throw error
+            }
             let rows = result.tables.reduce(0) { $0 + $1.rows }
+            CheckLog.record(root: settings.backupRoot, dump: Path.name(of: backup), from: checkedFrom, ok: true,
+                            details: [("Tables", "\(result.tables.count)"), ("Rows", "\(rows)"), ("Duration", Format.fixed(result.seconds) + " s")])
             reporter.info("OK: \(result.tables.count) tables, \(rows) rows restored and matching the dump in \(Format.fixed(result.seconds)) s (scratch database dropped)")
             if common.json {
                 emit(jsonLine(["dump": backup, "ok": true, "seconds": (result.seconds * 1000).rounded() / 1000,

@@ -61,6 +61,32 @@ struct ListTests {
         #expect(bad.status == 64, "\(bad.stderr)")
     }
 
+    @Test("a restore check is recorded (check_log.txt) and cdb-list shows each dump's last result, OK or FAILED")
+    func checkRecords() throws {
+        let source = try PG.tradingDatabase()
+        let root = try Harness.temporaryDirectory("cdb-list-check")
+        defer { PG.dropDatabase(source); Harness.remove(root) }
+        let dumped = try Harness.cdb("cdb-pg-dump", ["--backup-root", root, "--dbname", source])
+        #expect(dumped.status == 0, "\(dumped.stderr)")
+        let dump = dumped.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let check = try Harness.cdb("cdb-restore", ["--backup-root", root, "--check", "--latest"])
+        #expect(check.status == 0, "\(check.stderr)")
+        var listed = try Harness.cdb("cdb-list", ["--backup-root", root, "--kind", "db"])
+        #expect(listed.stdout.contains("[restore check OK 0 min ago]"), "\(listed.stdout)")
+        let log = try String(contentsOfFile: root + "/check_log.txt", encoding: .utf8)
+        #expect(log.contains("Restore check OK") && log.contains("Dump: " + Path.name(of: dump)) && log.contains("Rows: "), "\(log)")
+        // A damaged dump: the check fails, and that is what the list shows now.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: dump))
+        bytes[bytes.count / 2] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: dump))
+        let failed = try Harness.cdb("cdb-restore", ["--backup-root", root, "--check", "--latest"])
+        #expect(failed.status != 0)
+        listed = try Harness.cdb("cdb-list", ["--backup-root", root, "--kind", "db", "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any]
+        let checked = object?["checked"] as? [String: Any]
+        #expect(checked?["ok"] as? Bool == false, "\(listed.stdout)")
+    }
+
     @Test("--from DEST lists a copy destination")
     func fromDestination() throws {
         let root = try Self.root()
