@@ -187,6 +187,8 @@ public struct SessionBanner {
             } else {
                 line("\(reporter.glyph(.fail)) Off-site copy: \(step.summary)", failed: true)
             }
+        case let .restoreCheck(text, warn):
+            if warn { line("\(reporter.glyph(.warn)) \(text)", failed: false) } else { reporter.info(text) }
         case let .finished(outcome, root):
             reporter.info(outcome.status == .success ? "\n=== Backups Complete ===" : "\n=== Backups Finished With Errors ===")
             reporter.info("Saved: \(root.hasSuffix("/") ? root : root + "/")")

@@ -22,6 +22,35 @@ struct PreSessionTests {
         #expect(json.stderr.contains("[1/1] PostgreSQL Backup..."))
     }
 
+    @Test("the banner tells the last restore check: a warning when it never ran, failed or is older than 8 days")
+    func lastRestoreCheck() throws {
+        let f = try SessionFixture()
+        defer { f.remove() }
+        func session() throws -> String {
+            let out = try Harness.cdb("cdb-pre-session", ["--skip-repo"], environment: f.environment, directory: f.repo.path)
+            #expect(out.status == 0, "\(out.stderr)")
+            return out.stderr
+        }
+        #expect(try session().contains("[WARN] Last restore check: never"))
+        // A real check, then the banner says OK without a warning.
+        let check = try Harness.cdb("cdb-restore", ["--check", "--latest"], environment: f.environment)
+        #expect(check.status == 0, "\(check.stderr)")
+        let fresh = try session()
+        #expect(fresh.contains("Last restore check: OK 0 h ago") && !fresh.contains("[WARN] Last restore check"), "\(fresh)")
+        // Older entries, as cdb-restore writes them: stale, then failed.
+        func entry(daysAgo: Int, _ title: String) -> String {
+            let f = DateFormatter()
+            f.dateFormat = "yyyy-MM-dd HH:mm:ss"
+            return "[\(f.string(from: Date().addingTimeInterval(-Double(daysAgo) * 86_400)))] \(title)\n  Dump: cdb_backup_2026-01-01_0000.sql\n"
+        }
+        try entry(daysAgo: 10, "Restore check OK").write(toFile: f.root + "/check_log.txt", atomically: false, encoding: .utf8)
+        let stale = try session()
+        #expect(stale.contains("[WARN] Last restore check: OK 10 days ago — older than a week"), "\(stale)")
+        try (entry(daysAgo: 10, "Restore check OK") + entry(daysAgo: 3, "Restore check FAILED")).write(toFile: f.root + "/check_log.txt", atomically: false, encoding: .utf8)
+        let failed = try session()
+        #expect(failed.contains("[WARN] Last restore check: FAILED 3 days ago (cdb_backup_2026-01-01_0000.sql)"), "\(failed)")
+    }
+
     @Test("database down: the snapshot is still made, a failure line, exit 69")
     func databaseDown() throws {
         let f = try SessionFixture(database: false)

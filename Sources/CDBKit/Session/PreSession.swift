@@ -60,6 +60,9 @@ public struct PreSession {
         case pruned(Step)
         /// cdb-copy was started in the background (or could not be); the last run's record.
         case copyStarted(Step)
+        /// The last restore check (check_log.txt); `warn` when it failed, is older than 8 days,
+        /// or never ran.
+        case restoreCheck(String, warn: Bool)
         case finished(Outcome, root: String)
     }
 
@@ -117,6 +120,8 @@ public struct PreSession {
         outcome.steps.append(prune)
         events(.pruned(prune))
         if !request.copyTo.isEmpty { events(.copyStarted(copyStep())) }
+        let check = Self.lastRestoreCheck(root: root)
+        events(.restoreCheck(check.text, warn: check.warn))
         outcome.seconds = Date().timeIntervalSince(started)
         if outcome.status == .success { Self.touch(marker) }
         events(.finished(outcome, root: root))
@@ -194,6 +199,20 @@ public struct PreSession {
             }
             step.summary = "Off-site copy: started in the background → \(request.copyTo.map { Untrusted.escape($0) }.joined(separator: ", "))\(last)"
         }
+    }
+
+    /// "Last restore check: OK 3 days ago", or a warning when it failed, is older than 8 days or
+    /// never ran (from check_log.txt, which cdb-restore --check appends to).
+    static func lastRestoreCheck(root: String, now: Date = Date()) -> (text: String, warn: Bool) {
+        guard let (result, dump) = CheckLog.latest(root: root) else {
+            return ("Last restore check: never — prove a dump restores: cdb-restore --check --latest (weekly: install.sh --schedule)", true)
+        }
+        let days = Int(now.timeIntervalSince(result.when) / 86_400)
+        let hours = Int(now.timeIntervalSince(result.when) / 3600)
+        let age = hours < 48 ? "\(max(0, hours)) h ago" : "\(days) days ago"
+        if !result.ok { return ("Last restore check: FAILED \(age) (\(Untrusted.escape(dump))) — see check_log.txt", true) }
+        if days > 8 { return ("Last restore check: OK \(age) — older than a week; run cdb-restore --check --latest", true) }
+        return ("Last restore check: OK \(age)", false)
     }
 
     /// "OK 2 h ago" / "FAILED 5 min ago: reason", from the last entry of copy_log.txt.

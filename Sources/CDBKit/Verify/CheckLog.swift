@@ -18,10 +18,22 @@ public enum CheckLog {
         BackupLog.append(folder: root, title: ok ? "Restore check OK" : "Restore check FAILED", fields: fields + details, file: file)
     }
 
+    /// The most recent check of any dump: its result and the dump's name.
+    public static func latest(root: String) -> (Result, dump: String)? {
+        entries(root: root).last
+    }
+
     /// The last result per dump name.
     public static func lastResults(root: String) -> [String: Result] {
-        guard let text = try? String(contentsOfFile: Path.join(root, file), encoding: .utf8) else { return [:] }
         var out: [String: Result] = [:]
+        for (result, dump) in entries(root: root) { out[dump] = result }
+        return out
+    }
+
+    /// Every recorded check, oldest first (the log is appended to).
+    static func entries(root: String) -> [(Result, dump: String)] {
+        guard let text = try? String(contentsOfFile: Path.join(root, file), encoding: .utf8) else { return [] }
+        var out: [(Result, dump: String)] = []
         var current: (ok: Bool, when: Date)?
         for line in text.split(separator: "\n") {
             if line.hasPrefix("["), let close = line.firstIndex(of: "]") {
@@ -33,7 +45,8 @@ public enum CheckLog {
                     current = nil
                 }
             } else if let entry = current, line.hasPrefix("  Dump: ") {
-                out[String(line.dropFirst("  Dump: ".count))] = Result(ok: entry.ok, when: entry.when)
+                out.append((Result(ok: entry.ok, when: entry.when), String(line.dropFirst("  Dump: ".count))))
+                current = nil
             }
         }
         return out
