@@ -26,30 +26,37 @@ public struct CommonOptions: ParsableArguments {
 }
 
 /// Runs a program body: a `CDBError` becomes its message on stderr and its exit code.
-public func runReportingErrors(_ reporter: Reporter, redact: (String) -> String = { $0 }, _ body: () throws -> ExitStatus) throws {
+public func runReportingErrors(_ reporter: Reporter, redact: (String) -> String = { $0 },
+                               failed: (ExitStatus, String) -> Void = { _, _ in }, _ body: () throws -> ExitStatus) throws {
     let status: ExitStatus
+    var message = ""
     do {
         status = try body()
     } catch let error as CDBError {
-        reporter.error(redact(error.errorDescription ?? "\(error)"))
+        message = redact(error.errorDescription ?? "\(error)")
         status = error.exitStatus
     } catch let error as CocoaError {
         // Foundation's file errors: a missing file is 66, anything else an I/O error, never exit 1.
-        reporter.error(redact(describe(error)))
+        message = redact(describe(error))
         status = [.fileNoSuchFile, .fileReadNoSuchFile].contains(error.code) ? .noInput : .ioError
-    } catch let error as POSIXError {
-        reporter.error(redact(describe(error)))
-        status = error.code == .ENOENT ? .noInput : .ioError
     } catch let exit as ExitCode {
         throw exit
+    } catch let error as POSIXError {
+        message = redact(describe(error))
+        status = error.code == .ENOENT ? .noInput : .ioError
     } catch {
         // Anything else is a bug of cdb's: say so, with exit 1, never a raw crash.
-        reporter.error(redact("unexpected error: \(describe(error)) — please report it"))
+        message = redact("unexpected error: \(describe(error)) — please report it")
         status = .failure
     }
+    if !message.isEmpty { reporter.error(message) }
     fflush(stdout)
-    if status != .success { throw ExitCode(status.rawValue) }
+    if status != .success {
+        failed(status, message)
+        throw ExitCode(status.rawValue)
+    }
 }
+
 
 /// Prints a line on standard output (data only).
 public func emit(_ line: String) {

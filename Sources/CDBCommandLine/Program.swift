@@ -30,7 +30,14 @@ extension CDBProgram {
     public func run() throws {
         let reporter = common.reporter()
         let redaction = Redaction()
-        try runReportingErrors(reporter, redact: { redaction.apply($0) }) {
+        let failed = { (status: ExitStatus, message: String) in
+            // From the resolved settings (environment, user config); before they resolved, the
+            // environment only.
+            let command = redaction.settings?.sources.lookup("CDB_ON_FAILURE")?.value ?? ProcessInfo.processInfo.environment["CDB_ON_FAILURE"]
+            notifyFailure(command: command, program: Self.configuration.commandName ?? "cdb", status: status,
+                          message: message.isEmpty ? reporter.lastProblem ?? "" : message)
+        }
+        try runReportingErrors(reporter, redact: { redaction.apply($0) }, failed: failed) {
             if let status = try executeWithoutSettings(reporter: reporter) { return status }
             var flags = Settings.Flags()
             flags.backupRoot = common.backupRoot

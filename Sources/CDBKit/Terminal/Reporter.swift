@@ -42,9 +42,14 @@ public final class Reporter: @unchecked Sendable {
     public func detail(_ text: String) { if level == .verbose { emit(text) } }
     public func warning(_ text: String) { if level != .quiet { emit("warning: " + text) } }
     /// Errors are shown even with --quiet.
-    public func error(_ text: String) { emit("error: " + text) }
+    public func error(_ text: String) { noteProblem(text); emit("error: " + text) }
     /// A result line shown even with --quiet (cdb-verify's FAILED lines).
-    public func always(_ text: String) { emit(text) }
+    public func always(_ text: String) { noteProblem(text); emit(text) }
+
+    /// The last error or result line shown (what a failure notification says).
+    public var lastProblem: String? { lock.withLock { problem } }
+    private var problem: String?
+    private func noteProblem(_ text: String) { lock.withLock { problem = text } }
 
     /// A transient progress line (terminal only; replaced by the next line).
     public func progress(_ text: String) {
