@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(libpq-dev libgit2-dev libzstd-dev zlib1g-dev libdeflate-dev pkg-config postgresql postgresql-contrib
           postgresql-client unzip zip zstd gzip git ca-certificates util-linux strace time procps python3 python3-pip age
-          rclone openssh-server openssh-client)
+          rclone openssh-server openssh-client curl)
 # --with-shells: what the test suite needs besides (the shells the hooks are tried in, a Python
 # virtual environment for the S3 test server, crontab and systemd-analyze for install.sh --schedule).
 if [ "${1:-}" = "--with-shells" ]; then packages+=(zsh fish tmux bash-completion python3-venv cron systemd); fi

@@ -19,6 +19,9 @@ public protocol CDBProgram: ParsableCommand {
     /// them (a background hook run has nowhere to report to); nil to report them.
     func quietExit(settingsError: CDBError) -> ExitStatus?
     func execute(settings: Settings, reporter: Reporter) throws -> ExitStatus
+    /// Whether runs report to CDB_PING_URL (the programs that make, copy, prune or prove
+    /// backups; not the ones that only look).
+    static var pingsMonitor: Bool { get }
 }
 
 extension CDBProgram {
@@ -26,6 +29,7 @@ extension CDBProgram {
     public var settingsDirectory: String { FileManager.default.currentDirectoryPath }
     public func executeWithoutSettings(reporter: Reporter) throws -> ExitStatus? { nil }
     public func quietExit(settingsError: CDBError) -> ExitStatus? { nil }
+    public static var pingsMonitor: Bool { true }
 
     public func run() throws {
         let reporter = common.reporter()
@@ -34,8 +38,11 @@ extension CDBProgram {
             // From the resolved settings (environment, user config); before they resolved, the
             // environment only.
             let command = redaction.settings?.sources.lookup("CDB_ON_FAILURE")?.value ?? ProcessInfo.processInfo.environment["CDB_ON_FAILURE"]
-            notifyFailure(command: command, program: Self.configuration.commandName ?? "cdb", status: status,
-                          message: message.isEmpty ? reporter.lastProblem ?? "" : message)
+            let text = message.isEmpty ? reporter.lastProblem ?? "" : message
+            notifyFailure(command: command, program: Self.configuration.commandName ?? "cdb", status: status, message: text)
+            if Self.pingsMonitor, let url = redaction.settings?.sources.lookup("CDB_PING_URL")?.value {
+                HealthPing.send(url, .fail, body: "\(Self.configuration.commandName ?? "cdb"): exit \(status.rawValue): \(Untrusted.escape(text))")
+            }
         }
         try runReportingErrors(reporter, redact: { redaction.apply($0) }, failed: failed) {
             if let status = try executeWithoutSettings(reporter: reporter) { return status }
@@ -51,7 +58,11 @@ extension CDBProgram {
             }
             redaction.settings = settings
             settings.warnings.forEach(reporter.warning)
-            return try execute(settings: settings, reporter: reporter)
+            let ping = Self.pingsMonitor ? settings.sources.lookup("CDB_PING_URL")?.value : nil
+            HealthPing.send(ping, .start)
+            let status = try execute(settings: settings, reporter: reporter)
+            if status == .success { HealthPing.send(ping, .success) }
+            return status
         }
     }
 }

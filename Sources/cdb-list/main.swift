@@ -21,6 +21,8 @@ struct List: CDBProgram {
         version: CDBVersion.string
     )
 
+    static var pingsMonitor: Bool { false }  // it only looks
+
     @OptionGroup var common: CommonOptions
 
     @Option(name: .long, help: ArgumentHelp("Only dumps (db) or only repository snapshots (repo).", valueName: "kind"))

@@ -30,6 +30,8 @@ struct Verify: CDBProgram {
         version: CDBVersion.string
     )
 
+    static var pingsMonitor: Bool { false }  // it only looks
+
     @OptionGroup var common: CommonOptions
 
     @Flag(name: .long, help: "Check the newest backup of each kind in the backup root.")

@@ -18,7 +18,8 @@ final class ChildProcess {
     /// cannot start.
     /// `discardOutput`: standard output goes to /dev/null (a helper that might outlive cdb then
     /// never holds cdb's own output open).
-    init(_ arguments: [String], captureOutput: Bool = false, discardOutput: Bool = false, environment: [String: String] = [:]) throws {
+    /// `detached`: in a session of its own (a Ctrl-C of cdb's terminal does not reach it).
+    init(_ arguments: [String], captureOutput: Bool = false, discardOutput: Bool = false, detached: Bool = false, environment: [String: String] = [:]) throws {
         var stdinPipe: [Int32] = [-1, -1], stderrPipe: [Int32] = [-1, -1], stdoutPipe: [Int32] = [-1, -1]
         if captureOutput {
             guard Self.makePipe(&stdoutPipe) else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
@@ -43,7 +44,7 @@ final class ChildProcess {
         // (a test harness's exit-detection pipe, a caller's socket) must not be held open by a
         // helper, least of all by one that outlives cdb.
         _ = Self.closeFrom?(&actions, 3)
-        var attributes = Self.attributes(flags: 0)
+        var attributes = Self.attributes(flags: detached ? 0x80 : 0)  // glibc's POSIX_SPAWN_SETSID
         defer { posix_spawnattr_destroy(&attributes) }
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
