@@ -99,6 +99,10 @@ struct Verify: CDBProgram {
                 reporter.always("FAILED: \(report.problems.joined(separator: "; "))  \(path)")
                 worst = max(worst, report.status)
             }
+            // The record of checks at the backup root (check_log.txt; skipped when it cannot be written).
+            BackupLog.append(folder: settings.backupRoot, title: report.ok ? "Verify OK" : "Verify FAILED",
+                             fields: [("File", path), report.ok ? ("Detail", report.detail) : ("Problems", report.problems.joined(separator: "; "))],
+                             file: CheckLog.file)
             if common.json {
                 emit(jsonLine(["path": path, "ok": report.ok, "problems": report.problems, "detail": report.detail]))
             } else if !report.ok {

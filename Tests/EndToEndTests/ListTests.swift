@@ -73,8 +73,13 @@ struct ListTests {
         #expect(check.status == 0, "\(check.stderr)")
         var listed = try Harness.cdb("cdb-list", ["--backup-root", root, "--kind", "db"])
         #expect(listed.stdout.contains("[restore check OK 0 min ago]"), "\(listed.stdout)")
+        let verified = try Harness.cdb("cdb-verify", ["--backup-root", root, "--latest"])
+        #expect(verified.status == 0, "\(verified.stderr)")
         let log = try String(contentsOfFile: root + "/check_log.txt", encoding: .utf8)
         #expect(log.contains("Restore check OK") && log.contains("Dump: " + Path.name(of: dump)) && log.contains("Rows: "), "\(log)")
+        #expect(log.contains("Verify OK") && log.contains("File: " + dump), "cdb-verify records its checks too: \(log)")
+        listed = try Harness.cdb("cdb-list", ["--backup-root", root, "--kind", "db"])
+        #expect(listed.stdout.contains("[restore check OK 0 min ago]"), "a verify entry is not a restore check: \(listed.stdout)")
         // A damaged dump: the check fails, and that is what the list shows now.
         var bytes = try Data(contentsOf: URL(fileURLWithPath: dump))
         bytes[bytes.count / 2] ^= 0x01
