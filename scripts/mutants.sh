@@ -26,7 +26,7 @@ cat >"$work/mutations.txt" <<'EOF'
 3|Sources/CDBKit/Postgres/DumpRestore.swift|if counted != expected { mismatches|if counted != expected && !MUTANT { mismatches|PromiseTests/checkComparesRows
 4|Sources/CDBKit/Verify/BackupVerifier.swift|        if !missing.isEmpty {|        if !missing.isEmpty && !MUTANT {|PromiseTests/verifyChecksTablesAndBanner
 5|Sources/CDBKit/Postgres/DumpValidator.swift|if !report.sawBanner {|if !report.sawBanner && !MUTANT {|PromiseTests/verifyChecksTablesAndBanner
-6|Sources/CDBKit/Verify/BackupVerifier.swift|.max { ($0.stamp!, $0.order) < ($1.stamp!, $1.order) }|.max { MUTANT ? ($0.stamp!, $0.order) > ($1.stamp!, $1.order) : ($0.stamp!, $0.order) < ($1.stamp!, $1.order) }|PromiseTests/latestIsNewest
+6|Sources/CDBKit/Verify/BackupVerifier.swift|.max { $0.isOlder(than: $1) }|.max { MUTANT ? $1.isOlder(than: $0) : $0.isOlder(than: $1) }|PromiseTests/latestIsNewest
 7|Sources/CDBKit/Session/PreSession.swift|let prune = pruneStep()|let prune = MUTANT ? Step(name: "prune", summary: "") : pruneStep()|PromiseTests/preSessionPrunesAndSkips
 8|Sources/CDBKit/Session/PreSession.swift|if request.minInterval > 0, let age|if !MUTANT, request.minInterval > 0, let age|PromiseTests/preSessionPrunesAndSkips
 9|Sources/CDBKit/Archive/SnapshotRestore.swift|                try writeFile(rootFD, name: SnapshotArchive.metadataName, mode: 0o644, entry: meta, zip: outer, created: created)|                if !MUTANT { try writeFile(rootFD, name: SnapshotArchive.metadataName, mode: 0o644, entry: meta, zip: outer, created: created) }|PromiseTests/restoreWritesMetadata

@@ -134,12 +134,12 @@ struct Copy: CDBProgram {
                             reporter.progress("verifying \(Path.name(of: path)) at \(target.display)…")
                             let report = verifier.verify(try remote.fetch(path))
                             guard report.ok else {
-                                throw CDBError.validation(path: Self.join(destination, path), reason: "the copy does not check: " + report.problems.joined(separator: "; "))
+                                throw CDBError.validation(path: destinationPath(destination, path), reason: "the copy does not check: " + report.problems.joined(separator: "; "))
                             }
                         }
                     }
                     reporter.info("\(target.display): \(result.copied.count) copied (\(ByteSize.format(result.bytes))), \(result.alreadyThere) already there, \(result.deleted.count) deleted, \(Format.fixed(result.seconds)) s")
-                    for path in result.copied { if !common.json { emit(Self.join(destination, path)) } }
+                    for path in result.copied { if !common.json { emit(destinationPath(destination, path)) } }
                     if common.json {
                         emit(jsonLine(["destination": destination, "ok": true, "copied": result.copied, "bytes": result.bytes,
                                        "already": result.alreadyThere, "deleted": result.deleted, "seconds": (result.seconds * 1000).rounded() / 1000]))
@@ -159,10 +159,6 @@ struct Copy: CDBProgram {
             }
         }
         return worst
-    }
-
-    static func join(_ destination: String, _ path: String) -> String {
-        destination.hasSuffix("/") || destination.hasSuffix(":") ? destination + path : destination + "/" + path
     }
 }
 

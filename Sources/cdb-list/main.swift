@@ -57,14 +57,9 @@ struct List: CDBProgram {
         if let remote {
             sizes = try remote.target.list()
         } else {
-            for folder in BackupRoot.Kind.allCases {
-                let path = BackupRoot(path: settings.backupRoot).folder(folder)
-                for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
-                    var info = stat()
-                    guard lstat(Path.join(path, name), &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
-                    sizes[folder.rawValue + "/" + name] = Int64(info.st_size)
-                }
-            }
+            // The root read as a copy destination is (its regular files by kind); a root not
+            // made yet holds nothing.
+            sizes = (try? FolderTarget(path: settings.backupRoot).list()) ?? [:]
         }
         let now = Date()
         let from = since.flatMap { Self.cutoff($0, now: now) }
@@ -81,7 +76,7 @@ struct List: CDBProgram {
         }
         // Newest first; an increment right under the full snapshot it builds on.
         let newestFirst = entries.sorted {
-            ($0.parsed.stamp!, $0.parsed.order, $0.relative) > ($1.parsed.stamp!, $1.parsed.order, $1.relative)
+            $1.parsed.isOlder(than: $0.parsed) || (!$0.parsed.isOlder(than: $1.parsed) && $0.relative > $1.relative)
         }
         var ordered: [(Entry, Bool)] = []
         var placed = Set<String>()
@@ -103,7 +98,7 @@ struct List: CDBProgram {
             let checked = p.kind == .postgres ? checks[Path.name(of: entry.relative)] : nil
             let kindText = p.isIncrement ? "inc" : (p.kind == .postgres ? "db" : "repo")
             if common.json {
-                emit(jsonLine(["kind": kindText, "name": Path.name(of: entry.relative), "path": Self.join(place, entry.relative),
+                emit(jsonLine(["kind": kindText, "name": Path.name(of: entry.relative), "path": destinationPath(place, entry.relative),
                                "time": Timestamp.iso8601(p.stamp!, local: true), "age_seconds": Int(now.timeIntervalSince(p.stamp!)),
                                "size": entry.size, "commit": p.commit as Any, "base": p.base as Any, "encrypted": p.encrypted,
                                "sidecar": entry.sidecar,
@@ -143,10 +138,6 @@ struct List: CDBProgram {
         if seconds < 3600 { return "\(max(0, Int(seconds / 60))) min" }
         if seconds < 2 * 86_400 { return "\(Int(seconds / 3600)) h" }
         return "\(Int(seconds / 86_400)) d"
-    }
-
-    static func join(_ place: String, _ relative: String) -> String {
-        place.hasSuffix("/") || place.hasSuffix(":") ? place + relative : place + "/" + relative
     }
 }
 

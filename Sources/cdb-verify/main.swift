@@ -87,7 +87,7 @@ struct Verify: CDBProgram {
             let report: BackupVerifier.Report
             if let remote {
                 let relative = try remote.relative(shown)
-                path = remote.target.display + "/" + relative
+                path = destinationPath(remote.target.display, relative)
                 reporter.progress("fetching \(Path.name(of: relative)) from \(remote.target.display)…")
                 report = verifier.verify(try remote.fetch(relative))
             } else {

@@ -42,7 +42,7 @@ public struct HistoryRestore {
             guard let commit = name.commit else { return false }
             return commit.hasPrefix(wanted) || wanted.hasPrefix(commit)
         }
-        guard let newest = matches.max(by: { ($0.stamp ?? .distantPast, $0.order) < ($1.stamp ?? .distantPast, $1.order) }) else {
+        guard let newest = matches.max(by: { $0.isOlder(than: $1) }) else {
             throw CDBError.inputMissing(path: folder, reason: "no snapshot of commit \(wanted) here (cdb-verify --latest lists what there is)")
         }
         return Path.join(folder, newest.name)

@@ -52,6 +52,12 @@ public enum CopyHash: String, CaseIterable, Sendable {
     }
 }
 
+/// `relative` under a destination as the user writes it: `b2:bucket` + `PostgreSQL/x` is
+/// `b2:bucket/PostgreSQL/x`, `b2:` + it is `b2:PostgreSQL/x`.
+public func destinationPath(_ destination: String, _ relative: String) -> String {
+    destination.hasSuffix("/") || destination.hasSuffix(":") ? destination + relative : destination + "/" + relative
+}
+
 /// The prefix of temporary names at a destination (never one of cdb's backup names).
 let copyTemporaryPrefix = ".cdb-tmp-"
 
@@ -289,9 +295,7 @@ public final class RcloneTarget: CopyTarget {
         return written
     }
 
-    private func path(_ relative: String) -> String {
-        remote.hasSuffix(":") || remote.hasSuffix("/") ? remote + relative : remote + "/" + relative
-    }
+    private func path(_ relative: String) -> String { destinationPath(remote, relative) }
 
     /// A running `rclone rcat --size N`, its standard error collected by a thread of its own.
     final class Rcat {
@@ -372,15 +376,16 @@ public final class RcloneTarget: CopyTarget {
     }
 
     public func reportedHash() throws -> CopyHash? {
-        if let chosenHash { return chosenHash.hash }
+        if let chosenHash { return chosenHash }
         struct Info: Decodable { let Hashes: [String]? }
         let reply = try call("operations/fsinfo", ["fs": remote], what: "asking what the destination supports")
         let offered = Set((try? JSONDecoder().decode(Info.self, from: Data(reply)))?.Hashes ?? [])
         let hash = CopyHash.allCases.first { offered.contains($0.rawValue) }
-        chosenHash = (hash, ())
+        chosenHash = .some(hash)
         return hash
     }
-    private var chosenHash: (hash: CopyHash?, Void)?
+    /// Asked once per run: nil until then, .some(nil) when the destination reports no hash.
+    private var chosenHash: CopyHash??
 
     public func inspect(_ relative: String, hash: CopyHash?) throws -> (size: Int64, hash: String?)? {
         var options: [String: Any] = ["noMimeType": true, "noModTime": true]

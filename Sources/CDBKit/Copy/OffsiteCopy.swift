@@ -178,7 +178,7 @@ public struct OffsiteCopy {
     /// Whether backup `a` is newer than `b` by the time in their names.
     static func newer(_ a: String, than b: String) -> Bool {
         guard let x = BackupName.parse(Path.name(of: a)), let y = BackupName.parse(Path.name(of: b)) else { return false }
-        return (x.stamp ?? .distantPast, x.order) > (y.stamp ?? .distantPast, y.order)
+        return y.isOlder(than: x)
     }
 
     /// The destination's own size and hash of what was just put in place must be what was

@@ -19,15 +19,6 @@ final class RcloneDaemon {
     private let child: ChildProcess
     private let port: UInt16
     private let authorization: String
-    private let log = Tail()
-
-    /// The last few KB of rclone's log.
-    final class Tail: @unchecked Sendable {
-        private let lock = Lock()
-        private var text = ""
-        func append(_ line: String) { lock.withLock { text = String((text + line + "\n").suffix(8192)) } }
-        var current: String { lock.withLock { text } }
-    }
 
     /// Starts the daemon; throws `Failure` with rclone's words when it does not come up.
     init(rclone: String) throws {
@@ -44,8 +35,8 @@ final class RcloneDaemon {
                                                        "--streaming-upload-cutoff", "\(Self.streamingCutoff >> 20)M"]),
                                  discardOutput: true, environment: ["RCLONE_RC_USER": "cdb", "RCLONE_RC_PASS": password])
         child.closeInput()
-        // Its log goes to standard error: the first line names the port; later lines are kept
-        // (the last few KB) for messages.
+        // Its log goes to standard error: the first line names the port; later lines are read
+        // and dropped (errors come back in the replies).
         final class Start: @unchecked Sendable {
             let condition = Condition()
             var port: UInt16?
@@ -53,7 +44,7 @@ final class RcloneDaemon {
             var text = ""
         }
         let start = Start()
-        let errors = dup(child.errors), log = self.log  // the thread's own descriptor: it closes it
+        let errors = dup(child.errors)  // the thread's own descriptor: it closes it
         detachThread {
             defer { close(errors) }
             var pending = [UInt8]()
@@ -75,7 +66,6 @@ final class RcloneDaemon {
                         start.text += line + "\n"
                     }
                     start.condition.unlock()
-                    log.append(line)
                 }
             }
             start.condition.lock()
@@ -109,9 +99,6 @@ final class RcloneDaemon {
         child.terminate()
         _ = child.waitForExit()
     }
-
-    /// What rclone logged lately (for a message when a request failed without saying why).
-    var recentLog: String { log.current }
 
     // MARK: Requests
 

@@ -37,7 +37,7 @@ public final class RemoteBackups {
         return BackupRoot.Kind.allCases.compactMap { kind in
             present.keys.filter { $0.hasPrefix(kind.rawValue + "/") }
                 .compactMap { path in BackupName.parse(Path.name(of: path)).flatMap { $0.stamp == nil ? nil : (path, $0) } }
-                .max { ($0.1.stamp!, $0.1.order) < ($1.1.stamp!, $1.1.order) }
+                .max { $0.1.isOlder(than: $1.1) }
                 .map(\.0)
         }
     }
@@ -46,7 +46,7 @@ public final class RemoteBackups {
     /// destination has one. Throws "not there" (66) when the destination lacks it.
     public func fetch(_ relative: String) throws -> String {
         guard try target.inspect(relative, hash: nil) != nil else {
-            throw CDBError.inputMissing(path: target.display + "/" + relative, reason: "no such backup at the destination (cdb-list --from tells what is there)")
+            throw CDBError.inputMissing(path: destinationPath(target.display, relative), reason: "no such backup at the destination (cdb-list --from tells what is there)")
         }
         if let folder = target as? FolderTarget { return Path.join(folder.path, relative) }
         let folder = try scratchFolder()

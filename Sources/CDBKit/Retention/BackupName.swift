@@ -23,6 +23,12 @@ public struct BackupName: Sendable, Equatable {
     public var base: String?
     public var isIncrement: Bool { base != nil }
 
+    /// Whether this backup was made before `other`, by the time in the names (seconds and
+    /// counter included); a name without a time counts as the oldest.
+    public func isOlder(than other: BackupName) -> Bool {
+        (stamp ?? .distantPast, order) < (other.stamp ?? .distantPast, other.order)
+    }
+
     /// Parses our names (both kinds, every compression suffix, seconds and counter variants)
     /// and those of the original scripts, which used the same scheme. Nil for anything else,
     /// sidecars included.

@@ -167,7 +167,7 @@ public struct BackupVerifier {
             let folder = BackupRoot(path: root).folder(kind)
             let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
             return names.compactMap(BackupName.parse).filter { $0.stamp != nil }
-                .max { ($0.stamp!, $0.order) < ($1.stamp!, $1.order) }
+                .max { $0.isOlder(than: $1) }
                 .map { Path.join(folder, $0.name) }
         }
     }
