@@ -92,6 +92,24 @@ struct ListTests {
         #expect(checked?["ok"] as? Bool == false, "\(listed.stdout)")
     }
 
+    @Test("hostile names in the root: escape sequences and newlines never reach the terminal raw, a link named like a backup is not listed")
+    func hostileNames() throws {
+        let root = try Self.root()
+        defer { Harness.remove(root) }
+        let stamp = Self.stamp(daysAgo: 0, "0100")
+        for name in ["cdb_backup_\(stamp).sql\u{1B}[2J", "cdb_backup_\(stamp)\nclaire_repo_x.sql", "\u{1B}]0;owned\u{07}cdb_backup_\(stamp).sql"] {
+            try Data("x".utf8).write(to: URL(fileURLWithPath: root + "/PostgreSQL/" + name))
+        }
+        try FileManager.default.createSymbolicLink(atPath: root + "/PostgreSQL/cdb_backup_\(Self.stamp(daysAgo: 0, "0200")).sql", withDestinationPath: "/etc/passwd")
+        for arguments in [["--backup-root", root], ["--backup-root", root, "--json"]] {
+            let out = try Harness.cdb("cdb-list", arguments)
+            #expect(out.status == 0, "\(out.stderr)")
+            #expect(!out.stdout.contains("\u{1B}") && !out.stdout.contains("\u{07}"), "raw control characters: \(out.stdout.debugDescription)")
+            #expect(out.stdout.split(separator: "\n").count == 7, "one line per real backup: \(out.stdout)")
+            #expect(!out.stdout.contains("_0200.sql"), "a link is not a backup")
+        }
+    }
+
     @Test("--from DEST lists a copy destination")
     func fromDestination() throws {
         let root = try Self.root()
