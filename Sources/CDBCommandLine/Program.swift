@@ -22,6 +22,8 @@ public protocol CDBProgram: ParsableCommand {
     /// Whether runs report to CDB_PING_URL (the programs that make, copy, prune or prove
     /// backups; not the ones that only look).
     static var pingsMonitor: Bool { get }
+    /// The name in messages, notifications and JSON lines (default: the command's name).
+    static var programName: String { get }
 }
 
 extension CDBProgram {
@@ -30,18 +32,28 @@ extension CDBProgram {
     public func executeWithoutSettings(reporter: Reporter) throws -> ExitStatus? { nil }
     public func quietExit(settingsError: CDBError) -> ExitStatus? { nil }
     public static var pingsMonitor: Bool { true }
+    public static var programName: String { configuration.commandName ?? "cdb" }
 
     public func run() throws {
         let reporter = common.reporter()
         let redaction = Redaction()
+        let program = Self.programName
+        JSONOutput.program = program
+        let json = common.json
         let failed = { (status: ExitStatus, message: String) in
+            // --json: a run that failed before it described anything still writes its line.
+            if json && JSONOutput.written == 0 {
+                JSONOutput.emit(JSONRecord(kind: nil, path: nil, status: .failed, exit: status,
+                                           message: message.isEmpty ? reporter.lastProblem ?? "" : message))
+                fflush(stdout)
+            }
             // From the resolved settings (environment, user config); before they resolved, the
             // environment only.
             let command = redaction.settings?.sources.lookup("CDB_ON_FAILURE")?.value ?? ProcessInfo.processInfo.environment["CDB_ON_FAILURE"]
             let text = message.isEmpty ? reporter.lastProblem ?? "" : message
-            notifyFailure(command: command, program: Self.configuration.commandName ?? "cdb", status: status, message: text)
+            notifyFailure(command: command, program: program, status: status, message: text)
             if Self.pingsMonitor, let url = redaction.settings?.sources.lookup("CDB_PING_URL")?.value {
-                HealthPing.send(url, .fail, body: "\(Self.configuration.commandName ?? "cdb"): exit \(status.rawValue): \(Untrusted.escape(text))")
+                HealthPing.send(url, .fail, body: "\(program): exit \(status.rawValue): \(Untrusted.escape(text))")
             }
         }
         try runReportingErrors(reporter, redact: { redaction.apply($0) }, failed: failed) {

@@ -11,22 +11,20 @@ public enum PostgresBackupCommand {
         public var status: ExitStatus
         public var error: String?
 
-        /// One JSON object describing the run.
-        public var json: String {
-            var object: [String: Any] = ["kind": "postgres", "ok": status == .success, "exit": Int(status.rawValue)]
+        /// The run's JSON line.
+        public var record: JSONRecord {
+            var extra: [String: Any] = [:]
             if let result {
-                object["path"] = result.path ?? JSON.null
-                object["bytes"] = result.bytes
-                object["seconds"] = (result.seconds * 1000).rounded() / 1000
-                object["sha256"] = result.sha256 ?? JSON.null
-                object["tables"] = result.tables.map { ["name": $0.name, "rows": $0.rows] }
-                object["required_found"] = result.requiredFound
-                object["required_total"] = result.requiredTotal
-                object["missing_tables"] = result.missingTables
-                object["skipped"] = result.skipped
+                extra["sha256"] = result.sha256 ?? JSON.null
+                extra["tables"] = result.tables.map { ["name": $0.name, "rows": $0.rows] }
+                extra["required_found"] = result.requiredFound
+                extra["required_total"] = result.requiredTotal
+                extra["missing_tables"] = result.missingTables
+                extra["skipped_objects"] = result.skipped
             }
-            if let error { object["error"] = error }
-            return jsonLine(object)
+            return JSONRecord(kind: "db", path: result?.path, status: status == .success ? .ok : .failed, exit: status,
+                              bytes: result.map { Int64($0.bytes) }, seconds: result?.seconds,
+                              message: error ?? result.map { PostgresBackupCommand.summary($0) }, extra: extra)
         }
     }
 
@@ -65,18 +63,17 @@ public enum RepositorySnapshotCommand {
         public var status: ExitStatus
         public var error: String?
 
-        public var json: [String: Any] {
-            var object: [String: Any] = ["kind": "repository", "ok": status == .success, "exit": Int(status.rawValue)]
+        /// The run's JSON line.
+        public var record: JSONRecord {
+            var extra: [String: Any] = [:]
             if let result {
-                object["path"] = result.path ?? JSON.null
-                object["bytes"] = result.bytes
-                object["files"] = result.files
-                object["seconds"] = (result.seconds * 1000).rounded() / 1000
-                object["sha256"] = result.sha256 ?? JSON.null
-                object["metadata"] = result.metadata.json
+                extra["files"] = result.files
+                extra["sha256"] = result.sha256 ?? JSON.null
+                extra["metadata"] = result.metadata.json
             }
-            if let error { object["error"] = error }
-            return object
+            return JSONRecord(kind: "repo", path: result?.path, status: status == .success ? .ok : .failed, exit: status,
+                              bytes: result.map { Int64($0.bytes) }, seconds: result?.seconds,
+                              message: error ?? result?.summaryLine, extra: extra)
         }
     }
 
@@ -122,11 +119,13 @@ public enum PruneReport {
         for entry in result.entries {
             if json {
                 guard entry.kind != "sidecar" || entry.action == .deleted else { continue }
-                var object: [String: Any] = ["path": entry.path, "kind": entry.kind, "rule": entry.rule,
-                                             "action": dryRun && entry.action == .deleted ? "would-delete" : entry.action.rawValue]
-                if entry.bytes >= 0 { object["bytes"] = entry.bytes }
-                if let date = entry.date { object["date"] = Timestamp.iso8601(date) }
-                out += jsonLine(object) + "\n"
+                let action = dryRun && entry.action == .deleted ? "would-delete" : entry.action.rawValue
+                var extra: [String: Any] = ["rule": entry.rule, "action": action]
+                if let date = entry.date { extra["date"] = Timestamp.iso8601(date) }
+                let kind = BackupName.Kind(rawValue: entry.kind).map(JSONRecord.kind) ?? entry.kind
+                out += JSONRecord(kind: kind, path: entry.path, status: entry.action == .ignored ? .skipped : .ok,
+                                  bytes: entry.bytes >= 0 ? entry.bytes : nil, message: "\(action): \(entry.rule)", extra: extra).line + "\n"
+                JSONOutput.written += 1
             } else if entry.action == .deleted {
                 out += entry.path + "\n"
             }
@@ -142,6 +141,24 @@ public enum PruneReport {
         if extra > 0 { summary += " (\(extra) sidecar or temporary file\(extra == 1 ? "" : "s") too)" }
         if dryRun { summary += " — dry run, nothing was deleted" }
         reporter.info(summary)
+    }
+}
+
+/// cdb-pre-session's JSON lines: one per step (`db`, `repo`, `prune`, and `copy` when copies
+/// started), or one `session` line when the run did not start (skipped as too recent, not
+/// enabled, or the lock was busy).
+public enum SessionReport {
+    public static func records(_ outcome: PreSession.Outcome) -> [JSONRecord] {
+        if let why = outcome.skippedBecauseRecent {
+            return [JSONRecord(kind: "session", path: nil, status: .skipped, message: why)]
+        }
+        let kinds = ["postgres": "db", "repository": "repo"]
+        return (outcome.steps + (outcome.copy.map { [$0] } ?? [])).map { step in
+            JSONRecord(kind: kinds[step.name] ?? (["trust", "lock"].contains(step.name) ? "session" : step.name), path: step.path,
+                       status: step.status == .success ? .ok : .failed, exit: step.status, bytes: step.bytes, seconds: step.seconds,
+                       message: step.name == "prune" && step.summary.isEmpty ? "nothing to delete" : step.summary,
+                       extra: ["warnings": step.warnings])
+        }
     }
 }
 

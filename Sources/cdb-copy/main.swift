@@ -138,11 +138,16 @@ struct Copy: CDBProgram {
                             }
                         }
                     }
-                    reporter.info("\(target.display): \(result.copied.count) copied (\(ByteSize.format(result.bytes))), \(result.alreadyThere) already there, \(result.deleted.count) deleted, \(Format.fixed(result.seconds)) s")
-                    for path in result.copied { if !common.json { emit(destinationPath(destination, path)) } }
+                    let counts = "\(result.copied.count) copied (\(ByteSize.format(result.bytes))), \(result.alreadyThere) already there"
+                        + (result.notKept > 0 ? ", \(result.notKept) older than the destination keeps" : "") + ", \(result.deleted.count) deleted"
+                    reporter.info("\(target.display): \(counts), \(Format.fixed(result.seconds)) s")
                     if common.json {
-                        emit(jsonLine(["destination": destination, "ok": true, "copied": result.copied, "bytes": result.bytes,
-                                       "already": result.alreadyThere, "deleted": result.deleted, "seconds": (result.seconds * 1000).rounded() / 1000]))
+                        JSONOutput.emit(JSONRecord(kind: "destination", path: destination, status: .ok, bytes: result.bytes, seconds: result.seconds,
+                                                   message: counts,
+                                                   extra: ["copied": result.copied.map { destinationPath(destination, $0) }, "already": result.alreadyThere, "not_kept": result.notKept,
+                                                           "deleted": result.deleted.map { destinationPath(destination, $0) }]))
+                    } else {
+                        for path in result.copied { emit(destinationPath(destination, path)) }
                     }
                     BackupLog.append(folder: settings.backupRoot, title: "Copy OK", fields: [
                         ("Destination", destination), ("Copied", "\(result.copied.count)"), ("Size", ByteSize.format(result.bytes)),
@@ -151,7 +156,10 @@ struct Copy: CDBProgram {
                 } catch let error as CDBError {
                     reporter.error(error.errorDescription ?? "\(error)")
                     worst = max(worst, error.exitStatus)
-                    if common.json { emit(jsonLine(["destination": destination, "ok": false, "exit": Int(error.exitStatus.rawValue), "error": error.errorDescription ?? ""])) }
+                    if common.json {
+                        JSONOutput.emit(JSONRecord(kind: "destination", path: destination, status: .failed, exit: error.exitStatus,
+                                                   seconds: Date().timeIntervalSince(started), message: error.errorDescription ?? "\(error)"))
+                    }
                     BackupLog.append(folder: settings.backupRoot, title: "Copy FAILED", fields: [
                         ("Destination", destination), ("Error", error.errorDescription ?? "\(error)"), ("Duration", Format.fixed(Date().timeIntervalSince(started)) + " s"),
                     ], file: "copy_log.txt")

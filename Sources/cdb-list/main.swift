@@ -98,11 +98,12 @@ struct List: CDBProgram {
             let checked = p.kind == .postgres ? checks[Path.name(of: entry.relative)] : nil
             let kindText = p.isIncrement ? "inc" : (p.kind == .postgres ? "db" : "repo")
             if common.json {
-                emit(jsonLine(["kind": kindText, "name": Path.name(of: entry.relative), "path": destinationPath(place, entry.relative),
-                               "time": Timestamp.iso8601(p.stamp!, local: true), "age_seconds": Int(now.timeIntervalSince(p.stamp!)),
-                               "size": entry.size, "commit": p.commit as Any, "base": p.base as Any, "encrypted": p.encrypted,
-                               "sidecar": entry.sidecar,
-                               "checked": checked.map { ["ok": $0.ok, "time": Timestamp.iso8601($0.when, local: true)] as [String: Any] } as Any]))
+                JSONOutput.emit(JSONRecord(kind: JSONRecord.kind(p.kind), path: destinationPath(place, entry.relative), status: .ok, bytes: entry.size,
+                                           extra: ["name": Path.name(of: entry.relative), "increment": p.isIncrement,
+                                                   "time": Timestamp.iso8601(p.stamp!, local: true), "age_seconds": Int(now.timeIntervalSince(p.stamp!)),
+                                                   "commit": p.commit as Any, "base": p.base as Any, "encrypted": p.encrypted,
+                                                   "sidecar": entry.sidecar,
+                                                   "checked": checked.map { ["ok": $0.ok, "time": Timestamp.iso8601($0.when, local: true)] as [String: Any] } as Any]))
                 continue
             }
             let columns = [

@@ -88,7 +88,7 @@ struct PGDump: CDBProgram {
         case let path?: request.destination = force ? .fileReplacing(path) : .file(path)
         }
         let outcome = PostgresBackupCommand.run(request: request, reporter: reporter)
-        if common.json { emit(outcome.json) } else if let path = outcome.result?.path { emit(path) }
+        if common.json { JSONOutput.emit(outcome.record) } else if let path = outcome.result?.path { emit(path) }
         return outcome.status
     }
 }

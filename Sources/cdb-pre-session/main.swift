@@ -32,6 +32,8 @@ extension PreSessionCommand {
             abstract: "Run the backups (the default when no subcommand is given)."
         )
 
+        static var programName: String { "cdb-pre-session" }
+
         @OptionGroup var common: CommonOptions
 
         @Flag(name: .long, help: "Skip the database dump.")
@@ -78,7 +80,7 @@ extension PreSessionCommand {
             request.minInterval = try settings.sources.integer("CDB_SESSION_INTERVAL", flag: minInterval, default: 0)
             let outcome = PreSession(request: request, events: SessionBanner(reporter: reporter).show).run()
             if common.json {
-                for step in outcome.steps { emit(jsonLine(step.json)) }
+                SessionReport.records(outcome).forEach(JSONOutput.emit)
             } else {
                 outcome.paths.forEach(emit)
             }

@@ -146,7 +146,7 @@ struct RepoSnap: CDBProgram {
         case let path?: request.destination = .file(path)
         }
         let outcome = RepositorySnapshotCommand.run(request: request, force: force, reporter: reporter)
-        if common.json { emit(jsonLine(outcome.json)) } else if let path = outcome.result?.path { emit(path) }
+        if common.json { JSONOutput.emit(outcome.record) } else if let path = outcome.result?.path { emit(path) }
         return outcome.status
     }
 }

@@ -186,10 +186,11 @@ struct Restore: CDBProgram {
             request.noVerify = noVerify
             request.keys = keys
             let result = try SnapshotRestore(request: request, reporter: reporter).run()
-            reporter.info("Restored commit \(result.commit.prefix(7)): \(result.files) files, \(result.links) links\(result.env ? ", .env (0600)" : "")\(result.patchApplied ? ", uncommitted changes applied" : "") into \(directory!)")
+            reporter.info("Restored commit \(result.commit.prefix(7)): \(Format.count(result.files, "file")), \(Format.count(result.links, "link"))\(result.env ? ", .env (0600)" : "")\(result.patchApplied ? ", uncommitted changes applied" : "") into \(directory!)")
             if common.json {
-                emit(jsonLine(["directory": directory!, "files": result.files, "links": result.links, "env": result.env,
-                               "patch_applied": result.patchApplied, "commit": result.commit]))
+                JSONOutput.emit(JSONRecord(kind: "repo", path: backup, status: .ok, message: "restored into \(directory!)",
+                                           extra: ["directory": directory!, "files": result.files, "links": result.links, "env": result.env,
+                                                   "patch_applied": result.patchApplied, "commit": result.commit]))
             } else {
                 emit(directory!)
             }
@@ -201,17 +202,23 @@ struct Restore: CDBProgram {
             checker.keys = keys
             let result: RestoreCheck.Result
             do { result = try checker.run() } catch {
+                let message = (error as? CDBError)?.errorDescription ?? "\(error)"
                 CheckLog.record(root: settings.backupRoot, dump: Path.name(of: backup), from: checkedFrom, ok: false,
-                                details: [("Error", (error as? CDBError)?.errorDescription ?? "\(error)")])
+                                details: [("Error", message)])
+                if common.json {
+                    JSONOutput.emit(JSONRecord(kind: "db", path: backup, status: .failed, exit: (error as? CDBError)?.exitStatus ?? .failure,
+                                               message: settings.database.redact(message), extra: ["check": true]))
+                }
                 throw error
             }
             let rows = result.tables.reduce(0) { $0 + $1.rows }
             CheckLog.record(root: settings.backupRoot, dump: Path.name(of: backup), from: checkedFrom, ok: true,
                             details: [("Tables", "\(result.tables.count)"), ("Rows", "\(rows)"), ("Duration", Format.fixed(result.seconds) + " s")])
-            reporter.info("OK: \(result.tables.count) tables, \(rows) rows restored and matching the dump in \(Format.fixed(result.seconds)) s (scratch database dropped)")
+            reporter.info("OK: \(Format.count(result.tables.count, "table")), \(Format.count(rows, "row")) restored and matching the dump in \(Format.fixed(result.seconds)) s (scratch database dropped)")
             if common.json {
-                emit(jsonLine(["dump": backup, "ok": true, "seconds": (result.seconds * 1000).rounded() / 1000,
-                               "tables": result.tables.map { ["name": $0.name, "rows": $0.rows] }]))
+                JSONOutput.emit(JSONRecord(kind: "db", path: backup, status: .ok, seconds: result.seconds,
+                                           message: "restore check OK: \(Format.count(result.tables.count, "table")), \(Format.count(rows, "row"))",
+                                           extra: ["check": true, "tables": result.tables.map { ["name": $0.name, "rows": $0.rows] }]))
             }
             return .success
         }
@@ -224,10 +231,12 @@ struct Restore: CDBProgram {
         request.keys = keys
         let result = try DumpRestore(request: request, reporter: reporter).run()
         let rows = result.tables.reduce(0) { $0 + $1.rows }
-        reporter.info("Restored \(Path.name(of: backup)) into \(result.database): \(result.statements) statements, \(result.tables.count) tables, \(rows) rows in \(Format.fixed(result.seconds)) s")
+        reporter.info("Restored \(Path.name(of: backup)) into \(result.database): \(Format.count(result.statements, "statement")), \(Format.count(result.tables.count, "table")), \(Format.count(rows, "row")) in \(Format.fixed(result.seconds)) s")
         if common.json {
-            emit(jsonLine(["dump": backup, "database": result.database, "statements": result.statements,
-                           "tables": result.tables.map { ["name": $0.name, "rows": $0.rows] }, "seconds": (result.seconds * 1000).rounded() / 1000]))
+            JSONOutput.emit(JSONRecord(kind: "db", path: backup, status: .ok, seconds: result.seconds,
+                                       message: "restored into \(result.database)",
+                                       extra: ["database": result.database, "statements": result.statements,
+                                               "tables": result.tables.map { ["name": $0.name, "rows": $0.rows] }]))
         } else {
             emit(result.database)
         }
@@ -245,7 +254,8 @@ extension Restore {
         let on = result.branch.map { "branch \($0) at " } ?? "detached at "
         reporter.info("Restored \(Path.name(of: snapshot))\(result.base.map { " on " + Path.name(of: $0) } ?? "") as a git repository: \(on)\(result.commit.prefix(7)) in \(directory)")
         if common.json {
-            emit(jsonLine(["directory": directory, "commit": result.commit, "branch": result.branch as Any, "snapshot": snapshot, "base": result.base as Any]))
+            JSONOutput.emit(JSONRecord(kind: "repo", path: snapshot, status: .ok, message: "restored as a git repository in \(directory)",
+                                       extra: ["directory": directory, "commit": result.commit, "branch": result.branch as Any, "base": result.base as Any]))
         } else {
             emit(directory)
         }

@@ -84,6 +84,7 @@ struct Verify: CDBProgram {
             // At a destination: each copy is fetched as stored (encrypted, with its sidecar) and
             // checked like a local backup; messages name it at the destination.
             var path = shown
+            let started = Date()
             let report: BackupVerifier.Report
             if let remote {
                 let relative = try remote.relative(shown)
@@ -104,7 +105,11 @@ struct Verify: CDBProgram {
                              fields: [("File", path), report.ok ? ("Detail", report.detail) : ("Problems", report.problems.joined(separator: "; "))],
                              file: CheckLog.file)
             if common.json {
-                emit(jsonLine(["path": path, "ok": report.ok, "problems": report.problems, "detail": report.detail]))
+                let kind = BackupName.parse(Path.name(of: path)).map { JSONRecord.kind($0.kind) }
+                JSONOutput.emit(JSONRecord(kind: kind, path: path, status: report.ok ? .ok : .failed, exit: report.status,
+                                           bytes: report.bytes, seconds: Date().timeIntervalSince(started),
+                                           message: report.ok ? report.detail : report.problems.joined(separator: "; "),
+                                           extra: ["problems": report.problems, "detail": report.detail]))
             } else if !report.ok {
                 emit(path)
             }

@@ -53,7 +53,7 @@ struct ListTests {
         let dbs = try Harness.cdb("cdb-list", ["--backup-root", root, "--kind", "db", "--since", "5d", "--json"])
         let objects = try dbs.stdout.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
         #expect(objects.count == 3 && objects.allSatisfy { $0["kind"] as? String == "db" }, "\(dbs.stdout)")
-        #expect(objects.first?["size"] as? Int == 200 && objects.contains { $0["encrypted"] as? Bool == true })
+        #expect(objects.first?["bytes"] as? Int == 200 && objects.contains { $0["encrypted"] as? Bool == true })
 
         let empty = try Harness.cdb("cdb-list", ["--backup-root", root + "/nothing"])
         #expect(empty.status == 0 && empty.stdout.isEmpty && empty.stderr.contains("no backups"), "\(empty.stderr)")

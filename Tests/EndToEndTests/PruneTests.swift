@@ -163,7 +163,7 @@ struct PruneTests {
         for rule in ["retention", "keep-weekly", "keep-monthly", "expired", "orphan sidecar"] {
             #expect(rules.contains(rule), "no \(rule) in \(rules)")
         }
-        let expired = objects.filter { $0["rule"] as? String == "expired" && $0["kind"] as? String == "postgres" }
+        let expired = objects.filter { $0["rule"] as? String == "expired" && $0["kind"] as? String == "db" }
         #expect(!expired.isEmpty && expired.allSatisfy { $0["action"] as? String == "would-delete" })
         #expect(objects.filter { $0["kind"] as? String == "foreign" }.allSatisfy { $0["action"] as? String == "ignored" })
     }

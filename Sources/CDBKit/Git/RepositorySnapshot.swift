@@ -143,7 +143,7 @@ public struct RepositorySnapshot {
         /// "Repository: 0.17 MB | 0ad8144", as the original scripts printed it (the program and
         /// the session banner alike).
         public var summaryLine: String {
-            "Repository: \(Format.fixed(Double(bytes) / 1_048_576)) MB | \(metadata.shortCommit)"
+            "Repository: \(ByteSize.format(bytes)) | \(metadata.shortCommit)"
         }
     }
 

@@ -189,7 +189,7 @@ public struct DumpRestore {
         for statement in drops.reversed() {
             try connection.execute(statement, context: "--clean: \(statement)")
         }
-        reporter.detail("--clean dropped \(drops.count) objects")
+        reporter.detail("--clean dropped \(Format.count(drops.count, "object"))")
     }
 
     private func replay(_ connection: PGConnection, into result: inout Result) throws {
@@ -233,7 +233,7 @@ public struct DumpRestore {
                 switch connection.endCopyIn() {
                 case let .success(rows):
                     result.tables.append((copyTable, rows))
-                    reporter.detail("  \(copyTable): \(rows) rows")
+                    reporter.detail("  \(copyTable): \(Format.count(rows, "row"))")
                 case let .failure(message):
                     throw fail(copyLine, message.text)
                 }
@@ -336,7 +336,7 @@ public struct RestoreCheck {
             let parts = table.split(separator: ".", maxSplits: 1).map(String.init)
             let name = parts.map(DumpRestore.quoteIdentifier).joined(separator: ".")
             let counted = Int64(try connection.query("SELECT count(*) AS n FROM ONLY \(name)", context: "counting \(table)").rows()[0].text("n")) ?? -1
-            if counted != expected { mismatches.append("\(table): \(counted) rows restored, the dump holds \(expected)") }
+            if counted != expected { mismatches.append("\(table): \(Format.count(counted, "row")) restored, the dump holds \(expected)") }
             result.tables.append((table, counted))
         }
         _ = restored

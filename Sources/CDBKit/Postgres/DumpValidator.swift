@@ -247,7 +247,7 @@ public final class DumpValidator {
             if let last = rowsLine, let expected = DumpFormat.rows(inLine: text) {
                 report.countedBlocks += 1
                 if last.rows != expected {
-                    report.problems.append("line \(lineNumber): table \(Untrusted.escape(last.table)) has \(last.rows) rows but its dump recorded \(expected)")
+                    report.problems.append("line \(lineNumber): table \(Untrusted.escape(last.table)) has \(Format.count(last.rows, "row")) but its dump recorded \(expected)")
                 }
             }
             return

@@ -78,7 +78,7 @@ public struct PostgresBackup {
                     reporter.progress("dumping \(table)…")
                 }
             } else if let rows {
-                reporter.detail("  \(table): \(rows) rows (\(Format.fixed(Date().timeIntervalSince(tableStarted))) s)")
+                reporter.detail("  \(table): \(Format.count(rows, "row")) (\(Format.fixed(Date().timeIntervalSince(tableStarted))) s)")
             }
         }
         let summary = try dumper.dump(to: writer)

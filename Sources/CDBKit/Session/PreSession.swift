@@ -32,13 +32,15 @@ public struct PreSession {
         public var path: String?
         public var summary: String
         public var warnings: [String] = []
-        public var json: [String: Any] { ["step": name, "ok": status == .success, "exit": Int(status.rawValue),
-                                          "path": path ?? JSON.null, "summary": summary, "warnings": warnings] }
+        public var bytes: Int64?
+        public var seconds: Double?
     }
 
     public struct Outcome: Sendable {
         public var steps: [Step] = []
         public var skippedBecauseRecent: String?
+        /// cdb-copy started in the background (or not); not part of the run's status.
+        public var copy: Step?
         public var seconds: Double = 0
         public var status: ExitStatus { steps.map(\.status).max() ?? .success }
         public var paths: [String] { steps.compactMap(\.path) }
@@ -119,7 +121,10 @@ public struct PreSession {
         let prune = pruneStep()
         outcome.steps.append(prune)
         events(.pruned(prune))
-        if !request.copyTo.isEmpty { events(.copyStarted(copyStep())) }
+        if !request.copyTo.isEmpty {
+            outcome.copy = copyStep()
+            events(.copyStarted(outcome.copy!))
+        }
         let check = Self.lastRestoreCheck(root: root)
         events(.restoreCheck(check.text, warn: check.warn))
         outcome.seconds = Date().timeIntervalSince(started)
@@ -142,6 +147,7 @@ public struct PreSession {
     /// failing step never stops the others.
     private func step(_ name: String, redact: (String) -> String = { $0 }, _ body: (inout Step) throws -> Void) -> Step {
         var step = Step(name: name, summary: "")
+        let started = Date()
         do {
             try body(&step)
         } catch let error as CDBError {
@@ -151,6 +157,7 @@ public struct PreSession {
             step.status = .failure
             step.summary = redact("\(error)")
         }
+        step.seconds = Date().timeIntervalSince(started)
         return step
     }
 
@@ -162,6 +169,7 @@ public struct PreSession {
             dump.recipients = request.recipients
             let result = try PostgresBackup(request: dump, reporter: SilentReporter.shared).run()
             step.path = result.path
+            step.bytes = result.bytes
             step.summary = "PostgreSQL: \(ByteSize.format(result.bytes))"
             if !result.missingTables.isEmpty {
                 step.status = .dataError
@@ -181,6 +189,7 @@ public struct PreSession {
             snap.incremental = true
             let result = try RepositorySnapshot(request: snap, reporter: SilentReporter.shared).run()
             step.path = result.path
+            step.bytes = result.bytes
             step.summary = result.summaryLine
             let m = result.metadata
             if m.uncommitted > 0 { step.warnings.append(m.uncommittedSummary + " in uncommitted.patch") }
@@ -237,6 +246,7 @@ public struct PreSession {
                                        policy: RetentionPolicy(retentionDays: request.settings.retentionDays, keepLast: request.settings.keepLast))
             prune.lock = .heldByCaller
             let result = try Pruner(request: prune).run()
+            step.bytes = result.freed
             if result.backupsDeleted > 0 {
                 step.summary = "deleted \(result.backupsDeleted) old backup\(result.backupsDeleted == 1 ? "" : "s") (\(ByteSize.format(result.freed)))"
             }

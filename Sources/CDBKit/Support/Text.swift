@@ -46,6 +46,11 @@ public enum Path {
 
 /// printf-like number formatting without a locale.
 public enum Format {
+    /// "1 file", "3 files", "0 rows": a count with its noun, plural when not one.
+    public static func count<N: BinaryInteger>(_ n: N, _ noun: String) -> String {
+        "\(n) " + (n == 1 ? noun : noun + "s")
+    }
+
     /// `value` with `decimals` digits after the point, rounded half away from zero ("%.2f").
     public static func fixed(_ value: Double, decimals: Int = 2) -> String {
         guard value.isFinite else { return String(value) }

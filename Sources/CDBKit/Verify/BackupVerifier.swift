@@ -24,6 +24,8 @@ public struct BackupVerifier {
         public var missing = false
         /// No identity given opens this encrypted file (77) rather than damaged (65).
         public var noMatchingKey = false
+        /// The file's size (nil when it is missing).
+        public var bytes: Int64?
         public var ok: Bool { problems.isEmpty }
         /// The exit code this file earns.
         public var status: ExitStatus { ok ? .success : (missing ? .noInput : noMatchingKey && problems.count == 1 ? .noPermission : .dataError) }
@@ -38,6 +40,7 @@ public struct BackupVerifier {
             report.missing = true
             return report
         }
+        report.bytes = Int64(info.st_size)
         // The sidecar covers every byte; it is hashed on another core while the contents are
         // checked (the file is read twice from the page cache, once per core), and its verdict
         // comes first in the report.
@@ -111,7 +114,7 @@ public struct BackupVerifier {
         }
         let rows = report.copiedRows.values.reduce(0, +)
         let counts = report.countedBlocks < report.copyBlocks ? "; no row counts recorded (not a cdb dump): structure checked" : ""
-        return "\(report.copiedRows.count) tables, \(rows) rows\(counts)"
+        return "\(Format.count(report.copiedRows.count, "table")), \(Format.count(rows, "row"))\(counts)"
     }
 
     /// A snapshot: both zips sound with matching CRCs, metadata present and naming the commit in
@@ -133,7 +136,7 @@ public struct BackupVerifier {
             guard let commit = metadata["Commit"], bundle.refs.contains(where: { $0.hash == commit && $0.name == "HEAD" }) else {
                 throw CDBError.validation(path: path, reason: "the increment's bundle does not hold the commit its metadata names")
             }
-            return "increment: commit \(commit.prefix(7)) on \(Path.name(of: base.path)), \(bundle.objects) objects"
+            return "increment: commit \(commit.prefix(7)) on \(Path.name(of: base.path)), \(Format.count(bundle.objects, "object"))"
         }
         let snapshot = try SnapshotArchive(path: path, keys: keys)
         for entry in snapshot.outer.entries { try snapshot.outer.checkCRC(entry) }
@@ -156,9 +159,9 @@ public struct BackupVerifier {
             guard bundle.prerequisites.isEmpty, bundle.refs.contains(where: { $0.hash == commit && $0.name == "HEAD" }) else {
                 throw CDBError.validation(path: path, reason: "\(SnapshotArchive.bundleName) does not hold commit \(commit.prefix(7)) with its whole history")
             }
-            history = ", history of \(bundle.objects) objects"
+            history = ", history of \(Format.count(bundle.objects, "object"))"
         }
-        return "commit \(commit.prefix(7)), \(snapshot.inner.entries.filter { !$0.isDirectory }.count) files\(history)"
+        return "commit \(commit.prefix(7)), \(Format.count(snapshot.inner.entries.filter { !$0.isDirectory }.count, "file"))\(history)"
     }
 
     /// The newest backup of each kind in the backup root.
