@@ -17,7 +17,8 @@ struct PreSessionCommand: ParsableCommand {
             The shell hooks (cdb-pre-session init bash|zsh|fish) run it before the commands in CDB_SESSION_COMMANDS.
 
             Options of a run (--skip-db, --skip-repo, --json, --quiet, --min-interval, --lock-wait, --compress, \
-            --encrypt, --recipient, --repo, --backup-root): cdb-pre-session run --help.
+            --encrypt, --recipient, --dbname/-d, --host, --port, --username, --require-table, --include-env, \
+            --no-untracked, --repo, --backup-root): cdb-pre-session run --help.
             """,
         version: CDBVersion.string,
         subcommands: [Run.self, Enable.self, Disable.self, Status.self, Init.self],
@@ -29,7 +30,8 @@ extension PreSessionCommand {
     struct Run: CDBProgram {
         static let configuration = CommandConfiguration(
             commandName: "run",
-            abstract: "Run the backups (the default when no subcommand is given)."
+            abstract: "Run the backups (the default when no subcommand is given).",
+            helpNames: [.long]
         )
 
         static var programName: String { "cdb-pre-session" }
@@ -56,6 +58,22 @@ extension PreSessionCommand {
 
         @OptionGroup(title: "Encryption") var encryption: EncryptionOptions
 
+        @OptionGroup(title: "Database (default: PGDATABASE…, or the repository's .env)") var database: DatabaseOptions
+
+        @Option(name: .long, help: ArgumentHelp("A table the dump must hold (repeatable; default the five trading tables, CDB_REQUIRED_TABLES).", valueName: "table"))
+        var requireTable: [String] = []
+
+        @Flag(name: .long, help: "Add the repository's .env to the snapshot as .env.backup (secrets: the zip is 0600; with --encrypt, encrypted).")
+        var includeEnv = false
+
+        @Flag(name: .long, help: "Leave untracked files out of the snapshot's uncommitted.patch.")
+        var noUntracked = false
+
+        func configure(_ flags: inout Settings.Flags) {
+            database.apply(to: &flags)
+            flags.requiredTables = requireTable
+        }
+
         func validate() throws {
             if let minInterval, minInterval < 0 { throw ValidationError("--min-interval must be 0 or more minutes") }
         }
@@ -71,6 +89,8 @@ extension PreSessionCommand {
             request.lockWait = locking.seconds
             request.compression = compress?.value ?? settings.compression
             request.recipients = try encryption.recipients(settings)
+            request.includeEnv = includeEnv
+            request.untracked = !noUntracked
             if let (list, _) = settings.sources.lookup("CDB_COPY_TO") {
                 request.copyTo = list.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
                 // cdb-copy lives beside this program (install.sh puts them together).

@@ -92,6 +92,37 @@ struct PreSessionTests {
         #expect(third.status == 0 && f.dumps.count == 2)
     }
 
+    @Test("the steps' options per run: --dbname/-d over PGDATABASE, --require-table, --include-env, --no-untracked")
+    func perRunOptions() throws {
+        let f = try SessionFixture()
+        defer { f.remove() }
+        var env = f.environment
+        env["PGDATABASE"] = "no_such_database_presession"
+        try f.repo.write(".env", "API_KEY=s3cr3t\n")
+        try f.repo.write(".gitignore", ".env\n")
+        try f.repo.commitAll("ignore .env")
+        try f.repo.write("notes.txt", "untracked work\n")
+        let out = try Harness.cdb("cdb-pre-session", ["-d", f.database!, "--include-env", "--no-untracked", "--require-table", "trades"],
+                                  environment: env, directory: f.repo.path)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stderr.contains("[WARN] Repository: the snapshot holds the repository's .env (secrets) in clear"), "\(out.stderr)")
+        let zip = f.root + "/Repository/" + (try #require(f.snapshots.first))
+        let members = try Harness.run("unzip", ["-Z1", zip]).stdout
+        #expect(members.contains(".env.backup"), "\(members)")
+        let patch = try Harness.run("unzip", ["-p", zip, "uncommitted.patch"]).stdout
+        #expect(!patch.contains("untracked work"), "--no-untracked: \(patch)")
+        let dump = f.root + "/PostgreSQL/" + (try #require(f.dumps.first))
+        #expect(try String(contentsOfFile: dump, encoding: .utf8).contains("CREATE TABLE public.trades"))
+
+        // --require-table names a table the database lacks: 65, the dump kept, the snapshot made.
+        let missing = try Harness.cdb("cdb-pre-session", ["--dbname", f.database!, "--require-table", "no_such_table", "--skip-repo"],
+                                      environment: env, directory: f.repo.path)
+        #expect(missing.status == 65 && missing.stderr.contains("no_such_table"), "\(missing.stderr)")
+        // Without --dbname the environment's database counts: it does not exist.
+        let wrong = try Harness.cdb("cdb-pre-session", ["--skip-repo"], environment: env, directory: f.repo.path)
+        #expect(wrong.status != 0 && wrong.stderr.contains("no_such_database_presession"), "\(wrong.stderr)")
+    }
+
     @Test("init prints the hook files with the program's path")
     func initPrintsHooks() throws {
         for (shell, file) in [("bash", "cdb.bash"), ("zsh", "cdb.zsh"), ("fish", "cdb.fish")] {

@@ -18,6 +18,10 @@ public struct PreSession {
         public var compression: Compression = .none
         /// Encrypt both backups to these recipients (age), or nil.
         public var recipients: [AgeRecipient]?
+        /// The snapshot takes the repository's .env (as cdb-repo-snap --include-env).
+        public var includeEnv = false
+        /// Untracked files go into the snapshot's uncommitted.patch (cdb-repo-snap's default).
+        public var untracked = true
         /// Off-site copies: cdb-copy is started in the background after the backups when
         /// destinations are set (CDB_COPY_TO); `copyProgram` is its path.
         public var copyTo: [String] = []
@@ -185,6 +189,8 @@ public struct PreSession {
             snap.lock = .heldByCaller
             snap.repository = request.repository
             snap.recipients = request.recipients
+            snap.includeEnv = request.includeEnv
+            snap.untracked = request.untracked
             // Like the post-commit hook's: only what is new since the newest full snapshot.
             snap.incremental = true
             let result = try RepositorySnapshot(request: snap, reporter: SilentReporter.shared).run()
@@ -193,7 +199,16 @@ public struct PreSession {
             step.summary = result.summaryLine
             let m = result.metadata
             if m.uncommitted > 0 { step.warnings.append(m.uncommittedSummary + " in uncommitted.patch") }
-            for (path, reason) in m.untrackedSkipped { step.warnings.append("untracked \(Untrusted.escape(path)) not captured: \(reason)") }
+            for (path, reason) in m.untrackedSkipped where reason != "--no-untracked" {
+                step.warnings.append("untracked \(Untrusted.escape(path)) not captured: \(reason)")
+            }
+            if m.envIncluded && request.recipients == nil {
+                step.warnings.append("the snapshot holds the repository's .env (secrets) in clear, readable by you only (0600); --encrypt keeps it encrypted")
+            } else if let refusal = m.envRefusal {
+                step.warnings.append("--include-env: the repository's .env was not added: \(refusal)")
+            } else if request.includeEnv && !m.envIncluded {
+                step.warnings.append("--include-env: the repository has no .env; nothing was added")
+            }
         }
     }
 
