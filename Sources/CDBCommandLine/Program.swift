@@ -88,16 +88,17 @@ private final class Redaction {
 
 /// `--lock-wait`, checked once for every program that waits for a lock.
 public struct LockOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Seconds to wait for the backup root's lock (and a dump's table locks) before giving up with exit 75.", valueName: "seconds"))
-    public var lockWait: Int = 30
+    @Option(name: .long, parsing: .unconditional,
+            help: ArgumentHelp("Seconds to wait for the backup root's lock (and a dump's table locks) before giving up with exit 75 (default 30).", valueName: "seconds"))
+    public var lockWait: Int?
 
     public init() {}
 
     public func validate() throws {
-        if lockWait < 0 { throw ValidationError("--lock-wait must be 0 or more seconds") }
+        if let lockWait, lockWait < 0 { throw ValidationError("--lock-wait must be 0 or more seconds (got \(lockWait))") }
     }
 
-    public var seconds: Double { Double(lockWait) }
+    public var seconds: Double { Double(lockWait ?? 30) }
 }
 
 extension CommonOptions {

@@ -41,6 +41,8 @@ public enum CDBError: LocalizedError, Equatable {
     case inputMissing(path: String, reason: String)
     /// An output file or directory cannot be created.
     case cannotCreate(path: String, reason: String)
+    /// A restore's target database already holds tables (exit 73, as a file that exists).
+    case targetNotEmpty(database: String, objects: Int)
     /// A read or write failed (disk full, I/O error).
     case io(path: String, reason: String)
     /// Another run holds the backup root's lock.
@@ -84,7 +86,7 @@ public enum CDBError: LocalizedError, Equatable {
         case .connectionLost, .destinationUnreachable: return .unavailable
         case .unsupportedObjects, .validation, .missingTables, .restoreFailed: return .dataError
         case .inputMissing: return .noInput
-        case .cannotCreate: return .cantCreate
+        case .cannotCreate, .targetNotEmpty: return .cantCreate
         case .io: return .ioError
         case .locked: return .tempFail
         case .configuration: return .config
@@ -101,7 +103,8 @@ public enum CDBError: LocalizedError, Equatable {
     public var errorDescription: String? {
         switch self {
         case let .databaseUnreachable(target, reason):
-            return "database unreachable at \(target) (\(reason)) — is the server running?"
+            // libpq's own words often ask already.
+            return "database unreachable at \(target) (\(reason))" + (reason.lowercased().contains("server running") ? "" : " — is the server running?")
         case let .databaseConfig(target, reason, fix):
             return "cannot connect to \(target): \(reason) — \(fix)"
         case let .query(context, sqlstate, message):
@@ -120,6 +123,8 @@ public enum CDBError: LocalizedError, Equatable {
             return "\(path): \(reason)"
         case let .cannotCreate(path, reason):
             return "cannot create \(path): \(reason)"
+        case let .targetNotEmpty(database, objects):
+            return "database \(database) already has \(objects == 1 ? "a table or view" : "\(objects) tables or views"); nothing was restored — use --clean to drop what the dump creates first, or --create with a new name (-d NEW --create)"
         case let .io(path, reason):
             return "writing \(path) failed: \(reason)"
         case let .locked(path, holder):

@@ -8,6 +8,9 @@ struct Copy: CDBProgram {
     static let configuration = CommandConfiguration(
         commandName: "cdb-copy",
         abstract: "Copy backups off the machine, encrypted: to a folder (a USB disk) or any rclone remote.",
+        usage: """
+            cdb-copy [--to DEST]… [--no-delete] [--verify --identity FILE] [<options>] [FILE…]
+            """,
         discussion: """
             Copies every backup under the backup root that DEST does not hold yet (or just the FILEs given), \
             into the same layout (PostgreSQL/, Repository/), encrypted with age to the configured recipients \
@@ -25,6 +28,11 @@ struct Copy: CDBProgram {
             Exit codes: 0 ok, 64 usage, 65 a local backup does not match its sidecar, 66 no such file, 69 \
             DEST unreachable, 74 DEST full, 75 locked, 78 configuration (no recipients, rclone \
             authentication).
+
+            EXAMPLES:
+              cdb-copy --to /media/usb/cdb       # a mounted USB disk
+              cdb-copy --to b2:claire-backups     # any rclone remote
+              cdb-copy                           # the destinations in CDB_COPY_TO
             """,
         version: CDBVersion.string
     )
@@ -39,13 +47,13 @@ struct Copy: CDBProgram {
     @Flag(name: .long, help: "Delete nothing at the destination (append-only storage).")
     var noDelete = false
 
-    @Option(name: .long, help: ArgumentHelp("Copies kept at DEST: the newest of each of the last N days (default 14, CDB_COPY_KEEP_DAILY).", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Copies kept at DEST: the newest of each of the last N days (default 14, CDB_COPY_KEEP_DAILY).", valueName: "n"))
     var keepDaily: Int?
 
-    @Option(name: .long, help: ArgumentHelp("… of each of the last N ISO weeks (default 8, CDB_COPY_KEEP_WEEKLY).", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("… of each of the last N ISO weeks (default 8, CDB_COPY_KEEP_WEEKLY).", valueName: "n"))
     var keepWeekly: Int?
 
-    @Option(name: .long, help: ArgumentHelp("… of each of the last N months (default 12, CDB_COPY_KEEP_MONTHLY).", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("… of each of the last N months (default 12, CDB_COPY_KEEP_MONTHLY).", valueName: "n"))
     var keepMonthly: Int?
 
     @Flag(name: .long, help: "After copying, fetch each copy back and check it decrypts and is complete (needs --identity or CDB_IDENTITY).")

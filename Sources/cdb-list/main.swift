@@ -8,6 +8,9 @@ struct List: CDBProgram {
     static let configuration = CommandConfiguration(
         commandName: "cdb-list",
         abstract: "List the backups: kind, time, age, size, commit, encrypted — newest first.",
+        usage: """
+            cdb-list [--kind db|repo] [--since WHEN] [--from DEST] [--json]
+            """,
         discussion: """
             One line per backup under the backup root (or at a copy destination with --from DEST): its kind \
             (db, repo, and inc for an increment, shown under the full snapshot it builds on), the time in its \
@@ -17,6 +20,12 @@ struct List: CDBProgram {
             line. Nothing found is not an error: a message, exit 0.
 
             Exit codes: 0 ok, 64 usage, 69 a destination unreachable, 78 configuration.
+
+            EXAMPLES:
+              cdb-list
+              cdb-list --kind db --since 7d
+              cdb-list --from /media/usb/cdb
+              cdb-list --json | jq -r 'select(.kind=="db") | .path' | head -1
             """,
         version: CDBVersion.string
     )

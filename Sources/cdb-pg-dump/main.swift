@@ -8,6 +8,9 @@ struct PGDump: CDBProgram {
     static let configuration = CommandConfiguration(
         commandName: "cdb-pg-dump",
         abstract: "Logical dump of one PostgreSQL database through libpq, validated and written atomically.",
+        usage: """
+            cdb-pg-dump [-d DB] [-h HOST] [-p PORT] [-U USER] [--compress zstd|gzip] [--encrypt] [-o FILE|-] [<options>]
+            """,
         discussion: """
             Writes PostgreSQL/cdb_backup_YYYY-MM-DD_HHMM.sql under the backup root (or -o FILE, or -o - for \
             standard output) with a .sha256 sidecar, and prints the path. Restore with \
@@ -24,6 +27,11 @@ struct PGDump: CDBProgram {
             Exit codes: 0 ok, 64 usage, 65 validation failed, a required table missing, or the server failed \
             on an object (named), 69 database unreachable, 73 cannot create output, 74 I/O error (disk full), \
             75 locked, 78 configuration (also: the role lacks a privilege; the object named).
+
+            EXAMPLES:
+              cdb-pg-dump                        # PGDATABASE or the .env, into the root
+              cdb-pg-dump -d trading --compress zstd --encrypt
+              cdb-pg-dump -d trading -o - | gzip > trading.sql.gz
             """,
         version: CDBVersion.string,
         helpNames: [.long]
@@ -80,7 +88,7 @@ struct PGDump: CDBProgram {
         request.dump.owners = !noOwner
         request.dump.privileges = !noPrivileges
         request.dump.allowUnsupported = allowUnsupported
-        request.dump.lockTimeoutSeconds = locking.lockWait
+        request.dump.lockTimeoutSeconds = locking.lockWait ?? 30
         request.lock = .wait(seconds: locking.seconds)
         switch output {
         case nil: request.destination = .backupRoot

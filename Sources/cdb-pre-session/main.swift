@@ -8,6 +8,11 @@ struct PreSessionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cdb-pre-session",
         abstract: "Back up the database and the repository before a work session, then prune.",
+        usage: """
+            cdb-pre-session [run] [--skip-db] [--skip-repo] [-d DB] [--encrypt] [--min-interval MIN] [<options>]
+            cdb-pre-session enable | disable | status [--repo DIR]
+            cdb-pre-session init bash|zsh|fish
+            """,
         discussion: """
             Runs the database dump, the repository snapshot and pruning of both folders, for the repository it \
             is run in, under the backup root's lock, and prints the session banner on standard error. The created \
@@ -19,6 +24,12 @@ struct PreSessionCommand: ParsableCommand {
             Options of a run (--skip-db, --skip-repo, --json, --quiet, --min-interval, --lock-wait, --compress, \
             --encrypt, --recipient, --dbname/-d, --host, --port, --username, --require-table, --include-env, \
             --no-untracked, --repo, --backup-root): cdb-pre-session run --help.
+
+            EXAMPLES:
+              cdb-pre-session enable             # trust the repository you are in
+              cdb-pre-session                    # back it up now, with the banner
+              cdb-pre-session --skip-repo -d trading --json
+              eval "$(cdb-pre-session init bash)"   # ~/.bashrc (install.sh does it)
             """,
         version: CDBVersion.string,
         subcommands: [Run.self, Enable.self, Disable.self, Status.self, Init.self],
@@ -31,6 +42,7 @@ extension PreSessionCommand {
         static let configuration = CommandConfiguration(
             commandName: "run",
             abstract: "Run the backups (the default when no subcommand is given).",
+            usage: "cdb-pre-session [run] [--skip-db] [--skip-repo] [-d DB] [--encrypt] [--min-interval MIN] [<options>]",
             helpNames: [.long]
         )
 
@@ -46,7 +58,7 @@ extension PreSessionCommand {
 
         @OptionGroup var locking: LockOptions
 
-        @Option(name: .long, help: ArgumentHelp("Skip when this repository's last successful run is younger (default 0, CDB_SESSION_INTERVAL).", valueName: "minutes"))
+        @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Skip when this repository's last successful run is younger (default 0, CDB_SESSION_INTERVAL).", valueName: "minutes"))
         var minInterval: Int?
 
         @Option(name: .long, help: ArgumentHelp("Compress the dump.", valueName: "zstd|gzip"))

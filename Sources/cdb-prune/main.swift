@@ -8,6 +8,9 @@ struct Prune: CDBProgram {
     static let configuration = CommandConfiguration(
         commandName: "cdb-prune",
         abstract: "Apply the retention policy to the backup folders.",
+        usage: """
+            cdb-prune [--retention-days N] [--keep-last N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--dry-run] [<options>]
+            """,
         discussion: """
             Deletes backups older than --retention-days, but always keeps the newest --keep-last of each kind \
             (database dumps, repository snapshots); --keep-daily/--keep-weekly/--keep-monthly N also keep the newest \
@@ -17,26 +20,30 @@ struct Prune: CDBProgram {
             Touches only cdb's own names and their .sha256 sidecars (deleted together), orphan sidecars, and \
             cdb's temporary files older than a day. Anything else is left alone; symbolic links are never followed \
             or deleted. stdout: the deleted paths (with --dry-run, those that would be deleted).
+
+            EXAMPLES:
+              cdb-prune --dry-run                # what the policy would delete
+              cdb-prune --keep-daily 7 --keep-weekly 4 --keep-monthly 6 --json
             """,
         version: CDBVersion.string
     )
 
     @OptionGroup var common: CommonOptions
 
-    @Option(name: .long, help: ArgumentHelp("Delete backups older than this many days (default 14, CDB_RETENTION_DAYS).", valueName: "days"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Delete backups older than this many days (default 14, CDB_RETENTION_DAYS).", valueName: "days"))
     var retentionDays: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Always keep the newest N of each kind (default 3, CDB_KEEP_LAST).", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Always keep the newest N of each kind (default 3, CDB_KEEP_LAST).", valueName: "n"))
     var keepLast: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Keep the newest backup of each of the last N days that have one.", valueName: "n"))
-    var keepDaily: Int = 0
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Keep the newest backup of each of the last N days that have one (default 0).", valueName: "n"))
+    var keepDaily: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Keep the newest backup of each of the last N ISO weeks that have one.", valueName: "n"))
-    var keepWeekly: Int = 0
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Keep the newest backup of each of the last N ISO weeks that have one (default 0).", valueName: "n"))
+    var keepWeekly: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Keep the newest backup of each of the last N months that have one.", valueName: "n"))
-    var keepMonthly: Int = 0
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Keep the newest backup of each of the last N months that have one (default 0).", valueName: "n"))
+    var keepMonthly: Int?
 
     @Flag(name: .long, help: "Change nothing; print what would be deleted.")
     var dryRun = false
@@ -52,6 +59,12 @@ struct Prune: CDBProgram {
             completion: .directory)
     var folders: [String] = []
 
+    func validate() throws {
+        for (flag, value) in [("--keep-daily", keepDaily), ("--keep-weekly", keepWeekly), ("--keep-monthly", keepMonthly)] {
+            if let value, value < 0 { throw ValidationError("\(flag) must be 0 or more (got \(value))") }
+        }
+    }
+
     func configure(_ flags: inout Settings.Flags) {
         flags.retentionDays = retentionDays
         flags.keepLast = keepLast
@@ -60,7 +73,7 @@ struct Prune: CDBProgram {
     func execute(settings: Settings, reporter: Reporter) throws -> ExitStatus {
         var request = Pruner.Request(root: settings.backupRoot, policy: RetentionPolicy(
             retentionDays: settings.retentionDays, keepLast: settings.keepLast,
-            keepDaily: keepDaily, keepWeekly: keepWeekly, keepMonthly: keepMonthly))
+            keepDaily: keepDaily ?? 0, keepWeekly: keepWeekly ?? 0, keepMonthly: keepMonthly ?? 0))
         request.folders = folders
         request.dryRun = dryRun
         request.lock = .wait(seconds: locking.seconds)

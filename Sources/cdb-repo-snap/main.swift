@@ -8,6 +8,10 @@ struct RepoSnap: CDBProgram {
     static let configuration = CommandConfiguration(
         commandName: "cdb-repo-snap",
         abstract: "Zip snapshot of a git repository's HEAD through libgit2, with its metadata.",
+        usage: """
+            cdb-repo-snap [--repo DIR] [--include-env] [--incremental] [--encrypt] [-o FILE|-] [<options>]
+            cdb-repo-snap --install-hook | --uninstall-hook
+            """,
         discussion: """
             Writes Repository/claire_repo_YYYY-MM-DD_HHMM_<commit>.zip under the backup root (or -o FILE, or \
             -o - for standard output) with a .sha256 sidecar, and prints the path. The zip holds \
@@ -18,6 +22,11 @@ struct RepoSnap: CDBProgram {
 
             Exit codes: 0 ok, 64 usage, 66 not a repository or nothing committed, 73 cannot create output, \
             74 I/O error (disk full), 75 locked.
+
+            EXAMPLES:
+              cdb-repo-snap                      # HEAD and uncommitted work, here
+              cdb-repo-snap --repo ~/trading --include-env --encrypt
+              cdb-repo-snap --install-hook       # a snapshot after every commit
             """,
         version: CDBVersion.string
     )
@@ -50,8 +59,8 @@ struct RepoSnap: CDBProgram {
     @Option(name: .long, help: ArgumentHelp("Add a file or folder under extra/ (repeatable).", valueName: "path"), completion: .file())
     var include: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Deflate level for repository.zip, 1 (fastest) to 12 (smallest).", valueName: "1-12"))
-    var compressionLevel: Int = 4
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Deflate level for repository.zip, 1 (fastest) to 12 (smallest) (default 4).", valueName: "1-12"))
+    var compressionLevel: Int?
 
     @Flag(name: .long, help: "Do not warn about uncommitted changes.")
     var force = false
@@ -78,7 +87,7 @@ struct RepoSnap: CDBProgram {
     func validate() throws {
         if installHook && uninstallHook { throw ValidationError("choose one of --install-hook and --uninstall-hook") }
         try common.checkStandardOutput(output)
-        if !(1...12).contains(compressionLevel) { throw ValidationError("--compression-level takes 1 to 12") }
+        if let compressionLevel, !(1...12).contains(compressionLevel) { throw ValidationError("--compression-level takes 1 to 12") }
         for (flag, value) in [("--untracked-max-file", untrackedMaxFile), ("--untracked-max-total", untrackedMaxTotal)] {
             if let value, ByteSize.parse(value) == nil { throw ValidationError("\(flag) takes a size such as 10M or 512K") }
         }
@@ -134,7 +143,7 @@ struct RepoSnap: CDBProgram {
         request.untracked = !noUntracked
         request.includes = include
         request.lock = .wait(seconds: locking.seconds)
-        request.level = Int32(compressionLevel)
+        request.level = Int32(compressionLevel ?? 4)
         request.incremental = incremental || background
         request.recipients = try encryption.recipients(settings)
         if request.recipients != nil, let output, output != "-", !output.hasSuffix(".age") {

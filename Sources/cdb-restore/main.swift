@@ -8,6 +8,11 @@ struct Restore: CDBProgram {
     static let configuration = CommandConfiguration(
         commandName: "cdb-restore",
         abstract: "Restore a dump into a database, prove it restores, or unpack a repository snapshot.",
+        usage: """
+            cdb-restore [-d DB] [--create | --clean] DUMP | --latest
+            cdb-restore --check DUMP | --latest
+            cdb-restore SNAPSHOT DIR | --commit HASH DIR
+            """,
         discussion: """
             cdb-restore DUMP --dbname TARGET
               Runs a plain SQL dump (cdb's or pg_dump's; .sql, .sql.gz, .sql.zst) through libpq, in one \
@@ -42,6 +47,12 @@ struct Restore: CDBProgram {
             Exit codes: 0 ok, 64 usage, 65 a statement failed, rows differ, a damaged or hostile backup, 66 no \
             such file, 69 database unreachable, 73 target not empty or cannot be created, 77 no identity opens \
             an encrypted backup, 78 configuration, 130 interrupted.
+
+            EXAMPLES:
+              cdb-restore --check --latest       # prove the newest dump restores
+              cdb-restore -d trading_copy --create --latest
+              cdb-restore --commit ab12cd3 ~/restored   # that commit, as a git repository
+              cdb-restore --from /media/usb/cdb --latest --identity key.txt --check
             """,
         version: CDBVersion.string,
         helpNames: [.long]

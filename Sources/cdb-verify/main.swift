@@ -8,6 +8,9 @@ struct Verify: CDBProgram {
     static let configuration = CommandConfiguration(
         commandName: "cdb-verify",
         abstract: "Check backups offline: checksum, structure, completeness.",
+        usage: """
+            cdb-verify [--no-checksum] [--identity FILE] [--from DEST] [<options>] FILE… | - | --latest
+            """,
         discussion: """
             For every file: the .sha256 sidecar matches; a dump (.sql, .sql.gz, .sql.zst) is complete — banner, \
             completion line, every COPY block terminated with the row count it recorded, every required table \
@@ -24,8 +27,13 @@ struct Verify: CDBProgram {
             --from DEST checks copies that cdb-copy made (NAME…, or --latest: the newest dump and snapshot \
             there), each fetched as stored into a private temporary folder that is removed afterwards.
 
-            stderr: one line per file, OK or FAILED: reason. stdout: the failing paths. Exit 65 when any failed, \
+            stderr: one line per file, OK PATH (what was checked) or FAILED PATH (why). stdout: the failing paths. Exit 65 when any failed, \
             66 when a file is missing, 77 when no identity given opens an encrypted one.
+
+            EXAMPLES:
+              cdb-verify --latest                # the newest dump and snapshot
+              cdb-verify ~/Claire_Backups/PostgreSQL/*.sql.zst
+              cdb-list --json | jq -r .path | cdb-verify -
             """,
         version: CDBVersion.string
     )
@@ -63,7 +71,10 @@ struct Verify: CDBProgram {
         var paths: [String] = []
         for file in files {
             if file == "-" {
-                while let line = readLine() { if !line.isEmpty { paths.append(line) } }
+                var read = 0
+                while let line = readLine() { if !line.isEmpty { paths.append(line); read += 1 } }
+                // An empty list is a mistake upstream (a glob or a query that found nothing), not a pass.
+                if read == 0 { throw CDBError.inputMissing(path: "standard input", reason: "no paths to check ('-' reads one path per line); nothing was checked") }
             } else {
                 paths.append(file)
             }
@@ -97,7 +108,7 @@ struct Verify: CDBProgram {
             if report.ok {
                 reporter.info("OK  \(path)\(report.detail.isEmpty ? "" : "  (\(report.detail))")")
             } else {
-                reporter.always("FAILED: \(report.problems.joined(separator: "; "))  \(path)")
+                reporter.always("FAILED  \(path)  (\(report.problems.joined(separator: "; ")))")
                 worst = max(worst, report.status)
             }
             // The record of checks at the backup root (check_log.txt; skipped when it cannot be written).

@@ -203,3 +203,56 @@ struct CarelessUseTests {
         }
     }
 }
+
+/// The confusions a new user met, each answered by a message that names the cause and the fix.
+@Suite("messages say what went wrong and what to do", .enabled(if: PG.enabled), .serialized)
+struct MessageTests {
+    @Test("restore targets, connection settings from where they came, empty input, negative numbers, counts")
+    func newUserConfusions() throws {
+        let database = try PG.tradingDatabase()
+        let root = try Harness.temporaryDirectory("cdb-root")
+        let repo = try TestRepo("messages")
+        defer { PG.dropDatabase(database); Harness.remove(root); repo.remove() }
+        let dump = try Harness.cdb("cdb-pg-dump", ["--backup-root", root, "-d", database])
+        let path = dump.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(dump.status == 0, "\(dump.stderr)")
+
+        // Into a database that has tables, without --clean/--create: not "cannot create".
+        let full = try Harness.cdb("cdb-restore", [path, "-d", database])
+        #expect(full.status == 73, "\(full.stderr)")
+        #expect(full.stderr.contains("database \(database) already has 5 tables or views; nothing was restored")
+                && full.stderr.contains("--clean") && !full.stderr.contains("cannot create"), "\(full.stderr)")
+        // A target that does not exist: --create is the answer, and the name came from -d, not PGDATABASE.
+        let missing = try Harness.cdb("cdb-restore", [path, "-d", "no_such_target_db"], environment: ["PGDATABASE": database])
+        #expect(missing.status == 78 && missing.stderr.contains("add --create") && !missing.stderr.contains("PGDATABASE)"), "\(missing.stderr)")
+
+        // The server's address from the repository's .env: the message says so, and asks once.
+        try repo.write(".env", "POSTGRES_HOST=127.0.0.1\nPOSTGRES_PORT=1\n")
+        try Harness.enable(repo.path)
+        let env: [String: String?] = ["PGHOST": nil, "PGPORT": nil, "CDB_BACKUP_ROOT": root, "PGDATABASE": database]
+        let down = try Harness.cdb("cdb-pg-dump", ["-o", root + "/x.sql"], environment: env, directory: repo.path)
+        #expect(down.status == 69, "\(down.stderr)")
+        #expect(down.stderr.contains("host from POSTGRES_HOST in the repository's .env, port from POSTGRES_PORT in the repository's .env"), "\(down.stderr)")
+        #expect(down.stderr.lowercased().components(separatedBy: "server running").count == 2, "asked once: \(down.stderr)")
+        // An unreadable port from a flag: fix that flag, not --dbname.
+        let port = try Harness.cdb("cdb-pg-dump", ["--port", "abc", "-o", root + "/x.sql"])
+        #expect(port.status == 78 && port.stderr.contains("fix --port") && !port.stderr.contains("fix --dbname"), "\(port.stderr)")
+
+        // Nothing on standard input is not a pass.
+        let empty = try Harness.run(Harness.binDir + "/cdb-verify", ["-"], stdin: Data())
+        #expect(empty.status == 66 && empty.stderr.contains("nothing was checked"), "\(empty.stderr)")
+        // A negative number is named as such, not "Missing value".
+        for arguments in [["cdb-prune", "--keep-daily", "-1"], ["cdb-prune", "--lock-wait", "-2"], ["cdb-pre-session", "--min-interval", "-5"]] {
+            let out = try Harness.cdb(arguments[0], Array(arguments.dropFirst()) + ["--backup-root", root])
+            #expect(out.status == 64 && out.stderr.contains("0 or more") && !out.stderr.contains("Missing value"), "\(arguments): \(out.stderr)")
+        }
+        // Counts and sizes read like English: "1 file", KB for a small snapshot.
+        try ".env\n".write(toFile: repo.path + "/.git/info/exclude", atomically: false, encoding: .utf8)
+        try repo.write("one.txt", "1\n")
+        try repo.commitAll("one file")
+        let snap = try Harness.cdb("cdb-repo-snap", ["--backup-root", root, "--repo", repo.path, "--force"], environment: ["CDB_BACKUP_ROOT": root])
+        #expect(snap.status == 0 && snap.stderr.contains(" KB |") && !snap.stderr.contains("0.00 MB"), "\(snap.stderr)")
+        let verify = try Harness.cdb("cdb-verify", [snap.stdout.trimmingCharacters(in: .whitespacesAndNewlines)])
+        #expect(verify.stderr.contains(", 1 file,") || verify.stderr.contains(", 1 file)"), "\(verify.stderr) \(snap.stderr)")
+    }
+}

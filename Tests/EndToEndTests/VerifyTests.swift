@@ -91,8 +91,8 @@ struct VerifyTests {
         #expect(out.status == 65, "\(out.stderr)")
         #expect(out.stdout.split(separator: "\n").map(String.init) == cases.map(\.path), "stdout lists exactly the failing paths")
         for c in cases {
-            let line = out.stderr.split(separator: "\n").first { $0.hasSuffix("  " + c.path) } ?? ""
-            #expect(line.hasPrefix("FAILED: ") && line.contains(c.reason), "\(c.path): \(line)")
+            let line = out.stderr.split(separator: "\n").first { $0.hasPrefix("FAILED  \(c.path)  (") } ?? ""
+            #expect(line.hasPrefix("FAILED  \(c.path)  (") && line.contains(c.reason), "\(c.path): \(line)")
         }
         #expect(out.stderr.contains("OK  \(b.dump)"))
     }

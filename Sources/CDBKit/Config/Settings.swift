@@ -150,27 +150,33 @@ public struct DatabaseSettings: Sendable {
     public var parameters: [(String, String)]
     /// Every secret that must never be printed (passwords, from any source).
     public var secrets: [String]
+    /// Where each connection parameter came from ("--host", "PGHOST", "POSTGRES_HOST in the
+    /// repository's .env"), for messages that say what to fix.
+    public var origins: [String: String] = [:]
 
     init(flags: Settings.Flags, environment: [String: String], dotenv: [String: String]) {
         var parameters: [(String, String)] = []
         var secrets: [String] = []
-        func pick(_ keyword: String, flag: String?, pgVariable: String, dotenvKey: String) {
+        var origins: [String: String] = [:]
+        func pick(_ keyword: String, flag: String?, flagName: String, pgVariable: String, dotenvKey: String) {
             if let flag, !flag.isEmpty {
                 parameters.append((keyword, flag))
+                origins[keyword] = flagName
             } else if let value = environment[pgVariable], !value.isEmpty {
-                _ = value  // libpq reads PG* variables itself
+                origins[keyword] = pgVariable  // libpq reads PG* variables itself
             } else if let value = dotenv[dotenvKey], !value.isEmpty {
                 parameters.append((keyword, value))
+                origins[keyword] = "\(dotenvKey) in the repository's .env"
             }
         }
-        pick("host", flag: flags.host, pgVariable: "PGHOST", dotenvKey: "POSTGRES_HOST")
-        pick("port", flag: flags.port, pgVariable: "PGPORT", dotenvKey: "POSTGRES_PORT")
-        pick("user", flag: flags.username, pgVariable: "PGUSER", dotenvKey: "POSTGRES_USER")
+        pick("host", flag: flags.host, flagName: "--host", pgVariable: "PGHOST", dotenvKey: "POSTGRES_HOST")
+        pick("port", flag: flags.port, flagName: "--port", pgVariable: "PGPORT", dotenvKey: "POSTGRES_PORT")
+        pick("user", flag: flags.username, flagName: "--username", pgVariable: "PGUSER", dotenvKey: "POSTGRES_USER")
         if environment["PGPASSWORD"] == nil, let password = dotenv["POSTGRES_PASSWORD"], !password.isEmpty {
             parameters.append(("password", password))
         }
         // dbname goes last: with expand_dbname a conninfo or URI in it overrides the pairs before.
-        pick("dbname", flag: flags.dbname, pgVariable: "PGDATABASE", dotenvKey: "POSTGRES_DB")
+        pick("dbname", flag: flags.dbname, flagName: "--dbname", pgVariable: "PGDATABASE", dotenvKey: "POSTGRES_DB")
         for value in [environment["PGPASSWORD"], dotenv["POSTGRES_PASSWORD"]] {
             if let value, !value.isEmpty { secrets.append(value) }
         }
@@ -181,6 +187,7 @@ public struct DatabaseSettings: Sendable {
         }
         self.parameters = parameters
         self.secrets = secrets
+        self.origins = origins
     }
 
     /// Removes credentials from a message: the password of every conninfo `password=…` pair and

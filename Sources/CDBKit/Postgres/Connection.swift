@@ -38,7 +38,7 @@ public final class PGConnection {
             // Classify the server's own words first; redact only what is shown.
             let raw = Self.clean(PQerrorMessage(conn))
             PQfinish(conn)
-            throw Self.classify(message: raw, target: target, redact: redact)
+            throw Self.classify(message: raw, target: target, redact: redact, origins: settings.origins)
         }
         self.handle = conn
         self.target = target
@@ -59,26 +59,33 @@ public final class PGConnection {
         return lines.joined(separator: "; ")
     }
 
-    static func classify(message raw: String, target: String, redact: (String) -> String = { $0 }) -> CDBError {
+    static func classify(message raw: String, target: String, redact: (String) -> String = { $0 },
+                         origins: [String: String] = [:]) -> CDBError {
         let lower = raw.lowercased()
         let message = redact(raw)
+        // "(from PGHOST)": where the value libpq used came from, when it came from somewhere.
+        func from(_ keyword: String) -> String { origins[keyword].map { " (from \($0))" } ?? "" }
         if lower.contains("password authentication failed") || lower.contains("no password supplied")
             || lower.contains("authentication failed") || lower.contains("peer authentication") {
             return .databaseConfig(target: target, reason: message,
                                    fix: "set the password in PGPASSWORD, ~/.pgpass (PGPASSFILE) or POSTGRES_PASSWORD in the repository's .env, and the user with --username, PGUSER or POSTGRES_USER")
         }
         if lower.contains("database") && lower.contains("does not exist") {
-            return .databaseConfig(target: target, reason: message,
+            return .databaseConfig(target: target, reason: message + from("dbname"),
                                    fix: "name an existing database with --dbname, PGDATABASE or POSTGRES_DB in the repository's .env")
         }
         if lower.contains("role") && lower.contains("does not exist") {
-            return .databaseConfig(target: target, reason: message,
+            return .databaseConfig(target: target, reason: message + from("user"),
                                    fix: "name an existing user with --username, PGUSER or POSTGRES_USER in the repository's .env")
         }
         if lower.contains("invalid") || lower.contains("missing") && lower.contains("=") || lower.contains("unrecognized") {
-            return .databaseConfig(target: target, reason: message, fix: "fix --dbname (a conninfo string or postgresql:// URI)")
+            // The value libpq could not read: a port, a host, or a conninfo string or URI.
+            let keyword = lower.contains("port") ? "port" : lower.contains("host") ? "host" : "dbname"
+            let what = keyword == "dbname" ? "a conninfo string or postgresql:// URI" : "the server's \(keyword)"
+            return .databaseConfig(target: target, reason: message, fix: "fix \(origins[keyword] ?? "--" + keyword) (\(what))")
         }
-        return .databaseUnreachable(target: target, reason: message)
+        let place = ["host", "port"].compactMap { k in origins[k].map { "\(k) from \($0)" } }
+        return .databaseUnreachable(target: target, reason: message + (place.isEmpty ? "" : "; " + place.joined(separator: ", ")))
     }
 
     /// The last error of this connection, with secrets removed.

@@ -46,6 +46,7 @@ public struct DumpRestore {
         if let database {
             copy.parameters.removeAll { $0.0 == "dbname" }
             copy.parameters.append(("dbname", database))
+            copy.origins["dbname"] = nil  // named by the restore itself (its --dbname, or "postgres")
         }
         return copy
     }
@@ -90,7 +91,13 @@ public struct DumpRestore {
     }
 
     private func restore(started: Date) throws -> Result {
-        let connection = try PGConnection(settings: Self.settings(request.settings.database, database: request.target), applicationName: "cdb-restore")
+        let connection: PGConnection
+        do {
+            connection = try PGConnection(settings: Self.settings(request.settings.database, database: request.target), applicationName: "cdb-restore")
+        } catch let CDBError.databaseConfig(target, reason, _) where !request.create && reason.contains("does not exist") && reason.contains("database") {
+            // The target of a restore may well not exist yet: say how to make it.
+            throw CDBError.databaseConfig(target: target, reason: reason, fix: "add --create to create it, or name an existing database with --dbname")
+        }
         // NOTICEs (DROP … CASCADE, IF EXISTS) are not for people here.
         try connection.execute("SET client_min_messages = warning", context: "setting up the session")
         var result = Result()
@@ -101,8 +108,7 @@ public struct DumpRestore {
                AND \(CatalogQueries.notExtensionMember(catalog: "pg_class", oid: "c.oid"))
             """, context: "looking at the target").rows()[0].text("n")) ?? 0
         if existing > 0 && !request.clean {
-            throw CDBError.cannotCreate(path: "database \(result.database)",
-                                        reason: "it already has \(existing) table\(existing == 1 ? "" : "s") or view\(existing == 1 ? "" : "s"); use --clean to drop what the dump creates first, or --create with a new database name")
+            throw CDBError.targetNotEmpty(database: Untrusted.escape(result.database), objects: existing)
         }
         if request.singleTransaction { try connection.execute("BEGIN", context: "starting the transaction") }
         if request.clean && existing > 0 { try clean(connection) }
