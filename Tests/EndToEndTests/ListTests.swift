@@ -32,6 +32,65 @@ struct ListTests {
         return root
     }
 
+    @Test("60 days of both kinds, encrypted and not: newest first, ages, JSON; --latest picks by the parsed time across seconds and counter variants")
+    func sixtyDays() throws {
+        let root = try Harness.temporaryDirectory("cdb-list-60")
+        defer { Harness.remove(root) }
+        for folder in ["PostgreSQL", "Repository"] { try FileManager.default.createDirectory(atPath: root + "/" + folder, withIntermediateDirectories: true) }
+        func put(_ relative: String) throws {
+            try Data(repeating: 1, count: 64).write(to: URL(fileURLWithPath: root + "/" + relative))
+            try "x  y\n".write(toFile: root + "/" + relative + ".sha256", atomically: false, encoding: .utf8)
+        }
+        var expected: [(name: String, days: Int, encrypted: Bool)] = []
+        for day in 1..<60 {
+            let dump = "cdb_backup_\(Self.stamp(daysAgo: day, "0900")).sql" + (day % 2 == 0 ? ".zst.age" : "")
+            let snap = "claire_repo_\(Self.stamp(daysAgo: day, "1800"))_\(String(format: "%07x", day)).zip" + (day % 3 == 0 ? ".age" : "")
+            try put("PostgreSQL/" + dump)
+            try put("Repository/" + snap)
+            expected += [(dump, day, day % 2 == 0), (snap, day, day % 3 == 0)]
+        }
+        // Today, a few minutes ago: a minute-only name, one with seconds, and its counter variant
+        // (bytewise, "_0001.sql" sorts after "_000130_2.sql"; by time the counter one is newest).
+        let now = Date().addingTimeInterval(-300)
+        let f = DateFormatter()
+        f.dateFormat = "yyyy-MM-dd_HHmm"
+        let minute = f.string(from: now)
+        for name in ["cdb_backup_\(minute).sql", "cdb_backup_\(minute)30.sql", "cdb_backup_\(minute)30_2.sql"] { try put("PostgreSQL/" + name) }
+        try put("Repository/claire_repo_\(minute)_abcdef0.zip")
+
+        let out = try Harness.cdb("cdb-list", ["--backup-root", root, "--json"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let objects = try out.stdout.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(objects.count == 59 * 2 + 4, "\(objects.count)")
+        let names = objects.map { $0["name"] as? String ?? "" }
+        #expect(names.first == "cdb_backup_\(minute)30_2.sql", "\(names.prefix(4))")
+        #expect(Array(names.prefix(4)).sorted() == ["cdb_backup_\(minute).sql", "cdb_backup_\(minute)30.sql", "cdb_backup_\(minute)30_2.sql",
+                                                     "claire_repo_\(minute)_abcdef0.zip"].sorted())
+        let dumps = names.prefix(4).filter { $0.hasPrefix("cdb_") }
+        #expect(dumps == ["cdb_backup_\(minute)30_2.sql", "cdb_backup_\(minute)30.sql", "cdb_backup_\(minute).sql"], "\(names.prefix(4))")
+        // Older ones: each day's snapshot (18:00) above its dump (09:00), day after day.
+        let order = expected.sorted { ($0.days, $0.name.hasPrefix("claire") ? 0 : 1) < ($1.days, $1.name.hasPrefix("claire") ? 0 : 1) }
+        #expect(Array(names.dropFirst(4)) == order.map(\.name), "\(names.dropFirst(4).prefix(6))")
+        let times = objects.compactMap { $0["age_seconds"] as? Int }
+        #expect(times.count == objects.count && zip(times, times.dropFirst()).allSatisfy { $0 <= $1 }, "ages grow down the list")
+        for (object, want) in zip(objects.dropFirst(4), order) {
+            let age = Double(object["age_seconds"] as? Int ?? 0) / 86_400
+            #expect(age > Double(want.days) - 1.5 && age < Double(want.days) + 1.5, "\(want.name): \(age) days")
+            #expect(object["encrypted"] as? Bool == want.encrypted && object["kind"] as? String == (want.name.hasPrefix("cdb") ? "db" : "repo"))
+        }
+        let text = try Harness.cdb("cdb-list", ["--backup-root", root, "--since", "30d"])
+        let recent = text.stdout.split(separator: "\n").count
+        #expect((29 * 2 + 4...30 * 2 + 4).contains(recent), "\(recent) lines since 30 days")  // day 30: by the time of day
+
+        // --latest everywhere picks the same, by the parsed time.
+        let verify = try Harness.cdb("cdb-verify", ["--backup-root", root, "--latest", "--json"])
+        let checked = verify.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(checked.compactMap { ($0["path"] as? String).map { ($0 as NSString).lastPathComponent } }.sorted()
+                == ["cdb_backup_\(minute)30_2.sql", "claire_repo_\(minute)_abcdef0.zip"], "\(verify.stdout)")
+        let restore = try Harness.cdb("cdb-restore", ["--backup-root", root, "--check", "--latest"])
+        #expect(restore.stderr.contains("the newest dump: cdb_backup_\(minute)30_2.sql"), "\(restore.stderr)")
+    }
+
     @Test("newest first by the time in the name; an increment under its base; --kind, --since, --json; nothing found is exit 0")
     func lists() throws {
         let root = try Self.root()
