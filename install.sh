@@ -127,7 +127,7 @@ if [ -n "$schedule" ]; then
     scheduled="systemd user timer cdb-restore-check.timer ($schedule; systemctl --user list-timers shows the next run)"
   elif command -v crontab >/dev/null 2>&1; then
     logdir=${XDG_STATE_HOME:-$HOME/.local/state}/cdb
-    line="$cron PATH=$prefix/bin:/usr/bin:/bin; mkdir -p '$logdir' && cdb-restore --check --latest >>'$logdir/restore-check.log' 2>&1 $cron_marker"
+    line="$cron PATH=$prefix/bin:/usr/bin:/bin; mkdir -p '$logdir' && { cdb-restore --check --latest && cdb-verify --latest --copies; } >>'$logdir/restore-check.log' 2>&1 $cron_marker"
     { crontab -l 2>/dev/null | grep -vF "$cron_marker" || true; printf '%s\n' "$line"; } | crontab -
     scheduled="crontab entry ($schedule; output in $logdir/restore-check.log)"
   else

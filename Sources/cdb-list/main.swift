@@ -16,7 +16,8 @@ struct List: CDBProgram {
             (db, repo, and inc for an increment, shown under the full snapshot it builds on), the time in its \
             name, its age, its size, a snapshot's commit, "age" when encrypted, "no sidecar" when it has \
             no .sha256, and for a dump the outcome of its last restore check (cdb-restore --check records it in \
-            check_log.txt). Newest first, by the time in the name (not the folder's order). --json: one object per \
+            check_log.txt). --copies adds which copy destinations (CDB_COPY_TO, or --copies-at DEST) hold \
+            each backup with its sidecar, from one listing of each. Newest first, by the time in the name (not the folder's order). --json: one object per \
             line. Nothing found is not an error: a message, exit 0.
 
             Exit codes: 0 ok, 64 usage, 69 a destination unreachable, 78 configuration.
@@ -25,6 +26,7 @@ struct List: CDBProgram {
               cdb-list
               cdb-list --kind db --since 7d
               cdb-list --from /media/usb/cdb
+              cdb-list --copies                  # which destinations hold each one
               cdb-list --json | jq -r 'select(.kind=="db") | .path' | head -1
             """,
         version: CDBVersion.string
@@ -41,6 +43,13 @@ struct List: CDBProgram {
     var since: String?
 
     @OptionGroup(title: "Copies") var source: FromOptions
+
+    @Flag(name: .long, help: "Also list the copy destinations (CDB_COPY_TO) and show which of them hold each backup (one listing per destination).")
+    var copies = false
+
+    @Option(name: .long, help: ArgumentHelp("A copy destination to look in (repeatable; implies --copies; default CDB_COPY_TO).", valueName: "dest"),
+            completion: .directory)
+    var copiesAt: [String] = []
 
     func validate() throws {
         if let kind, !["db", "repo"].contains(kind) { throw ValidationError("--kind is db or repo") }
@@ -102,6 +111,32 @@ struct List: CDBProgram {
 
         // What the last restore check of each dump said (check_log.txt at the local root).
         let checks = CheckLog.lastResults(root: settings.backupRoot)
+        // Where copies exist: each destination's listing (a copy counts with its sidecar).
+        var destinations = copiesAt
+        if copies && destinations.isEmpty, let (list, _) = settings.sources.lookup("CDB_COPY_TO") {
+            destinations = list.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        }
+        if copies && destinations.isEmpty {
+            throw CDBError.configuration("--copies: no destination; set CDB_COPY_TO in the config file or give --copies-at DEST")
+        }
+        var held: [String: [String]] = [:]  // backup name → destinations holding it
+        var status = ExitStatus.success
+        for destination in destinations {
+            do {
+                let listing = try copyTarget(destination, rclone: settings.sources.lookup("CDB_RCLONE")?.value ?? "rclone").list()
+                for (path, _) in listing where listing[path + ".sha256"] != nil {
+                    var name = Path.name(of: path)
+                    held[name, default: []].append(destination)
+                    if name.hasSuffix(".age") {  // a clear backup copied encrypted
+                        name.removeLast(4)
+                        held[name, default: []].append(destination)
+                    }
+                }
+            } catch let error as CDBError {
+                reporter.error("cannot list \(Untrusted.escape(destination)): \(error.errorDescription ?? "")")
+                status = max(status, error.exitStatus)
+            }
+        }
         for (entry, under) in ordered {
             let p = entry.parsed
             let checked = p.kind == .postgres ? checks[Path.name(of: entry.relative)] : nil
@@ -112,7 +147,8 @@ struct List: CDBProgram {
                                                    "time": Timestamp.iso8601(p.stamp!, local: true), "age_seconds": Int(now.timeIntervalSince(p.stamp!)),
                                                    "commit": p.commit as Any, "base": p.base as Any, "encrypted": p.encrypted,
                                                    "sidecar": entry.sidecar,
-                                                   "checked": checked.map { ["ok": $0.ok, "time": Timestamp.iso8601($0.when, local: true)] as [String: Any] } as Any]))
+                                                   "checked": checked.map { ["ok": $0.ok, "time": Timestamp.iso8601($0.when, local: true)] as [String: Any] } as Any,
+                                                   "copies": destinations.isEmpty ? JSON.null : JSON(any: held[Path.name(of: entry.relative)] ?? [])]))
                 continue
             }
             let columns = [
@@ -123,7 +159,8 @@ struct List: CDBProgram {
                 p.commit ?? "",
                 p.encrypted ? "age" : "",
                 Path.name(of: entry.relative) + (entry.sidecar ? "" : "  (no sidecar)")
-                    + (checked.map { "  [" + ($0.ok ? "restore check OK " : "restore check FAILED ") + Self.age(now.timeIntervalSince($0.when)) + " ago]" } ?? ""),
+                    + (checked.map { "  [" + ($0.ok ? "restore check OK " : "restore check FAILED ") + Self.age(now.timeIntervalSince($0.when)) + " ago]" } ?? "")
+                    + (destinations.isEmpty ? "" : "  [copies: " + (held[Path.name(of: entry.relative)].map { $0.map(Untrusted.escape).joined(separator: ", ") } ?? "none") + "]"),
             ]
             let widths = [6, 16, 7, 10, 8, 3]
             var line = ""
@@ -133,7 +170,7 @@ struct List: CDBProgram {
             while line.hasSuffix(" ") { line.removeLast() }
             emit(line)
         }
-        return .success
+        return status
     }
 
     /// "YYYY-MM-DD HH:MM", local time (as in the names).

@@ -212,10 +212,11 @@ struct Restore: CDBProgram {
             checker.noVerify = noVerify
             checker.keys = keys
             let result: RestoreCheck.Result
+            let checkStarted = Date()
             do { result = try checker.run() } catch {
                 let message = (error as? CDBError)?.errorDescription ?? "\(error)"
                 CheckLog.record(root: settings.backupRoot, dump: Path.name(of: backup), from: checkedFrom, ok: false,
-                                details: [("Error", message)])
+                                details: [("Error", settings.database.redact(message)), ("Duration", Format.fixed(Date().timeIntervalSince(checkStarted)) + " s")])
                 if common.json {
                     JSONOutput.emit(JSONRecord(kind: "db", path: backup, status: .failed, exit: (error as? CDBError)?.exitStatus ?? .failure,
                                                message: settings.database.redact(message), extra: ["check": true]))

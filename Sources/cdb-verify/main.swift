@@ -25,7 +25,8 @@ struct Verify: CDBProgram {
             chunk, truncation — and then checked like any other. No plaintext is written.
 
             --from DEST checks copies that cdb-copy made (NAME…, or --latest: the newest dump and snapshot \
-            there), each fetched as stored into a private temporary folder that is removed afterwards.
+            there), each fetched as stored into a private temporary folder that is removed afterwards; \
+            --latest --copies does that at every destination in CDB_COPY_TO (the scheduled check runs it).
 
             stderr: one line per file, OK PATH (what was checked) or FAILED PATH (why). stdout: the failing paths. Exit 65 when any failed, \
             66 when a file is missing, 77 when no identity given opens an encrypted one.
@@ -55,12 +56,16 @@ struct Verify: CDBProgram {
 
     @OptionGroup(title: "Copies") var source: FromOptions
 
+    @Flag(name: .long, help: "With --latest: check the newest copies at every destination in CDB_COPY_TO (none configured: nothing to check, exit 0).")
+    var copies = false
+
     @Argument(help: ArgumentHelp("Backups to check; '-' reads paths from standard input, one per line.", valueName: "file"),
               completion: .file(extensions: ["sql", "gz", "zst", "zip", "age"]))
     var files: [String] = []
 
     func validate() throws {
         if files.isEmpty && !latest { throw ValidationError("name the backups to check, '-' to read their paths from standard input, or --latest") }
+        if copies && (!latest || !files.isEmpty || source.from != nil) { throw ValidationError("--copies checks the newest copies at each destination: use it with --latest only") }
     }
 
     func configure(_ flags: inout Settings.Flags) {
@@ -79,6 +84,36 @@ struct Verify: CDBProgram {
                 paths.append(file)
             }
         }
+        var verifier = BackupVerifier(requiredTables: settings.requiredTables)
+        verifier.requireSidecar = !noChecksum
+        let keys = try identity.keys(settings)
+        if !keys.identities.isEmpty { verifier.keys = keys }
+        if copies {
+            // Each destination's newest copies, fetched and checked; one unreachable is its exit
+            // code, the others are still checked.
+            guard let (list, _) = settings.sources.lookup("CDB_COPY_TO") else {
+                reporter.info("no copy destinations configured (CDB_COPY_TO); nothing to check")
+                return .success
+            }
+            var worst = ExitStatus.success
+            for destination in list.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init) {
+                do {
+                    let remote = try RemoteBackups(destination: destination, rclone: settings.sources.lookup("CDB_RCLONE")?.value ?? "rclone")
+                    defer { remote.cleanup() }
+                    let found = try remote.latest()
+                    if found.isEmpty { throw CDBError.inputMissing(path: remote.target.display, reason: "no copies found") }
+                    worst = max(worst, try check(found, remote: remote, verifier: verifier, settings: settings, reporter: reporter))
+                } catch let error as CDBError {
+                    reporter.error(error.errorDescription ?? "\(error)")
+                    CheckLog.recordVerify(root: settings.backupRoot, file: destination, ok: false, details: [("Problems", error.errorDescription ?? "\(error)")])
+                    if common.json {
+                        JSONOutput.emit(JSONRecord(kind: "destination", path: destination, status: .failed, exit: error.exitStatus, message: error.errorDescription))
+                    }
+                    worst = max(worst, error.exitStatus)
+                }
+            }
+            return worst
+        }
         let remote = try source.open(settings)
         defer { remote?.cleanup() }
         if latest {
@@ -86,10 +121,12 @@ struct Verify: CDBProgram {
             if found.isEmpty { throw CDBError.inputMissing(path: remote?.target.display ?? settings.backupRoot, reason: "no backups found") }
             paths += found
         }
-        var verifier = BackupVerifier(requiredTables: settings.requiredTables)
-        verifier.requireSidecar = !noChecksum
-        let keys = try identity.keys(settings)
-        if !keys.identities.isEmpty { verifier.keys = keys }
+        return try check(paths, remote: remote, verifier: verifier, settings: settings, reporter: reporter)
+    }
+
+    /// Checks each path (at `remote` when given: fetched as stored, then checked like a local
+    /// backup); one line per file, a record in check_log.txt.
+    func check(_ paths: [String], remote: RemoteBackups?, verifier: BackupVerifier, settings: Settings, reporter: Reporter) throws -> ExitStatus {
         var worst = ExitStatus.success
         for shown in paths {
             // At a destination: each copy is fetched as stored (encrypted, with its sidecar) and
@@ -112,9 +149,9 @@ struct Verify: CDBProgram {
                 worst = max(worst, report.status)
             }
             // The record of checks at the backup root (check_log.txt; skipped when it cannot be written).
-            BackupLog.append(folder: settings.backupRoot, title: report.ok ? "Verify OK" : "Verify FAILED",
-                             fields: [("File", path), report.ok ? ("Detail", report.detail) : ("Problems", report.problems.joined(separator: "; "))],
-                             file: CheckLog.file)
+            CheckLog.recordVerify(root: settings.backupRoot, file: path, ok: report.ok,
+                                  details: [report.ok ? ("Detail", report.detail) : ("Problems", report.problems.joined(separator: "; ")),
+                                            ("Duration", Format.fixed(Date().timeIntervalSince(started)) + " s")])
             if common.json {
                 let kind = BackupName.parse(Path.name(of: path)).map { JSONRecord.kind($0.kind) }
                 JSONOutput.emit(JSONRecord(kind: kind, path: path, status: report.ok ? .ok : .failed, exit: report.status,

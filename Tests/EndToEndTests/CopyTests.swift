@@ -411,6 +411,15 @@ struct CopyTests {
         let verified = try Harness.cdb("cdb-verify", ["--from", f.dest, "--latest", "--identity", f.key.file], environment: env)
         #expect(verified.status == 0 && verified.stderr.components(separatedBy: "OK  ").count == 3, "\(verified.stderr)")
         #expect(verified.stderr.contains(f.dest + "/PostgreSQL/"), "messages name the copy at its destination: \(verified.stderr)")
+        // The scheduled check's second step: the newest copies at every CDB_COPY_TO destination;
+        // one that cannot be reached is its exit code, the others are still checked.
+        let scheduled = try Harness.cdb("cdb-verify", ["--latest", "--copies", "--identity", f.key.file], environment: env)
+        #expect(scheduled.status == 0 && scheduled.stderr.components(separatedBy: "OK  ").count == 3, "\(scheduled.stderr)")
+        let partly = try Harness.cdb("cdb-verify", ["--latest", "--copies", "--identity", f.key.file],
+                                     environment: env.merging(["CDB_COPY_TO": scratch + "/unplugged " + f.dest]) { $1 })
+        #expect(partly.status == 69 && partly.stderr.contains("unplugged") && partly.stderr.components(separatedBy: "OK  ").count == 3, "\(partly.stderr)")
+        let none = try Harness.cdb("cdb-verify", ["--latest", "--copies"], environment: env.merging(["CDB_COPY_TO": nil]) { $1 })
+        #expect(none.status == 0 && none.stderr.contains("nothing to check"), "\(none.stderr)")
         let snapshot = try #require(copies.first { $0.hasPrefix("Repository/") && $0.hasSuffix(".zip.age") })
         let restored = try Harness.cdb("cdb-restore", ["--from", f.dest, "--identity", f.key.file, Path.name(of: snapshot), scratch + "/files"], environment: env)
         #expect(restored.status == 0, "\(restored.stderr)")

@@ -91,6 +91,41 @@ struct ListTests {
         #expect(restore.stderr.contains("the newest dump: cdb_backup_\(minute)30_2.sql"), "\(restore.stderr)")
     }
 
+    @Test("--copies: which destinations hold each backup (with its sidecar, encrypted or not); a destination that cannot be listed is 69, the rest still shown")
+    func copiesColumn() throws {
+        let root = try Self.root()
+        let usb = try Harness.temporaryDirectory("usb")
+        let other = try Harness.temporaryDirectory("other")
+        defer { Harness.remove(root); Harness.remove(usb); Harness.remove(other) }
+        let dump = "cdb_backup_\(Self.stamp(daysAgo: 0, "033745")).sql"
+        let snap = "claire_repo_\(Self.stamp(daysAgo: 1, "0900"))_aaaaaaa.zip"
+        for folder in ["PostgreSQL", "Repository"] {
+            for place in [usb, other] { try FileManager.default.createDirectory(atPath: place + "/" + folder, withIntermediateDirectories: true) }
+        }
+        for file in ["PostgreSQL/\(dump).age", "PostgreSQL/\(dump).age.sha256", "Repository/\(snap)", "Repository/\(snap).sha256"] {
+            try "x".write(toFile: usb + "/" + file, atomically: false, encoding: .utf8)
+        }
+        // At the other destination the dump lacks its sidecar: not a copy yet.
+        try "x".write(toFile: other + "/PostgreSQL/\(dump).age", atomically: false, encoding: .utf8)
+        let config = root + "/config/cdb"
+        try FileManager.default.createDirectory(atPath: config, withIntermediateDirectories: true)
+        try "CDB_COPY_TO=\(usb) \(other)\n".write(toFile: config + "/config", atomically: false, encoding: .utf8)
+        let env: [String: String?] = ["XDG_CONFIG_HOME": root + "/config"]
+        let out = try Harness.cdb("cdb-list", ["--backup-root", root, "--copies"], environment: env)
+        #expect(out.status == 0, "\(out.stderr)")
+        let lines = out.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first { $0.contains(dump) }?.hasSuffix("[copies: \(usb)]") == true, "\(out.stdout)")
+        #expect(lines.first { $0.contains(snap) }?.hasSuffix("[copies: \(usb)]") == true, "\(out.stdout)")
+        #expect(lines.filter { $0.hasSuffix("[copies: none]") }.count == lines.count - 2, "\(out.stdout)")
+        let json = try Harness.cdb("cdb-list", ["--backup-root", root, "--copies", "--json", "--kind", "db"], environment: env)
+        let first = try JSONSerialization.jsonObject(with: Data(json.stdout.split(separator: "\n")[0].utf8)) as! [String: Any]
+        #expect(first["name"] as? String == dump && first["copies"] as? [String] == [usb], "\(json.stdout)")
+        // Without --copies no column and no listing; with a destination gone, 69 and the rest shown.
+        #expect(try !Harness.cdb("cdb-list", ["--backup-root", root], environment: env).stdout.contains("[copies:"))
+        let gone = try Harness.cdb("cdb-list", ["--backup-root", root, "--copies-at", usb, "--copies-at", root + "/unplugged"], environment: env)
+        #expect(gone.status == 69 && gone.stderr.contains("unplugged") && gone.stdout.contains("[copies: \(usb)]"), "\(gone.stderr)")
+    }
+
     @Test("newest first by the time in the name; an increment under its base; --kind, --since, --json; nothing found is exit 0")
     func lists() throws {
         let root = try Self.root()

@@ -37,18 +37,31 @@ struct PreSessionTests {
         #expect(check.status == 0, "\(check.stderr)")
         let fresh = try session()
         #expect(fresh.contains("Last restore check: OK 0 h ago") && !fresh.contains("[WARN] Last restore check"), "\(fresh)")
+        // The last check of each kind is also in check_state.txt: a verify adds its own entry and
+        // leaves the restore check's.
+        let verify = try Harness.cdb("cdb-verify", ["--latest"], environment: f.environment)
+        #expect(verify.status == 0, "\(verify.stderr)")
+        let state = try String(contentsOfFile: f.root + "/check_state.txt", encoding: .utf8)
+        #expect(state.components(separatedBy: "] Restore check OK\n  Dump: cdb_backup_").count == 2 && state.components(separatedBy: "] Verify OK\n").count == 2
+                && state.contains("  Duration: "), "\(state)")
+        let log = try String(contentsOfFile: f.root + "/check_log.txt", encoding: .utf8)
+        #expect(log.components(separatedBy: "] Verify OK").count == 2 && log.contains("] Restore check OK"), "\(log)")
         // Older entries, as cdb-restore writes them: stale, then failed.
         func entry(daysAgo: Int, _ title: String) -> String {
             let f = DateFormatter()
             f.dateFormat = "yyyy-MM-dd HH:mm:ss"
             return "[\(f.string(from: Date().addingTimeInterval(-Double(daysAgo) * 86_400)))] \(title)\n  Dump: cdb_backup_2026-01-01_0000.sql\n"
         }
-        try entry(daysAgo: 10, "Restore check OK").write(toFile: f.root + "/check_log.txt", atomically: false, encoding: .utf8)
+        try entry(daysAgo: 10, "Restore check OK").write(toFile: f.root + "/check_state.txt", atomically: false, encoding: .utf8)
         let stale = try session()
         #expect(stale.contains("[WARN] Last restore check: OK 10 days ago — older than a week"), "\(stale)")
-        try (entry(daysAgo: 10, "Restore check OK") + entry(daysAgo: 3, "Restore check FAILED")).write(toFile: f.root + "/check_log.txt", atomically: false, encoding: .utf8)
+        try entry(daysAgo: 3, "Restore check FAILED").write(toFile: f.root + "/check_state.txt", atomically: false, encoding: .utf8)
         let failed = try session()
         #expect(failed.contains("[WARN] Last restore check: FAILED 3 days ago (cdb_backup_2026-01-01_0000.sql)"), "\(failed)")
+        // Without the state file (an older root), the log tells.
+        unlink(f.root + "/check_state.txt")
+        try entry(daysAgo: 10, "Restore check OK").write(toFile: f.root + "/check_log.txt", atomically: false, encoding: .utf8)
+        #expect(try session().contains("[WARN] Last restore check: OK 10 days ago"))
     }
 
     @Test("database down: the snapshot is still made, a failure line, exit 69")

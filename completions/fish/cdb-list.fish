@@ -20,7 +20,7 @@ function __cdb-list_parse_tokens -S
     set -l unparsed_tokens (__cdb-list_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cdb-list'
-        __cdb-list_parse_subcommand 0 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'kind=' 'since=' 'from=' 'version' 'h/help'
+        __cdb-list_parse_subcommand 0 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'kind=' 'since=' 'from=' 'copies' 'copies-at=+' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __cdb-list_parse_subcommand -r 1 'version'
@@ -84,6 +84,8 @@ complete -c 'cdb-list' -n '__cdb-list_should_offer_completions_for_flags_or_opti
 complete -c 'cdb-list' -n '__cdb-list_should_offer_completions_for_flags_or_options "cdb-list" kind' -l 'kind' -d 'Only dumps (db) or only repository snapshots (repo).' -rfka ''
 complete -c 'cdb-list' -n '__cdb-list_should_offer_completions_for_flags_or_options "cdb-list" since' -l 'since' -d 'Only backups from this day on (YYYY-MM-DD), or of the last N days (Nd).' -rfka ''
 complete -c 'cdb-list' -n '__cdb-list_should_offer_completions_for_flags_or_options "cdb-list" from' -l 'from' -d 'Read from a copy destination instead of the backup root: a folder (a USB disk) or an rclone remote, as given to cdb-copy --to.' -rfa '(__cdb-list_complete_directories)'
+complete -c 'cdb-list' -n '__cdb-list_should_offer_completions_for_flags_or_options "cdb-list" copies' -l 'copies' -d 'Also list the copy destinations (CDB_COPY_TO) and show which of them hold each backup (one listing per destination).'
+complete -c 'cdb-list' -n '__cdb-list_should_offer_completions_for_flags_or_options "cdb-list"' -l 'copies-at' -d 'A copy destination to look in (repeatable; implies --copies; default CDB_COPY_TO).' -rfa '(__cdb-list_complete_directories)'
 complete -c 'cdb-list' -n '__cdb-list_should_offer_completions_for_flags_or_options "cdb-list" version' -l 'version' -d 'Show the version.'
 complete -c 'cdb-list' -n '__cdb-list_should_offer_completions_for_flags_or_options "cdb-list" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cdb-list' -n '__cdb-list_should_offer_completions_for_positional "cdb-list" -eq 1' -fa 'help' -d 'Show subcommand help information.'

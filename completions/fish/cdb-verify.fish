@@ -20,7 +20,7 @@ function __cdb-verify_parse_tokens -S
     set -l unparsed_tokens (__cdb-verify_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cdb-verify'
-        __cdb-verify_parse_subcommand -r 1 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'latest' 'no-checksum' 'require-table=+' 'identity=+' 'passphrase-file=' 'from=' 'version' 'h/help'
+        __cdb-verify_parse_subcommand -r 1 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'latest' 'no-checksum' 'require-table=+' 'identity=+' 'passphrase-file=' 'from=' 'copies' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __cdb-verify_parse_subcommand -r 1 'version'
@@ -87,6 +87,7 @@ complete -c 'cdb-verify' -n '__cdb-verify_should_offer_completions_for_flags_or_
 complete -c 'cdb-verify' -n '__cdb-verify_should_offer_completions_for_flags_or_options "cdb-verify"' -l 'identity' -d 'An age identity file (AGE-SECRET-KEY-1… lines, as age-keygen writes) for .age backups (repeatable; default CDB_IDENTITY).' -rF
 complete -c 'cdb-verify' -n '__cdb-verify_should_offer_completions_for_flags_or_options "cdb-verify" passphrase-file' -l 'passphrase-file' -d 'A file holding the passphrase of passphrase-encrypted (age -p) backups; without it the passphrase is asked on the terminal.' -rF
 complete -c 'cdb-verify' -n '__cdb-verify_should_offer_completions_for_flags_or_options "cdb-verify" from' -l 'from' -d 'Read from a copy destination instead of the backup root: a folder (a USB disk) or an rclone remote, as given to cdb-copy --to.' -rfa '(__cdb-verify_complete_directories)'
+complete -c 'cdb-verify' -n '__cdb-verify_should_offer_completions_for_flags_or_options "cdb-verify" copies' -l 'copies' -d 'With --latest: check the newest copies at every destination in CDB_COPY_TO (none configured: nothing to check, exit 0).'
 complete -c 'cdb-verify' -n '__cdb-verify_should_offer_completions_for_positional "cdb-verify" -ge 1' -fa '(set -l exts \'sql\' \'gz\' \'zst\' \'zip\' \'age\';for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.{$exts};printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
 complete -c 'cdb-verify' -n '__cdb-verify_should_offer_completions_for_flags_or_options "cdb-verify" version' -l 'version' -d 'Show the version.'
 complete -c 'cdb-verify' -n '__cdb-verify_should_offer_completions_for_flags_or_options "cdb-verify" h help' -s 'h' -l 'help' -d 'Show help information.'

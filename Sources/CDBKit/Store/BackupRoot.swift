@@ -187,16 +187,7 @@ public enum BackupLog {
     /// A log that cannot be written never fails the backup; the reason is returned instead.
     @discardableResult
     public static func append(folder: String, title: String, fields: [(String, String)], at when: Date = Date(), file: String = "backup_log.txt") -> String? {
-        var t = time_t(when.timeIntervalSince1970)
-        var parts = tm()
-        localtime_r(&t, &parts)
-        let stamp = Timestamp.dateAndTime(parts)
-        // Every value may come from a repository, a database or a file name: one entry is always
-        // exactly its own lines, with no control characters.
-        var text = "[\(stamp)] \(Untrusted.escape(title))\n"
-        for (key, value) in fields {
-            text += "  \(Untrusted.escape(key)): \(Untrusted.escape(value))\n"
-        }
+        let text = entry(title: title, fields: fields, at: when)
         let path = Path.join(folder, file)
         let fd: Int32
         do { fd = try OwnedFile.open(path, flags: O_WRONLY | O_APPEND) } catch let error as CDBError {
@@ -209,6 +200,19 @@ public enum BackupLog {
         } catch {
             return (error as? CDBError)?.errorDescription ?? path
         }
+    }
+
+    /// One entry's text. Every value may come from a repository, a database or a file name: an
+    /// entry is always exactly its own lines, with no control characters.
+    public static func entry(title: String, fields: [(String, String)], at when: Date = Date()) -> String {
+        var t = time_t(when.timeIntervalSince1970)
+        var parts = tm()
+        localtime_r(&t, &parts)
+        var text = "[\(Timestamp.dateAndTime(parts))] \(Untrusted.escape(title))\n"
+        for (key, value) in fields {
+            text += "  \(Untrusted.escape(key)): \(Untrusted.escape(value))\n"
+        }
+        return text
     }
 }
 
