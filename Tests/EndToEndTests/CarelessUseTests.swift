@@ -238,6 +238,16 @@ struct MessageTests {
         let port = try Harness.cdb("cdb-pg-dump", ["--port", "abc", "-o", root + "/x.sql"])
         #expect(port.status == 78 && port.stderr.contains("fix --port") && !port.stderr.contains("fix --dbname"), "\(port.stderr)")
 
+        // A dump written to a pipe and renamed has no sidecar: the refusal names --no-checksum, which
+        // checks the structure and says the bytes are not proven.
+        let piped = root + "/piped.sql.gz"
+        let pipe = try Harness.run("sh", ["-c", "'\(Harness.binDir)/cdb-pg-dump' -d '\(database)' -o - | gzip > '\(piped)'"])
+        #expect(pipe.status == 0, "\(pipe.stderr)")
+        let refused = try Harness.cdb("cdb-verify", [piped])
+        #expect(refused.status == 65 && refused.stderr.contains("--no-checksum"), "\(refused.stderr)")
+        let structure = try Harness.cdb("cdb-verify", ["--no-checksum", piped])
+        #expect(structure.status == 0 && structure.stderr.contains("5 tables") && structure.stderr.contains("bytes not proven"), "\(structure.stderr)")
+
         // Nothing on standard input is not a pass.
         let empty = try Harness.run(Harness.binDir + "/cdb-verify", ["-"], stdin: Data())
         #expect(empty.status == 66 && empty.stderr.contains("nothing was checked"), "\(empty.stderr)")

@@ -56,7 +56,7 @@ public struct BackupVerifier {
                 hashing.leave()
             }
         } else if requireSidecar {
-            report.problems.append("no .sha256 sidecar")
+            report.problems.append("no .sha256 sidecar (a file written to a pipe or by another tool has none: --no-checksum checks its structure without it)")
         }
         let sidecarVerdict = { () -> Bool in
             hashing.wait()
@@ -97,6 +97,10 @@ public struct BackupVerifier {
             report.problems.append("\(error)")
         }
         _ = sidecarVerdict()
+        if expected == nil && report.ok {
+            // Say what was not checked: without a sidecar nothing proves the bytes are the ones written.
+            report.detail += (report.detail.isEmpty ? "" : "; ") + "no sidecar: structure checked, bytes not proven"
+        }
         return report
     }
 
