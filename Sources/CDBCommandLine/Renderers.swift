@@ -21,6 +21,7 @@ public enum PostgresBackupCommand {
                 extra["required_total"] = result.requiredTotal
                 extra["missing_tables"] = result.missingTables
                 extra["skipped_objects"] = result.skipped
+                extra["server_started_after"] = result.serverStarted.map { JSON.double(($0 * 1000).rounded() / 1000) } ?? JSON.null
             }
             return JSONRecord(kind: "db", path: result?.path, status: status == .success ? .ok : .failed, exit: status,
                               bytes: result.map { Int64($0.bytes) }, seconds: result?.seconds,
@@ -97,6 +98,8 @@ public enum RepositorySnapshotCommand {
             } else if request.includeEnv {
                 reporter.warning("--include-env: the repository has no .env; nothing was added")
             }
+            for path in result.skippedSpecial { reporter.warning("\(Untrusted.escape(path)) is not a file, folder or link (a fifo, socket or device); skipped") }
+            if !m.dockerVolumes.isEmpty { reporter.detail("Docker volumes under volumes/: \(m.dockerVolumes.joined(separator: ", "))") }
             if m.detached { reporter.detail("HEAD is detached at \(m.shortCommit)") }
             if m.shallow { reporter.detail("shallow clone: commit count covers the fetched history only") }
             reporter.info(result.summaryLine)
@@ -157,7 +160,7 @@ public enum SessionReport {
             JSONRecord(kind: kinds[step.name] ?? (["trust", "lock"].contains(step.name) ? "session" : step.name), path: step.path,
                        status: step.status == .success ? .ok : .failed, exit: step.status, bytes: step.bytes, seconds: step.seconds,
                        message: step.name == "prune" && step.summary.isEmpty ? "nothing to delete" : step.summary,
-                       extra: ["warnings": step.warnings])
+                       extra: ["warnings": step.warnings, "notes": step.notes])
         }
     }
 }
@@ -183,6 +186,7 @@ public struct SessionBanner {
         case let .stepStarted(number, total, label):
             reporter.info("\n[\(number)/\(total)] \(label) Backup...")
         case let .stepFinished(step, label):
+            for note in step.notes { reporter.info("      \(label): \(note)") }
             if step.status == .success {
                 line("      \(reporter.glyph(.ok)) \(step.summary)", failed: false)
             } else {

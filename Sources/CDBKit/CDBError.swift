@@ -25,6 +25,8 @@ public enum ExitStatus: Int32, Comparable, Sendable {
 public enum CDBError: LocalizedError, Equatable {
     /// The database server could not be reached.
     case databaseUnreachable(target: String, reason: String)
+    /// The server was unreachable and CDB_DB_START_COMMAND did not bring it up (exit 69).
+    case databaseStartFailed(String)
     /// The server refused the credentials, or no database was configured.
     case databaseConfig(target: String, reason: String, fix: String)
     /// A query failed on the server.
@@ -79,7 +81,7 @@ public enum CDBError: LocalizedError, Equatable {
 
     public var exitStatus: ExitStatus {
         switch self {
-        case .databaseUnreachable: return .unavailable
+        case .databaseUnreachable, .databaseStartFailed: return .unavailable
         case .databaseConfig: return .config
         case let .query(_, sqlstate, _): return Self.status(sqlstate: sqlstate)
         case let .objectFailed(_, sqlstate, _): return Self.status(sqlstate: sqlstate)
@@ -102,6 +104,8 @@ public enum CDBError: LocalizedError, Equatable {
 
     public var errorDescription: String? {
         switch self {
+        case let .databaseStartFailed(what):
+            return "the database was unreachable, and \(what)"
         case let .databaseUnreachable(target, reason):
             // libpq's own words often ask already.
             return "database unreachable at \(target) (\(reason))" + (reason.lowercased().contains("server running") ? "" : " — is the server running?")

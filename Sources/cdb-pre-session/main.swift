@@ -109,6 +109,7 @@ extension PreSessionCommand {
                 let own = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
                 request.copyProgram = Path.join(Path.directory(of: own), "cdb-copy")
             }
+            request.progress = Reporter(level: reporter.level, onlyProgress: true)
             request.minInterval = try settings.sources.integer("CDB_SESSION_INTERVAL", flag: minInterval, default: 0)
             let outcome = PreSession(request: request, events: SessionBanner(reporter: reporter).show).run()
             if common.json {

@@ -59,6 +59,9 @@ struct RepoSnap: CDBProgram {
     @Option(name: .long, help: ArgumentHelp("Add a file or folder under extra/ (repeatable).", valueName: "path"), completion: .file())
     var include: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp("Add a Docker named volume's files under volumes/NAME/ (repeatable; default CDB_DOCKER_VOLUMES; not in the post-commit hook's runs).", valueName: "name"))
+    var includeDockerVolume: [String] = []
+
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Deflate level for repository.zip, 1 (fastest) to 12 (smallest) (default 4).", valueName: "1-12"))
     var compressionLevel: Int?
 
@@ -142,6 +145,8 @@ struct RepoSnap: CDBProgram {
         request.includeEnv = includeEnv
         request.untracked = !noUntracked
         request.includes = include
+        // The post-commit hook's runs leave volumes to the session's and the user's own.
+        request.dockerVolumes = background ? [] : (includeDockerVolume.isEmpty ? DockerVolume.configured(settings.sources) : includeDockerVolume)
         request.lock = .wait(seconds: locking.seconds)
         request.level = Int32(compressionLevel ?? 4)
         request.incremental = incremental || background

@@ -198,10 +198,15 @@ struct Restore: CDBProgram {
             request.keys = keys
             let result = try SnapshotRestore(request: request, reporter: reporter).run()
             reporter.info("Restored commit \(result.commit.prefix(7)): \(Format.count(result.files, "file")), \(Format.count(result.links, "link"))\(result.env ? ", .env (0600)" : "")\(result.patchApplied ? ", uncommitted changes applied" : "") into \(directory!)")
+            for volume in result.volumes {
+                reporter.info("Docker volume \(volume.name): its files are in \(volume.path); to put them back (with its container stopped): "
+                              + "docker run --rm -v \(volume.name):/volume -v '\(volume.path)':/saved:ro alpine cp -a /saved/. /volume/")
+            }
             if common.json {
                 JSONOutput.emit(JSONRecord(kind: "repo", path: backup, status: .ok, message: "restored into \(directory!)",
                                            extra: ["directory": directory!, "files": result.files, "links": result.links, "env": result.env,
-                                                   "patch_applied": result.patchApplied, "commit": result.commit]))
+                                                   "patch_applied": result.patchApplied, "commit": result.commit,
+                                                   "volumes": result.volumes.map { ["name": $0.name, "path": $0.path] }]))
             } else {
                 emit(directory!)
             }

@@ -20,7 +20,7 @@ function __cdb-repo-snap_parse_tokens -S
     set -l unparsed_tokens (__cdb-repo-snap_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cdb-repo-snap'
-        __cdb-repo-snap_parse_subcommand 0 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'repo=' 'o/output=' 'include-env' 'no-untracked' 'untracked-max-file=' 'untracked-max-total=' 'include=+' 'compression-level=' 'force' 'encrypt' 'recipient=+' 'recipients-file=+' 'lock-wait=' 'install-hook' 'uninstall-hook' 'commit=' 'incremental' 'version' 'h/help'
+        __cdb-repo-snap_parse_subcommand 0 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'repo=' 'o/output=' 'include-env' 'no-untracked' 'untracked-max-file=' 'untracked-max-total=' 'include=+' 'include-docker-volume=+' 'compression-level=' 'force' 'encrypt' 'recipient=+' 'recipients-file=+' 'lock-wait=' 'install-hook' 'uninstall-hook' 'commit=' 'incremental' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __cdb-repo-snap_parse_subcommand -r 1 'version'
@@ -88,6 +88,7 @@ complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_fla
 complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap" untracked-max-file' -l 'untracked-max-file' -d 'Skip untracked files larger than this (default 10M, CDB_UNTRACKED_MAX_FILE).' -rfka ''
 complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap" untracked-max-total' -l 'untracked-max-total' -d 'Capture at most this much untracked data in all (default 100M, CDB_UNTRACKED_MAX_TOTAL).' -rfka ''
 complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap"' -l 'include' -d 'Add a file or folder under extra/ (repeatable).' -rF
+complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap"' -l 'include-docker-volume' -d 'Add a Docker named volume\'s files under volumes/NAME/ (repeatable; default CDB_DOCKER_VOLUMES; not in the post-commit hook\'s runs).' -rfka ''
 complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap" compression-level' -l 'compression-level' -d 'Deflate level for repository.zip, 1 (fastest) to 12 (smallest) (default 4).' -rfka ''
 complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap" force' -l 'force' -d 'Do not warn about uncommitted changes.'
 complete -c 'cdb-repo-snap' -n '__cdb-repo-snap_should_offer_completions_for_flags_or_options "cdb-repo-snap" encrypt' -l 'encrypt' -d 'Encrypt the backup with age (NAME.age) to the configured recipients (also CDB_ENCRYPT=1).'

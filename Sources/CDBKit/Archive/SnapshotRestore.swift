@@ -35,6 +35,9 @@ public struct SnapshotRestore {
         public var commit = ""
         /// Links restored as committed that point outside the folder ("name -> target").
         public var outsideLinks: [String] = []
+        /// Docker volumes restored: name → folder (DIR/volumes/NAME, or DIR/docker-volumes/NAME
+        /// when the repository has a volumes/ folder of its own).
+        public var volumes: [(name: String, path: String)] = []
     }
 
     public let request: Request
@@ -128,6 +131,29 @@ public struct SnapshotRestore {
                 throw refuse(e.name, "it lies below the symbolic link '\(Untrusted.escape(parts[0..<depth].joined(separator: "/")))'")
             }
         }
+        // Docker volumes (outer volumes/NAME/…): the same checks, in a place of their own.
+        var volumes = Volumes(folder: inner.entries.contains { Self.components($0.name).first == "volumes" } ? "docker-volumes" : "volumes")
+        var volumeKeys = Set<String>()
+        for e in outer.entries where e.name.hasPrefix("volumes/") {
+            let relative = String(e.name.dropFirst("volumes/".count))
+            if let reason = Self.unsafeReason(name: relative) { throw refuse(e.name, reason) }
+            let parts = Self.components(relative)
+            guard !parts.isEmpty else { continue }
+            guard volumeKeys.insert(parts.joined(separator: "/")).inserted else { throw refuse(e.name, "the name appears twice") }
+            if e.isSymlink {
+                let target = String(decoding: try outer.contents(e, limit: 4096), as: UTF8.self)
+                guard !target.isEmpty, !target.utf8.contains(0) else { throw refuse(e.name, "a link with an empty or NUL-containing target") }
+                volumes.links.append((e, parts, target))
+                volumes.linkMap[parts.joined(separator: "/")] = target
+            } else {
+                volumes.entries.append((e, parts))
+            }
+        }
+        for (e, parts) in volumes.entries + volumes.links.map({ ($0.0, $0.1) }) {
+            for depth in 1..<max(1, parts.count) where volumes.linkMap[parts[0..<depth].joined(separator: "/")] != nil {
+                throw refuse(e.name, "it lies below the symbolic link 'volumes/\(Untrusted.escape(parts[0..<depth].joined(separator: "/")))'")
+            }
+        }
 
         let dir = request.directory
         var info = stat()
@@ -152,12 +178,58 @@ public struct SnapshotRestore {
         // Whatever goes wrong from here, nothing this run wrote stays under the folder.
         let created = Created()
         do {
-            return try extract(snapshot, links: links, linkMap: linkMap, envBackup: envBackup, rootFD: rootFD, created: created)
+            var result = try extract(snapshot, links: links, linkMap: linkMap, envBackup: envBackup, rootFD: rootFD, created: created)
+            result.volumes = try extractVolumes(volumes, zip: outer, rootFD: rootFD, created: created)
+            return result
         } catch {
             created.undo(rootFD: rootFD)
             if createdRoot { rmdir(dir) }
             throw error
         }
+    }
+
+    /// The volumes' entries of a snapshot, checked, and the folder they go to.
+    struct Volumes {
+        let folder: String
+        var entries: [(ZipReader.Entry, [String])] = []
+        var links: [(ZipReader.Entry, [String], String)] = []
+        var linkMap: [String: String] = [:]
+    }
+
+    /// Writes each volume under DIR/<folder>/NAME: folders, files with their modes, then links
+    /// as they were (nothing is written through one).
+    private func extractVolumes(_ volumes: Volumes, zip: ZipReader, rootFD: Int32, created: Created) throws -> [(name: String, path: String)] {
+        var names: [String] = []
+        var folderModes: [([String], mode_t)] = []
+        for (e, parts) in volumes.entries {
+            if !names.contains(parts[0]) { names.append(parts[0]) }
+            let path = [volumes.folder] + parts
+            if e.isDirectory {
+                let fd = try openDirectory(rootFD, components: path, create: true, created: created)
+                if fd != rootFD { close(fd) }
+                if e.mode & 0o7777 != 0 { folderModes.append((path, mode_t(e.mode & 0o7777))) }
+                continue
+            }
+            try writeFile(rootFD, name: path.joined(separator: "/"), mode: mode_t(e.mode & 0o777 == 0 ? 0o644 : e.mode & 0o777),
+                          entry: e, zip: zip, created: created)
+        }
+        for (e, parts, target) in volumes.links {
+            if !names.contains(parts[0]) { names.append(parts[0]) }
+            let path = [volumes.folder] + parts
+            let parent = try openDirectory(rootFD, components: Array(path.dropLast()), create: true, created: created)
+            defer { if parent != rootFD { close(parent) } }
+            if request.force { unlinkat(parent, path.last!, 0) }
+            guard symlinkat(target, parent, path.last!) == 0 else {
+                throw CDBError.cannotCreate(path: request.directory + "/" + Untrusted.escape(e.name), reason: String(cString: strerror(errno)))
+            }
+            created.files.append(path.joined(separator: "/"))
+        }
+        // Folder modes last, deepest first: a read-only folder must not stop its own contents.
+        for (path, mode) in folderModes.sorted(by: { $0.0.count > $1.0.count }) {
+            let fd = try openDirectory(rootFD, components: path, create: false, created: created)
+            if fd != rootFD { fchmod(fd, mode); close(fd) }
+        }
+        return names.map { ($0, Path.join(request.directory, volumes.folder + "/" + $0)) }
     }
 
     /// What a run created, to take back when it fails.

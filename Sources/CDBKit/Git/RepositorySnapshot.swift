@@ -27,6 +27,8 @@ public struct GitMetadata: Sendable {
     /// Why `--include-env` added nothing although the repository has a `.env` (a link, say).
     public var envRefusal: String?
     public var extras: [String]
+    /// Docker volumes added under volumes/NAME/.
+    public var dockerVolumes: [String] = []
     public var captured: String
     /// A full snapshot's history bundle ("repository.bundle, N objects"), or why there is none.
     public var bundle: String = "none"
@@ -73,6 +75,7 @@ public struct GitMetadata: Sendable {
         lines += [
             "Env included: \(envIncluded ? "yes" : "no")",
             "Extras: \(extras.isEmpty ? "none" : extras.joined(separator: ", "))",
+            "Docker volumes: \(dockerVolumes.isEmpty ? "none" : dockerVolumes.joined(separator: ", "))",
             "Snapshot: \(base == nil ? "full" : "increment")",
             "History: \(bundle)",
         ]
@@ -96,7 +99,7 @@ public struct GitMetadata: Sendable {
             "untracked_skipped": untrackedSkipped.map { ["path": $0.path, "reason": $0.reason] },
             "shallow": shallow, "bare": bare, "worktree": worktree,
             "submodules": submodules.map { ["path": $0.path, "commit": $0.commit] },
-            "env_included": envIncluded, "extras": extras, "captured": captured,
+            "env_included": envIncluded, "extras": extras, "docker_volumes": dockerVolumes, "captured": captured,
             "snapshot": base == nil ? "full" : "increment", "history": bundle,
             "base": base as Any, "base_commit": baseCommit as Any,
         ]
@@ -115,6 +118,8 @@ public struct RepositorySnapshot {
         /// Capture untracked, not ignored files in uncommitted.patch (within the settings' caps).
         public var untracked = true
         public var includes: [String] = []
+        /// Docker named volumes to add under volumes/NAME/ (their files as they are now).
+        public var dockerVolumes: [String] = []
         /// A full commit hash to snapshot instead of HEAD (the post-commit hook's commit).
         public var commit: String?
         public var lock: RootLockPolicy = .wait(seconds: 30)
@@ -139,6 +144,8 @@ public struct RepositorySnapshot {
         public var seconds: Double = 0
         public var sha256: String?
         public var patchBytes = 0
+        /// What --include or a volume held that is not a file, folder or link (skipped).
+        public var skippedSpecial: [String] = []
 
         /// "Repository: 0.17 MB | 0ad8144", as the original scripts printed it (the program and
         /// the session banner alike).
@@ -165,17 +172,23 @@ public struct RepositorySnapshot {
         var job = BackupJob(root: root, kind: .repository, destination: request.destination, lock: request.lock, reporter: reporter)
         job.redact = { ConnectionString.redactURLs(in: $0) }
         return try job.run(failureTitle: "Repository backup FAILED", entry: logEntry) {
+            // Volumes first: a wrong name or a live database's files stop the run before any work.
+            let volumes = try request.dockerVolumes.map { try DockerVolume.locate($0, sources: request.settings.sources) }
+            for volume in volumes {
+                if let refusal = volume.liveDatabaseRefusal() { throw CDBError.configuration(refusal) }
+            }
             let repo = try GitRepository(discoveringFrom: request.repository)
             let headNow = try repo.headCommit()
             let head = try request.commit.map { try repo.commit(hash: $0) } ?? headNow
             let entries = try head.tree().walk()
             // The work tree belongs to HEAD: a commit HEAD has moved past gets none of it.
             var metadata = try collectMetadata(repo, head, entries: entries, started: started, workTree: head.hash == headNow.hash)
+            metadata.dockerVolumes = volumes.map(\.name)
             let marker = BaseMarker(root: root, repository: repo)
             if request.incremental, case .backupRoot = request.destination, let base = incrementBase(repo, head, marker, root: root, started: started) {
                 metadata.base = base.name
                 metadata.baseCommit = base.commit
-                var result = try write(repo, head, nil, metadata, base: base, root: root, started: started)
+                var result = try write(repo, head, nil, metadata, base: base, volumes: volumes, root: root, started: started)
                 if result.path != nil {
                     marker.save(name: base.name, commit: base.commit, increments: base.increments + 1, encrypted: request.recipients != nil,
                                 lastIncrement: result.bytes)
@@ -187,7 +200,7 @@ public struct RepositorySnapshot {
             // building the bundle costs more than the rest of a full snapshot on a big tree.
             metadata.bundle = !request.incremental ? "none (a snapshot without --incremental)"
                 : repo.isShallow ? "none (a shallow clone: its history is cut)" : "repository.bundle"
-            var result = try write(repo, head, entries, metadata, base: nil, root: root, started: started)
+            var result = try write(repo, head, entries, metadata, base: nil, volumes: volumes, root: root, started: started)
             if case .backupRoot = request.destination, let path = result.path, result.metadata.bundle != "none" {
                 marker.save(name: Path.name(of: path), commit: head.hash, increments: 0, encrypted: request.recipients != nil, lastIncrement: 0)
             }
@@ -264,7 +277,7 @@ public struct RepositorySnapshot {
     /// Writes a full snapshot (`tree` given: repository.zip and the history bundle), or an
     /// increment on `base` (increment.bundle: the commits since the base's commit).
     private func write(_ repo: GitRepository, _ head: GitCommit, _ tree: [GitTree.Entry]?, _ metadata: GitMetadata,
-                       base baseSnapshot: IncrementBase?, root: BackupRoot, started: Date) throws -> Result {
+                       base baseSnapshot: IncrementBase?, volumes: [DockerVolume], root: BackupRoot, started: Date) throws -> Result {
         let opened = try request.destination.open(folder: root.folder(.repository), stem: "claire_repo\(baseSnapshot == nil ? "" : ".inc")\(suffix)")
         let file = opened.file, base = opened.sink
         // A file can have its zip headers patched afterwards, so it is hashed once finished;
@@ -310,8 +323,14 @@ public struct RepositorySnapshot {
         if metadata.envIncluded {
             try outer.add(name: ".env.backup", mode: 0o100600, bytes: try Self.readRegularFile(repo.workdir + ".env"))
         }
+        var skipped: [String] = []
         for include in request.includes {
-            try addExtra(include, to: outer)
+            var info = stat()
+            guard lstat(include, &info) == 0 else { throw CDBError.inputMissing(path: include, reason: "--include: no such file or folder") }
+            try addTree(include, as: "extra/" + Path.name(of: include), to: outer, skipped: &skipped)
+        }
+        for volume in volumes {
+            try addTree(volume.mountpoint, as: "volumes/" + volume.name, to: outer, skipped: &skipped)
         }
         try outer.finish()
         try age?.finish()
@@ -321,6 +340,7 @@ public struct RepositorySnapshot {
         }
         var result = Result(path: nil, bytes: base.bytesWritten, files: files, metadata: metadata)
         result.patchBytes = patchBytes
+        result.skippedSpecial = skipped
         result.sha256 = base.digest()
         if let file { try ZipCheck.verify(path: file.temporaryPath, fileKey: age?.fileKey, increment: baseSnapshot != nil) }
         let kind = baseSnapshot.map { ".inc-" + $0.commit.prefix(7) } ?? ""
@@ -400,14 +420,11 @@ public struct RepositorySnapshot {
         return try FileIO.readAll(fd, path: path)
     }
 
-    /// Adds a file or folder under `extra/`, keeping links as links.
-    private func addExtra(_ path: String, to zip: ZipWriter) throws {
+    /// Adds a file or folder as `base` (an --include under extra/, a volume under volumes/),
+    /// keeping links as links (never followed: nothing outside is read through one) and modes;
+    /// anything else (a fifo, a socket, a device) is skipped and named in `skipped`.
+    private func addTree(_ path: String, as base: String, to zip: ZipWriter, skipped: inout [String]) throws {
         let fm = FileManager.default
-        var info = stat()
-        guard lstat(path, &info) == 0 else {
-            throw CDBError.inputMissing(path: path, reason: "--include: no such file or folder")
-        }
-        let base = "extra/" + Path.name(of: path)
         func add(_ full: String, as name: String) throws {
             var st = stat()
             guard lstat(full, &st) == 0 else { return }
@@ -421,14 +438,20 @@ public struct RepositorySnapshot {
                 let target = try fm.destinationOfSymbolicLink(atPath: full)
                 try zip.add(name: name, mode: 0o120777, bytes: Array(target.utf8), level: 0)
             case S_IFREG:
-                let out = try zip.stream(name: name, mode: 0o100000 | UInt32(st.st_mode & 0o7777), method: .deflated, level: request.level)
-                let fd = open(full, O_RDONLY | O_CLOEXEC)
+                let fd = open(full, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
                 guard fd >= 0 else { throw CDBError.inputMissing(path: full, reason: String(cString: strerror(errno))) }
                 defer { close(fd) }
+                // Swapped for something else since the lstat: what was opened is what counts.
+                var opened = stat()
+                guard fstat(fd, &opened) == 0, (opened.st_mode & S_IFMT) == S_IFREG else {
+                    skipped.append(full)
+                    return
+                }
+                let out = try zip.stream(name: name, mode: 0o100000 | UInt32(opened.st_mode & 0o7777), method: .deflated, level: request.level)
                 try FileIO.forEachChunk(fd, path: full) { try out.write($0) }
                 try out.finish()
             default:
-                reporter.warning("--include: \(full) is not a file, folder or link; skipped")
+                skipped.append(full)
             }
         }
         try add(path, as: base)

@@ -48,6 +48,31 @@ public final class PGConnection {
 
     deinit { PQfinish(handle) }
 
+    /// What libpq's ping says of the server these settings name (no password needed, nothing
+    /// logged on the server): accepting connections, up but refusing them (starting up,
+    /// shutting down), not answering, or settings libpq cannot use.
+    public enum Ping: Sendable { case ready, starting, noResponse, badSettings }
+
+    public static func ping(settings: DatabaseSettings) -> Ping {
+        var pairs = settings.parameters.filter { $0.0 != "password" }
+        pairs.insert(("connect_timeout", "2"), at: 0)
+        let keywords = pairs.map { strdup($0.0) } + [nil]
+        let values = pairs.map { strdup($0.1) } + [nil]
+        defer {
+            keywords.forEach { free($0) }
+            values.forEach { free($0) }
+        }
+        let answer = keywords.map { UnsafePointer($0) }.withUnsafeBufferPointer { k in
+            values.map { UnsafePointer($0) }.withUnsafeBufferPointer { v in PQpingParams(k.baseAddress, v.baseAddress, 1) }
+        }
+        switch answer {
+        case PQPING_OK: return .ready
+        case PQPING_REJECT: return .starting
+        case PQPING_NO_ATTEMPT: return .badSettings
+        default: return .noResponse
+        }
+    }
+
     static func clean(_ message: UnsafeMutablePointer<CChar>?) -> String {
         guard let message else { return "unknown error" }
         let text = String(cString: message).trimmed()

@@ -29,6 +29,8 @@ public struct PostgresBackup {
         public var skipped: [String] = []
         public var seconds: Double = 0
         public var sha256: String?
+        /// Seconds the server took to answer after CDB_DB_START_COMMAND started it (it was down).
+        public var serverStarted: Double?
     }
 
     public let request: Request
@@ -56,11 +58,23 @@ public struct PostgresBackup {
 
     private func dump(root: BackupRoot, started: Date) throws -> Result {
         let settings = request.settings
-        let connection = try PGConnection(settings: settings.database, applicationName: "cdb-pg-dump")
+        var serverStarted: Double?
+        let connection: PGConnection
+        do {
+            connection = try PGConnection(settings: settings.database, applicationName: "cdb-pg-dump")
+        } catch let error as CDBError {
+            // Down, and the user said how to start it: once, then wait for it, then dump.
+            guard case .databaseUnreachable = error, let start = try DatabaseStart.configured(settings.sources) else { throw error }
+            let started = try start.run(database: settings.database, root: settings.backupRoot, reporter: reporter)
+            reporter.info("started the database (\(start.source)); it answered after \(Format.fixed(started.seconds)) s")
+            serverStarted = started.seconds
+            connection = try PGConnection(settings: settings.database, applicationName: "cdb-pg-dump")
+        }
         reporter.detail("connected to \(connection.target) (server \(connection.serverVersion))")
 
         let validator = DumpValidator()
         var result = Result()
+        result.serverStarted = serverStarted
         let opened = try request.destination.open(folder: root.folder(.postgres), stem: "cdb_backup\(suffix)")
         let file = opened.file, base = opened.sink
         // Plaintext → validator (observer) → compression → encryption → the file, whose bytes the

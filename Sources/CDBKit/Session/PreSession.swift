@@ -26,6 +26,9 @@ public struct PreSession {
         /// destinations are set (CDB_COPY_TO); `copyProgram` is its path.
         public var copyTo: [String] = []
         public var copyProgram: String?
+        /// Where the steps' transient progress lines go (waiting for a database being started,
+        /// a long table); their other lines are the banner's.
+        public var progress: Reporter = SilentReporter.shared
         public init(settings: Settings) { self.settings = settings }
     }
 
@@ -36,6 +39,8 @@ public struct PreSession {
         public var path: String?
         public var summary: String
         public var warnings: [String] = []
+        /// What a person should know that is not a problem (the database was started).
+        public var notes: [String] = []
         public var bytes: Int64?
         public var seconds: Double?
     }
@@ -171,10 +176,13 @@ public struct PreSession {
             dump.lock = .heldByCaller
             dump.compression = request.compression
             dump.recipients = request.recipients
-            let result = try PostgresBackup(request: dump, reporter: SilentReporter.shared).run()
+            let result = try PostgresBackup(request: dump, reporter: request.progress).run()
             step.path = result.path
             step.bytes = result.bytes
             step.summary = "PostgreSQL: \(ByteSize.format(result.bytes))"
+            if let seconds = result.serverStarted {
+                step.notes.append("the database was down: started it (CDB_DB_START_COMMAND); it answered after \(Format.fixed(seconds)) s")
+            }
             if !result.missingTables.isEmpty {
                 step.status = .dataError
                 step.warnings.append("required table\(result.missingTables.count == 1 ? "" : "s") missing: \(result.missingTables.joined(separator: ", ")) (tables \(result.requiredFound)/\(result.requiredTotal))")
@@ -190,6 +198,7 @@ public struct PreSession {
             snap.repository = request.repository
             snap.recipients = request.recipients
             snap.includeEnv = request.includeEnv
+            snap.dockerVolumes = DockerVolume.configured(request.settings.sources)
             snap.untracked = request.untracked
             // Like the post-commit hook's: only what is new since the newest full snapshot.
             snap.incremental = true
@@ -199,6 +208,7 @@ public struct PreSession {
             step.summary = result.summaryLine
             let m = result.metadata
             if m.uncommitted > 0 { step.warnings.append(m.uncommittedSummary + " in uncommitted.patch") }
+            for path in result.skippedSpecial { step.warnings.append("\(Untrusted.escape(path)) is not a file, folder or link; skipped") }
             for (path, reason) in m.untrackedSkipped where reason != "--no-untracked" {
                 step.warnings.append("untracked \(Untrusted.escape(path)) not captured: \(reason)")
             }

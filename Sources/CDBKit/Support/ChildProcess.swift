@@ -93,15 +93,17 @@ final class ChildProcess {
         return nil
     }
 
-    /// Starts a program that outlives this one: its own session, standard streams on /dev/null,
-    /// no signal blocked; not waited for (init adopts it when this process ends).
-    static func startDetached(_ arguments: [String]) throws {
+    /// Starts a program that may outlive this one: its own session, standard input on
+    /// /dev/null, standard output and error on /dev/null or appended to `output`, no signal
+    /// blocked; init adopts it when this process ends. Its pid, for `exitStatus(of:)`.
+    @discardableResult
+    static func startDetached(_ arguments: [String], output: String? = nil) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        for fd in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO] {
-            posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY, 0)
-        }
+        posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, output ?? "/dev/null", O_WRONLY | O_APPEND | O_CREAT, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO)
         _ = Self.closeFrom?(&actions, 3)
         // 0x80 is glibc's POSIX_SPAWN_SETSID (a GNU extension the Swift module does not export).
         var attributes = Self.attributes(flags: 0x80)
@@ -111,6 +113,17 @@ final class ChildProcess {
         var child = pid_t()
         let started = posix_spawnp(&child, arguments[0], &actions, &attributes, argv, environ)
         guard started == 0 else { throw POSIXError(.init(rawValue: started) ?? .EIO) }
+        return child
+    }
+
+    /// A child's exit code (or 128 + its signal) once it has ended; nil while it runs.
+    static func exitStatus(of pid: pid_t) -> Int32? {
+        var status: Int32 = 0
+        var ended = waitpid(pid, &status, WNOHANG)
+        while ended < 0 && errno == EINTR { ended = waitpid(pid, &status, WNOHANG) }
+        guard ended == pid else { return ended < 0 ? -1 : nil }
+        let signal = status & 0x7F
+        return signal == 0 ? (status >> 8) & 0xFF : 128 + signal
     }
 
     /// Spawn attributes: the child starts with no signal blocked (libdispatch blocks some in

@@ -12,13 +12,21 @@ public final class Reporter: @unchecked Sendable {
     public let isTerminal: Bool
     public let fancy: Bool
     private let lock = Lock()
-    private var progressShown = false
+    // One standard error per process: whichever reporter writes the next line clears the
+    // progress line any of them left.
+    nonisolated(unsafe) private static var progressShown = false
+    private static let terminalLock = Lock()
 
     private let silent: Bool
+    private let onlyProgress: Bool
 
-    public init(level: Level = .normal, environment: [String: String] = ProcessInfo.processInfo.environment, silent: Bool = false) {
+    /// `silent`: nothing at all; `onlyProgress`: the transient progress lines only (a step run
+    /// inside a banner that says the rest itself).
+    public init(level: Level = .normal, environment: [String: String] = ProcessInfo.processInfo.environment, silent: Bool = false,
+                onlyProgress: Bool = false) {
         self.level = level
         self.silent = silent
+        self.onlyProgress = onlyProgress
         isTerminal = isatty(2) == 1
         let noColor = environment["NO_COLOR"].map { !$0.isEmpty } ?? false
         fancy = isTerminal && !noColor && environment["TERM"] != "dumb"
@@ -54,9 +62,9 @@ public final class Reporter: @unchecked Sendable {
     /// A transient progress line (terminal only; replaced by the next line).
     public func progress(_ text: String) {
         guard isTerminal, level != .quiet, !silent else { return }
-        lock.lock(); defer { lock.unlock() }
+        Self.terminalLock.lock(); defer { Self.terminalLock.unlock() }
         writeText("\r\u{1B}[2K\(text)")
-        progressShown = true
+        Self.progressShown = true
     }
 
     // Colours travel through messages as private-use placeholders and become escape sequences
@@ -65,14 +73,14 @@ public final class Reporter: @unchecked Sendable {
     private static let colours: [(String, String)] = [(green, "\u{1B}[32m"), (red, "\u{1B}[31m"), (yellow, "\u{1B}[33m"), (reset, "\u{1B}[0m")]
 
     private func emit(_ text: String) {
-        if silent { return }
+        if silent || onlyProgress { return }
         var shown = Untrusted.escapeKeepingLines(text)
         for (placeholder, code) in Self.colours where shown.contains(placeholder) {
             shown = shown.replacingAll(placeholder, with: fancy ? code : "")
         }
-        lock.lock(); defer { lock.unlock() }
+        Self.terminalLock.lock(); defer { Self.terminalLock.unlock() }
         var line = shown + "\n"
-        if progressShown { line = "\r\u{1B}[2K" + line; progressShown = false }
+        if Self.progressShown { line = "\r\u{1B}[2K" + line; Self.progressShown = false }
         writeText(line)
     }
 }
