@@ -62,6 +62,10 @@ cat >"$work/mutations.txt" <<'EOF'
 39|Sources/CDBKit/Postgres/PostgresBackup.swift|let encrypted: ByteSink = try request.recipients.map { try AgeSink(next: base, recipients: $0) } ?? base|let encrypted: ByteSink = MUTANT ? base : try request.recipients.map { try AgeSink(next: base, recipients: $0) } ?? base|EncryptionTests/session
 40|Sources/CDBKit/Copy/RcloneDaemon.swift|access("/usr/bin/setpriv", X_OK) == 0 ? ["/usr/bin/setpriv"|access("/usr/bin/setpriv", X_OK) == 0 \&\& !MUTANT ? ["/usr/bin/setpriv"|CopyTests/crash
 41|Sources/CDBKit/Copy/OffsiteCopy.swift|} else if let hash, let reported = there.hash, let expected = sent.reported, reported != expected {|} else if let hash, let reported = there.hash, let expected = sent.reported, reported != expected, !MUTANT {|CopyTests/checkedAfterUpload
+42|Sources/CDBKit/Git/RepositorySnapshot.swift|count = last.count + (try repo.commitCount(from: head, hiding: last.commit))|count = MUTANT ? last.count + 1 : last.count + (try repo.commitCount(from: head, hiding: last.commit))|RepoSnapTests/commitCounts
+43|Sources/CDBKit/Git/CommitGraph.swift|        if second == Self.noParent { return out }|        if second == Self.noParent \|\| MUTANT { return out }|RepoSnapTests/commitCounts
+44|Sources/CDBKit/Postgres/DatabaseStart.swift|            if let code = exit, code != 0 {|            if let code = exit, code != 0, !MUTANT {|DatabaseStartTests/failures
+45|Sources/CDBKit/Git/DockerVolume.swift|            guard lstat(Path.join(folder, "PG_VERSION"), \&info) == 0|            guard !MUTANT, lstat(Path.join(folder, "PG_VERSION"), \&info) == 0|DockerVolumeTests
 EOF
 
 python3 - "$work" <<'PY'

@@ -403,4 +403,62 @@ struct RepoSnapTests {
         #expect(Set(listing.stdout.split(separator: "\n").filter { !$0.hasSuffix("/") }).count == 70_000)
         #expect(listing.stdout.split(separator: "\n").count == 70_070, "70,000 files and 70 folders")
     }
+
+    @Test("the commit count equals git rev-list --count HEAD counted every way: a full walk, since the last count, after a rebase, with a commit-graph")
+    func commitCounts() throws {
+        let repo = try TestRepo("counts")
+        defer { repo.remove() }
+        func sh(_ script: String) throws {
+            let out = try Harness.run("sh", ["-c", script])
+            #expect(out.status == 0, "\(script): \(out.stderr)")
+        }
+        // A history with branches and merges.
+        try sh("""
+            cd '\(repo.path)' && for i in $(seq 1 60); do echo $i > f$((i % 7)).txt; git add -A; git commit -qm c$i; done
+            git checkout -qb side HEAD~20 && for i in $(seq 1 15); do echo s$i > side$((i % 3)).txt; git add -A; git commit -qm s$i; done
+            git checkout -q main && git merge -q --no-edit side && for i in $(seq 1 5); do echo m$i > m.txt; git add -A; git commit -qm m$i; done
+            """)
+        let root = try Harness.temporaryDirectory("counts-root")
+        defer { Harness.remove(root) }
+        func check(_ label: String, way: String) throws {
+            let snap = try Harness.cdb("cdb-repo-snap", ["--backup-root", root, "--force", "--verbose", "--repo", repo.path])
+            #expect(snap.status == 0, "\(label): \(snap.stderr)")
+            let zip = snap.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let meta = try Harness.run("unzip", ["-p", zip, "git_metadata.txt"]).stdout
+            let expected = try repo.git("-c", "core.commitGraph=false", "rev-list", "--count", "HEAD")
+            #expect(meta.contains("Commit count: \(expected)\n"), "\(label): git says \(expected), the snapshot \(meta)")
+            #expect(snap.stderr.contains(way), "\(label): counted \(way)? \(snap.stderr)")
+        }
+        try check("full walk", way: "walked the whole history")
+        try sh("cd '\(repo.path)' && git checkout -qb more && echo x > x.txt && git add -A && git commit -qm x && git checkout -q main && echo y > y.txt && git add -A && git commit -qm y && git merge -q --no-edit more")
+        try check("since the last count", way: "plus the commits since")
+        // A rebase: the counted commit is no longer an ancestor; everything is walked again.
+        try repo.git("reset", "-q", "--hard", "HEAD~3")
+        try repo.write("r.txt", "rebased\n")
+        try repo.commitAll("rewritten")
+        try check("after a rebase", way: "walked the whole history")
+        // With a commit-graph file, and no earlier count to build on.
+        try repo.git("commit-graph", "write", "--reachable")
+        #expect(FileManager.default.fileExists(atPath: repo.path + "/.git/objects/info/commit-graph"))
+        for file in Harness.files(in: root) where file.hasPrefix(".commit-count-") { unlink(root + "/" + file) }
+        try repo.write("g.txt", "graph\n")
+        try repo.commitAll("with a graph")
+        try check("commit-graph and a commit made after it", way: "from the commit-graph file")
+        try repo.write("h.txt", "again\n")
+        try repo.commitAll("and one more")
+        try check("commit-graph, since the last count", way: "plus the commits since")
+        // A commit-graph that lies (a parent index out of range) or is cut short: walked instead.
+        let graphPath = repo.path + "/.git/objects/info/commit-graph"
+        var graph = try Data(contentsOf: URL(fileURLWithPath: graphPath))
+        let cdat = try #require(graph.range(of: Data("CDAT".utf8)))
+        let offset = graph[(cdat.upperBound)..<(cdat.upperBound + 8)].reduce(0) { $0 << 8 | Int($1) }
+        graph.replaceSubrange((offset + 20)..<(offset + 24), with: [0x0F, 0xFF, 0xFF, 0xFE])
+        chmod(graphPath, 0o644)
+        try graph.write(to: URL(fileURLWithPath: graphPath))
+        for file in Harness.files(in: root) where file.hasPrefix(".commit-count-") { unlink(root + "/" + file) }
+        try check("a lying commit-graph", way: "walked the whole history")
+        try graph.prefix(100).write(to: URL(fileURLWithPath: graphPath))
+        for file in Harness.files(in: root) where file.hasPrefix(".commit-count-") { unlink(root + "/" + file) }
+        try check("a cut commit-graph", way: "walked the whole history")
+    }
 }

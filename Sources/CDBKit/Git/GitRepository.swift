@@ -144,13 +144,21 @@ public final class GitRepository {
 
     /// The number of commits reachable from `commit`. In a shallow clone the walk stops at the
     /// commits listed in the `shallow` file (libgit2 1.5's revwalk cannot pass them).
-    public func commitCount(from commit: GitCommit) throws -> Int {
+    /// `git rev-list --count`: the commits reachable from `commit`, or with `hiding`, only those
+    /// not reachable from that commit too (the count since an earlier one, when it is an
+    /// ancestor). libgit2 reads the repository's commit-graph file when there is one.
+    public func commitCount(from commit: GitCommit, hiding: String? = nil) throws -> Int {
         if isShallow { return try shallowCommitCount(from: commit) }
         var walk: OpaquePointer?
         try check(git_revwalk_new(&walk, handle), "walking history")
         defer { git_revwalk_free(walk) }
         var oid = commit.oid
         try check(git_revwalk_push(walk, &oid), "walking history")
+        if let hiding {
+            var hidden = git_oid()
+            try check(git_oid_fromstr(&hidden, hiding), "reading a commit hash")
+            try check(git_revwalk_hide(walk, &hidden), "walking history")
+        }
         var count = 0
         var next = git_oid()
         while true {
@@ -160,6 +168,35 @@ public final class GitRepository {
             count += 1
         }
         return count
+    }
+
+    /// The count through the commit-graph file (objects/info/commit-graph), when the repository
+    /// has one this reader trusts: the commits made since it was written are read one by one
+    /// (libgit2) until they reach commits it holds; those and their ancestors are counted in the
+    /// graph. Nil when there is none, or it contradicts itself (then walk instead).
+    public func commitCountFromGraph(from commit: GitCommit) -> Int? {
+        guard !isShallow, let graph = CommitGraph.open(objects: Path.join(commonDir, "objects")) else { return nil }
+        defer { graph.close() }
+        var outside = Set<String>()
+        var inGraph: [Int] = []
+        var stack = [commit.oid]
+        while let oid = stack.popLast() {
+            if let index = graph.index(of: withUnsafeBytes(of: oid.id) { Array($0) }) {
+                inGraph.append(index)
+                continue
+            }
+            guard outside.insert(oid.hex).inserted else { continue }
+            var id = oid
+            var object: OpaquePointer?
+            guard git_commit_lookup(&object, handle, &id) == 0 else { return nil }
+            defer { git_commit_free(object) }
+            for i in 0..<git_commit_parentcount(object) {
+                guard let parent = git_commit_parent_id(object, i)?.pointee else { return nil }
+                stack.append(parent)
+            }
+        }
+        guard let counted = graph.ancestorCount(of: inGraph) else { return nil }
+        return outside.count + counted
     }
 
     /// Whether `ancestor` is `commit` or one of its ancestors (false when either is unknown).

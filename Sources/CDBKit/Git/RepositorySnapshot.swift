@@ -209,6 +209,30 @@ public struct RepositorySnapshot {
         }
     }
 
+    /// The commit count of `head` (as `git rev-list --count`): from the last count cdb made for
+    /// this repository plus the commits since, when that commit is an ancestor; else from the
+    /// repository's commit-graph file; else a walk of the whole history. A shallow clone counts
+    /// what it has.
+    func countCommits(_ repo: GitRepository, _ head: GitCommit) throws -> Int {
+        if repo.isShallow { return try repo.commitCount(from: head) }
+        let cache = CommitCountCache(root: request.settings.backupRoot, repository: repo)
+        let last = cache.load()
+        if let last, last.commit == head.hash { return last.count }
+        let count: Int
+        if let last, repo.isAncestor(last.commit, of: head) {
+            count = last.count + (try repo.commitCount(from: head, hiding: last.commit))
+            reporter.detail("commit count: \(last.count) at \(last.commit.prefix(7)) plus the commits since")
+        } else if let counted = repo.commitCountFromGraph(from: head) {
+            count = counted
+            reporter.detail("commit count: from the commit-graph file")
+        } else {
+            count = try repo.commitCount(from: head)
+            reporter.detail("commit count: walked the whole history (git commit-graph write --reachable, or git gc, makes this quick)")
+        }
+        cache.save(commit: head.hash, count: count)
+        return count
+    }
+
     func collectMetadata(_ repo: GitRepository, _ head: GitCommit, entries: [GitTree.Entry], started: Date, workTree: Bool = true) throws -> GitMetadata {
         let branch = repo.branchName()
         let submodules = entries.filter { $0.kind == .submodule }.map { ($0.path, $0.oid.hex) }
@@ -228,7 +252,7 @@ public struct RepositorySnapshot {
             commit: head.hash, subject: head.summary, authorName: head.authorName, authorEmail: head.authorEmail,
             authorDate: head.authorDate,
             remotes: repo.remotes().map { ($0.name, ConnectionString.redactURLs(in: $0.url)) },
-            commitCount: try repo.commitCount(from: head), uncommitted: workTree ? try repo.uncommittedCount() : 0,
+            commitCount: try countCommits(repo, head), uncommitted: workTree ? try repo.uncommittedCount() : 0,
             shallow: repo.isShallow, bare: repo.isBare, worktree: repo.isWorktree, submodules: submodules,
             envIncluded: envIncluded, extras: request.includes,
             captured: Timestamp.iso8601(started, local: true)
@@ -492,6 +516,36 @@ let incrementShareOfBase = 0.5
 /// `<root>/.snapshot-base-<hash of the repository>`: the repository's newest full snapshot with
 /// history (its file name and full commit) and how many increments were built on it. Kept
 /// outside the snapshots so that encrypted ones need no key to be built on.
+/// The last commit count cdb worked out for a repository (`.commit-count-<key>` at the backup
+/// root, beside the base marker): the next snapshot counts only the commits since, when that
+/// commit is an ancestor of its own. A file cdb did not write, or a commit no longer an ancestor
+/// (a rebase), means a full count.
+struct CommitCountCache {
+    let path: String
+
+    init(root: String, repository: GitRepository) {
+        path = Path.join(root, ".commit-count-" + Format.fnv1a(repository.commonDir))
+    }
+
+    func load() -> (commit: String, count: Int)? {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        guard let bytes = try? FileIO.readAll(fd, path: path), bytes.count < 256,
+              let text = String(validating: bytes, as: UTF8.self) else { return nil }
+        let lines = text.split(separator: "\n").map(String.init)
+        guard lines.count == 2, lines[0].count == 40, lines[0].allSatisfy(\.isHexDigit), let count = Int(lines[1]), count > 0 else { return nil }
+        return (lines[0], count)
+    }
+
+    /// Records a count; a failure only costs the next snapshot a full count.
+    func save(commit: String, count: Int) {
+        var info = stat()
+        guard lstat(Path.directory(of: path), &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { return }
+        try? AtomicFile.write("\(commit)\n\(count)\n", to: path)
+    }
+}
+
 struct BaseMarker {
     let path: String
 
