@@ -508,7 +508,10 @@ struct CopyTests {
         try f.backup("db", daysAgo: 0, size: 24 << 20)
         var commandLines = Set<String>()
         var controlPassword: String?
-        let out = try Self.copyWhile(f) {
+        // The user's own rclone logging, as verbose as it goes, to a file: cdb still finds its
+        // remote control, and the control's password reaches no log.
+        let rcloneLog = f.root + "/rclone-debug.log"
+        let out = try Self.copyWhile(f, environment: ["RCLONE_LOG_FILE": rcloneLog, "RCLONE_LOG_LEVEL": "DEBUG"]) {
             let deadline = Date().addingTimeInterval(60)
             var started = false
             while Date() < deadline {
@@ -535,6 +538,9 @@ struct CopyTests {
             #expect(!commandLines.contains { $0.contains(secret) }, "a secret on a command line")
             #expect(!out.stdout.contains(secret) && !out.stderr.contains(secret) && !log.contains(secret))
         }
+        let debug = (try? String(contentsOfFile: rcloneLog, encoding: .utf8)) ?? ""
+        #expect(debug.contains("rcat"), "the upload logged as the user asked: \(debug.prefix(300))")
+        #expect(!debug.contains(password) && !debug.contains("rc-pass"), "the remote control's password in rclone's log")
     }
 
     @Test("cdb-pre-session with CDB_COPY_TO starts cdb-copy in the background after its backups and shows the last copy run's outcome")

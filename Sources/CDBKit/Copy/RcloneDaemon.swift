@@ -31,8 +31,11 @@ final class RcloneDaemon {
         // held in memory and sent as one request of known size (one PUT on S3, not a multipart
         // upload); larger ones go through `rclone rcat --size` (RcloneTarget).
         // --low-level-retries 3 (not 10): a server that is down is reported in seconds, not minutes.
+        // Its log on standard error at NOTICE, whatever RCLONE_LOG_FILE, _LEVEL or _FORMAT say:
+        // cdb reads the port from it, and a DEBUG log would print the password's variable.
         child = try ChildProcess(Self.dyingWithParent([rclone, "rcd", "--rc-addr", "127.0.0.1:0", "--ignore-checksum", "--low-level-retries", "3",
-                                                       "--streaming-upload-cutoff", "\(Self.streamingCutoff >> 20)M"]),
+                                                       "--streaming-upload-cutoff", "\(Self.streamingCutoff >> 20)M",
+                                                       "--log-file=", "--log-level=NOTICE", "--use-json-log=false", "--log-format=date,time"]),
                                  discardOutput: true, environment: ["RCLONE_RC_USER": "cdb", "RCLONE_RC_PASS": password])
         child.closeInput()
         // Its log goes to standard error: the first line names the port; later lines are read
