@@ -41,15 +41,6 @@ extension CopyTarget {
 /// Hashes a destination may report, best first.
 public enum CopyHash: String, CaseIterable, Sendable {
     case sha256, sha1, md5
-
-    /// A running hash of this kind.
-    func start() -> any HashFunction {
-        switch self {
-        case .sha256: SHA256()
-        case .sha1: Insecure.SHA1()
-        case .md5: Insecure.MD5()
-        }
-    }
 }
 
 /// `relative` under a destination as the user writes it: `b2:bucket` + `PostgreSQL/x` is
@@ -215,7 +206,7 @@ public final class RcloneTarget: CopyTarget {
     private func listing(hashes: Bool) throws -> [Listed] {
         let reply: [UInt8]
         do {
-            reply = try call("operations/list", ["fs": remote, "remote": "", "opt": [
+            reply = try call("operations/list", ["fs": listingRemote, "remote": "", "opt": [
                 "recurse": true, "filesOnly": true, "noMimeType": true, "noModTime": true, "showHash": hashes,
             ]], what: "listing")
         } catch let error as CDBError where "\(error)".contains("directory not found") {
@@ -225,6 +216,15 @@ public final class RcloneTarget: CopyTarget {
         do { return try JSONDecoder().decode(Reply.self, from: Data(reply)).list } catch {
             throw CDBError.destinationUnreachable(destination: remote, reason: "rclone's listing could not be read")
         }
+    }
+
+    /// The remote for listings: on SFTP, rclone asks the server whether `md5sum` and `sha1sum`
+    /// run before anything else (two remote commands, about a quarter second); a listing needs
+    /// no hash, so it goes without (other backends ignore the two settings). Only for remotes
+    /// written plainly (`name:path`, `:type,key=value:path` without quotes).
+    var listingRemote: String {
+        guard let colon = remote.dropFirst().firstIndex(of: ":"), !remote[..<colon].contains("\""), !remote[..<colon].contains("'") else { return remote }
+        return remote[..<colon] + ",md5sum_command=none,sha1sum_command=none" + remote[colon...]
     }
 
     public func list() throws -> [String: Int64] {
@@ -322,6 +322,12 @@ public final class RcloneTarget: CopyTarget {
         let temporary = Path.directory(of: relative) + "/" + copyTemporaryPrefix + "\(getpid())-" + Path.name(of: relative)
         guard let child = try? startRcat(path(temporary), size: size) else { return }
         prepared = (relative, size, temporary, child)
+        // What the destination reports (and, on SFTP, rclone's check of its hash commands) is
+        // asked meanwhile too: by the time the upload ends, the check after it need not wait.
+        // (Measured: asking again on the main thread when it needs the answer, rather than
+        // waiting for this one, is faster: rclone answers the second from the first's work.)
+        guard (try? daemon()) != nil else { return }
+        detachThread { [self] in _ = try? reportedHash() }
     }
 
     /// An unused prepared upload: rclone gets no bytes, fails short of its size and exits; what
@@ -340,7 +346,11 @@ public final class RcloneTarget: CopyTarget {
         guard let program = ChildProcess.find(rclone) else {
             throw CDBError.configuration("cannot run rclone (\(Untrusted.escape(rclone))): install Debian's rclone package or set CDB_RCLONE")
         }
-        return Rcat(try ChildProcess(RcloneDaemon.dyingWithParent([program, "rcat", "--ignore-checksum", "--low-level-retries", "3", "--size", String(size), target]), discardOutput: true))
+        // No hash is asked of rcat (cdb checks each object itself): on SFTP, without these it
+        // would first run two remote commands to see whether the server has them.
+        return Rcat(try ChildProcess(RcloneDaemon.dyingWithParent([program, "rcat", "--ignore-checksum", "--low-level-retries", "3",
+                                                                   "--sftp-md5sum-command", "none", "--sftp-sha1sum-command", "none",
+                                                                   "--size", String(size), target]), discardOutput: true))
     }
 
     /// Feeds a started rcat with what `produce` writes, and waits for it.
@@ -376,16 +386,18 @@ public final class RcloneTarget: CopyTarget {
     }
 
     public func reportedHash() throws -> CopyHash? {
-        if let chosenHash { return chosenHash }
+        if let chosen = hashLock.withLock({ chosenHash }) { return chosen }
         struct Info: Decodable { let Hashes: [String]? }
         let reply = try call("operations/fsinfo", ["fs": remote], what: "asking what the destination supports")
         let offered = Set((try? JSONDecoder().decode(Info.self, from: Data(reply)))?.Hashes ?? [])
         let hash = CopyHash.allCases.first { offered.contains($0.rawValue) }
-        chosenHash = .some(hash)
+        hashLock.withLock { chosenHash = .some(hash) }
         return hash
     }
     /// Asked once per run: nil until then, .some(nil) when the destination reports no hash.
     private var chosenHash: CopyHash??
+    private let hashLock = Lock()
+
 
     public func inspect(_ relative: String, hash: CopyHash?) throws -> (size: Int64, hash: String?)? {
         var options: [String: Any] = ["noMimeType": true, "noModTime": true]

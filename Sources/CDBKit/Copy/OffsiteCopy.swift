@@ -69,6 +69,9 @@ public struct OffsiteCopy {
         // What DEST should hold: its retention decided over what it has and what would come, so
         // that nothing is copied only to be deleted (and copied again next time).
         let keep = keptAtDestination(Array(present.keys) + candidates.map(\.remote))
+        // Asked while the listing ran (prepareUpload): by now it has mostly been answered.
+        // Waiting for it costs less than hashing every kind it could be on the way (measured:
+        // an extra MD5 of every byte slows a 2-core machine's upload more than the wait).
         let checked = try target.reportedHash()
         for (local, remoteName, encrypt) in candidates {
             if present[remoteName] != nil && present[remoteName + ".sha256"] != nil {
@@ -81,7 +84,7 @@ public struct OffsiteCopy {
             }
             let name = Path.name(of: local)
             reporter.progress("copying \(name) to \(target.display)…")
-            let sent = try copy(local, to: remoteName, encrypt: encrypt, checked: checked)
+            let sent = try copy(local, to: remoteName, encrypt: encrypt, hashes: checked.map { [$0] } ?? [])
             try check(remoteName, sent, checked)
             let sidecar = Array("\(sent.sha256)  \(Path.name(of: remoteName))\n".utf8)
             _ = try target.upload(remoteName + ".sha256", size: Int64(sidecar.count)) { sink in try sidecar.withUnsafeBytes { try sink.write($0) } }
@@ -128,12 +131,14 @@ public struct OffsiteCopy {
     struct Sent {
         var bytes: Int64 = 0
         var sha256 = ""
-        var reported: String?
+        /// Other hashes of what was sent, by kind (the SHA-256 is always there).
+        var hashes: [CopyHash: String] = [:]
+        func hex(_ kind: CopyHash) -> String? { kind == .sha256 ? sha256 : hashes[kind] }
     }
 
     /// Streams `local` to the destination (through age unless it is encrypted already),
     /// checking it against its own sidecar on the way.
-    func copy(_ local: String, to remoteName: String, encrypt: Bool, checked: CopyHash?) throws -> Sent {
+    func copy(_ local: String, to remoteName: String, encrypt: Bool, hashes: [CopyHash]) throws -> Sent {
         let fd = open(local, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { throw CDBError.inputMissing(path: local, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
@@ -146,7 +151,7 @@ public struct OffsiteCopy {
         let progress = ProgressSink(reporter: reporter, what: Path.name(of: local), total: size)
         sent.bytes = try target.upload(remoteName, size: size) { sink in
             progress.next = sink
-            let counted = HashingSink(next: progress, also: checked == .sha256 ? nil : checked)
+            let counted = HashingSink(next: progress, also: hashes.filter { $0 != .sha256 })
             // Reading, checking and encrypting here; hashing what is sent and sending it on a
             // thread of its own, at the same time.
             let handOff = ThreadedSink(next: counted)
@@ -162,7 +167,7 @@ public struct OffsiteCopy {
             }
             try first.finish()
             sent.sha256 = Format.hex(counted.hash.finalize())
-            sent.reported = checked == .sha256 ? sent.sha256 : counted.alsoHex()
+            sent.hashes = counted.alsoHex()
         }
         return sent
     }
@@ -189,7 +194,7 @@ public struct OffsiteCopy {
         if let there {
             if there.size != sent.bytes {
                 problem = "the copy holds \(there.size) bytes where \(sent.bytes) were sent"
-            } else if let hash, let reported = there.hash, let expected = sent.reported, reported != expected {
+            } else if let hash, let reported = there.hash, let expected = sent.hex(hash), reported != expected {
                 problem = "its \(hash.rawValue) at the destination differs from what was sent (corrupted on the way)"
             }
         } else {
@@ -236,21 +241,26 @@ public struct OffsiteCopy {
 final class HashingSink: ByteSink {
     let next: ByteSink
     var hash = SHA256()
-    private var other: (any HashFunction)?
-    init(next: ByteSink, also: CopyHash? = nil) {
+    private var sha1: Insecure.SHA1?
+    private var md5: Insecure.MD5?
+    init(next: ByteSink, also: [CopyHash] = []) {
         self.next = next
-        other = also?.start()
+        if also.contains(.sha1) { sha1 = Insecure.SHA1() }
+        if also.contains(.md5) { md5 = Insecure.MD5() }
     }
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         hash.update(bufferPointer: bytes)
-        other?.update(bufferPointer: bytes)
+        sha1?.update(bufferPointer: bytes)
+        md5?.update(bufferPointer: bytes)
         try next.write(bytes)
     }
     func finish() throws { try next.finish() }
-    /// The other hash, hex (once, at the end).
-    func alsoHex() -> String? {
-        guard let other else { return nil }
-        return Format.hex(Array(other.finalize()))
+    /// The other hashes, hex (once, at the end).
+    func alsoHex() -> [CopyHash: String] {
+        var out: [CopyHash: String] = [:]
+        if let sha1 { out[.sha1] = Format.hex(Array(sha1.finalize())) }
+        if let md5 { out[.md5] = Format.hex(Array(md5.finalize())) }
+        return out
     }
 }
 
