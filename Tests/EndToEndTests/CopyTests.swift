@@ -319,6 +319,16 @@ struct CopyTests {
         // Tighter retention deletes; --no-delete does not.
         let kept = try f.copy(["--keep-daily", "2", "--keep-weekly", "0", "--keep-monthly", "0", "--no-delete"])
         #expect(kept.status == 0 && f.remote().filter { $0.hasSuffix(".sql.age") }.count == copies.count, "\(kept.stderr)")
+        if kind == .folder, let local = f.local {
+            // A listing that fails (here a file where the snapshots' folder should be: as root,
+            // no permission can make a folder unreadable): nothing is deleted, not even where
+            // the listing worked.
+            try "not a folder".write(toFile: local + "/Repository", atomically: false, encoding: .utf8)
+            let failed = try f.copy(["--keep-daily", "2", "--keep-weekly", "0", "--keep-monthly", "0"])
+            #expect(failed.status == 74 && failed.stderr.contains("cannot be listed"), "\(failed.stderr)")
+            #expect(f.remote().filter { $0.hasSuffix(".sql.age") }.count == copies.count, "deleted although the listing failed")
+            unlink(local + "/Repository")
+        }
         let tight = try f.copy(["--keep-daily", "2", "--keep-weekly", "0", "--keep-monthly", "0"])
         #expect(tight.status == 0 && f.remote().filter { $0.hasSuffix(".sql.age") }.count == 2, "\(f.remote())")
         #expect(f.remote().contains("PostgreSQL/notes.txt"))

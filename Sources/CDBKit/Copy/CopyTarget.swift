@@ -86,7 +86,13 @@ public struct FolderTarget: CopyTarget {
         var out: [String: Int64] = [:]
         for kind in BackupRoot.Kind.allCases {
             let folder = Path.join(path, kind.rawValue)
-            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
+            // Not made yet: nothing there. Anything else that cannot be read is a listing that
+            // failed, and then nothing may be copied or deleted.
+            var info = stat()
+            if lstat(folder, &info) != 0 && errno == ENOENT { continue }
+            guard (info.st_mode & S_IFMT) == S_IFDIR, let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else {
+                throw CDBError.io(path: folder, reason: "the destination's folder cannot be listed (not a folder, or unreadable); nothing was copied or deleted")
+            }
             for name in names {
                 var info = stat()
                 guard lstat(Path.join(folder, name), &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
