@@ -2,7 +2,7 @@
 # Benchmark (run on demand, not a test): cdb-copy to an SFTP destination (a throwaway sshd on a
 # loopback port, rclone's sftp backend) against `rclone copyto` of the same file unencrypted
 # and against `age -r KEY < FILE | rclone rcat`, in one run. The file: a zstd dump of the
-# trading fixture at scale 1000 (CDB_BENCH_TRADING_SCALE). Prints medians of RUNS and ratios.
+# trading fixture at scale 1000 (CDB_BENCH_TRADING_SCALE; 4500 makes the 250 MB). Prints medians of RUNS and ratios.
 #
 #   scripts/bench/copy.sh [RUNS]     (default 3; needs a release build, made if missing)
 set -euo pipefail
