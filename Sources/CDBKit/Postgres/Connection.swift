@@ -18,17 +18,7 @@ public final class PGConnection {
         if ProcessInfo.processInfo.environment["PGCONNECT_TIMEOUT"] == nil, !pairs.contains(where: { $0.0 == "connect_timeout" }) {
             pairs.insert(("connect_timeout", "10"), at: 0)
         }
-        let keywords = pairs.map { strdup($0.0) } + [nil]
-        let values = pairs.map { strdup($0.1) } + [nil]
-        defer {
-            keywords.forEach { free($0) }
-            values.forEach { free($0) }
-        }
-        let conn: OpaquePointer? = keywords.map { UnsafePointer($0) }.withUnsafeBufferPointer { k in
-            values.map { UnsafePointer($0) }.withUnsafeBufferPointer { v in
-                PQconnectdbParams(k.baseAddress, v.baseAddress, 1)
-            }
-        }
+        let conn: OpaquePointer? = Self.withParameters(pairs) { PQconnectdbParams($0, $1, 1) }
         guard let conn else { throw CDBError.databaseUnreachable(target: "?", reason: "out of memory") }
         let redact = settings.redact
         let host = PQhost(conn).map { String(cString: $0) } ?? ""
@@ -48,6 +38,21 @@ public final class PGConnection {
 
     deinit { PQfinish(handle) }
 
+    /// libpq's keyword and value arrays (NULL-terminated C strings) for `pairs`, for the
+    /// duration of `body`.
+    private static func withParameters<T>(_ pairs: [(String, String)],
+                                          _ body: (UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<UnsafePointer<CChar>?>?) -> T) -> T {
+        let keywords = pairs.map { strdup($0.0) } + [nil]
+        let values = pairs.map { strdup($0.1) } + [nil]
+        defer {
+            keywords.forEach { free($0) }
+            values.forEach { free($0) }
+        }
+        return keywords.map { UnsafePointer($0) }.withUnsafeBufferPointer { k in
+            values.map { UnsafePointer($0) }.withUnsafeBufferPointer { v in body(k.baseAddress, v.baseAddress) }
+        }
+    }
+
     /// What libpq's ping says of the server these settings name (no password needed, nothing
     /// logged on the server): accepting connections, up but refusing them (starting up,
     /// shutting down), not answering, or settings libpq cannot use.
@@ -56,15 +61,7 @@ public final class PGConnection {
     public static func ping(settings: DatabaseSettings) -> Ping {
         var pairs = settings.parameters.filter { $0.0 != "password" }
         pairs.insert(("connect_timeout", "2"), at: 0)
-        let keywords = pairs.map { strdup($0.0) } + [nil]
-        let values = pairs.map { strdup($0.1) } + [nil]
-        defer {
-            keywords.forEach { free($0) }
-            values.forEach { free($0) }
-        }
-        let answer = keywords.map { UnsafePointer($0) }.withUnsafeBufferPointer { k in
-            values.map { UnsafePointer($0) }.withUnsafeBufferPointer { v in PQpingParams(k.baseAddress, v.baseAddress, 1) }
-        }
+        let answer = withParameters(pairs) { PQpingParams($0, $1, 1) }
         switch answer {
         case PQPING_OK: return .ready
         case PQPING_REJECT: return .starting
