@@ -9,7 +9,7 @@ struct List: CDBProgram {
         commandName: "cdb-list",
         abstract: "List the backups: kind, time, age, size, commit, encrypted — newest first.",
         usage: """
-            cdb-list [--kind db|repo] [--since WHEN] [--from DEST] [--json]
+            cdb-list [--kind db|repo] [--since WHEN] [--from DEST] [--copies] [--json]
             """,
         discussion: """
             One line per backup under the backup root (or at a copy destination with --from DEST): its kind \

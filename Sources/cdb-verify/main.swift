@@ -9,7 +9,7 @@ struct Verify: CDBProgram {
         commandName: "cdb-verify",
         abstract: "Check backups offline: checksum, structure, completeness.",
         usage: """
-            cdb-verify [--no-checksum] [--identity FILE] [--from DEST] [<options>] FILE… | - | --latest
+            cdb-verify [--no-checksum] [--identity FILE] [--from DEST] [<options>] FILE… | - | --latest [--copies]
             """,
         discussion: """
             For every file: the .sha256 sidecar matches; a dump (.sql, .sql.gz, .sql.zst) is complete — banner, \
