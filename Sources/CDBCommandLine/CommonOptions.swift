@@ -57,7 +57,6 @@ public func runReportingErrors(_ reporter: Reporter, redact: (String) -> String 
     }
 }
 
-
 /// Prints a line on standard output (data only).
 public func emit(_ line: String) {
     print(line)

@@ -41,16 +41,16 @@ extension CDBProgram {
         JSONOutput.program = program
         let json = common.json
         let failed = { (status: ExitStatus, message: String) in
+            // The error, or the last FAILED line when the program returned a failure itself.
+            let text = message.isEmpty ? reporter.lastProblem ?? "" : message
             // --json: a run that failed before it described anything still writes its line.
             if json && JSONOutput.written == 0 {
-                JSONOutput.emit(JSONRecord(kind: nil, path: nil, status: .failed, exit: status,
-                                           message: message.isEmpty ? reporter.lastProblem ?? "" : message))
+                JSONOutput.emit(JSONRecord(kind: nil, path: nil, status: .failed, exit: status, message: text))
                 fflush(stdout)
             }
             // From the resolved settings (environment, user config); before they resolved, the
             // environment only.
             let command = redaction.settings?.sources.lookup("CDB_ON_FAILURE")?.value ?? ProcessInfo.processInfo.environment["CDB_ON_FAILURE"]
-            let text = message.isEmpty ? reporter.lastProblem ?? "" : message
             notifyFailure(command: command, program: program, status: status, message: text)
             if Self.pingsMonitor, let url = redaction.settings?.sources.lookup("CDB_PING_URL")?.value {
                 HealthPing.send(url, .fail, body: "\(program): exit \(status.rawValue): \(Untrusted.escape(text))")

@@ -42,9 +42,6 @@ public struct JSONRecord {
         self.extra = extra
     }
 
-    /// The core keys every line has.
-    public static let coreKeys = ["program", "kind", "path", "status", "exit", "bytes", "seconds", "message"]
-
     public var line: String {
         var object = extra
         object["program"] = program
@@ -72,7 +69,12 @@ public enum JSONOutput {
     nonisolated(unsafe) static var written = 0
 
     public static func emit(_ record: JSONRecord) {
+        CDBCommandLine.emit(text(record))
+    }
+
+    /// The record's line, counted as written (for output gathered and written at once).
+    public static func text(_ record: JSONRecord) -> String {
         written += 1
-        CDBCommandLine.emit(record.line)
+        return record.line
     }
 }

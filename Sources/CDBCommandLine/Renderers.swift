@@ -91,14 +91,8 @@ public enum RepositorySnapshotCommand {
             }
             if m.envIncluded && request.recipients != nil {
                 reporter.info("the snapshot holds the repository's .env as .env.backup, encrypted")
-            } else if m.envIncluded {
-                reporter.warning("the snapshot holds the repository's .env (secrets) as .env.backup, in clear; it is readable by you only (0600) — --encrypt keeps it encrypted")
-            } else if let refusal = m.envRefusal {
-                reporter.warning("--include-env: the repository's .env was not added: \(refusal)")
-            } else if request.includeEnv {
-                reporter.warning("--include-env: the repository has no .env; nothing was added")
             }
-            for path in result.skippedSpecial { reporter.warning("\(Untrusted.escape(path)) is not a file, folder or link (a fifo, socket or device); skipped") }
+            result.warnings(includeEnv: request.includeEnv, encrypted: request.recipients != nil).forEach(reporter.warning)
             if !m.dockerVolumes.isEmpty { reporter.detail("Docker volumes under volumes/: \(m.dockerVolumes.joined(separator: ", "))") }
             if m.detached { reporter.detail("HEAD is detached at \(m.shortCommit)") }
             if m.shallow { reporter.detail("shallow clone: commit count covers the fetched history only") }
@@ -126,9 +120,8 @@ public enum PruneReport {
                 var extra: [String: Any] = ["rule": entry.rule, "action": action]
                 if let date = entry.date { extra["date"] = Timestamp.iso8601(date) }
                 let kind = BackupName.Kind(rawValue: entry.kind).map(JSONRecord.kind) ?? entry.kind
-                out += JSONRecord(kind: kind, path: entry.path, status: entry.action == .ignored ? .skipped : .ok,
-                                  bytes: entry.bytes >= 0 ? entry.bytes : nil, message: "\(action): \(entry.rule)", extra: extra).line + "\n"
-                JSONOutput.written += 1
+                out += JSONOutput.text(JSONRecord(kind: kind, path: entry.path, status: entry.action == .ignored ? .skipped : .ok,
+                                                  bytes: entry.bytes >= 0 ? entry.bytes : nil, message: "\(action): \(entry.rule)", extra: extra)) + "\n"
             } else if entry.action == .deleted {
                 out += entry.path + "\n"
             }

@@ -384,14 +384,14 @@ struct CopyTests {
         #expect(try target.reportedHash() == .sha256)
         func put() throws { try bytes.write(to: URL(fileURLWithPath: dir + "/" + name)) }
         try put()
-        try copy.check(name, .init(bytes: Int64(bytes.count), sha256: right), .sha256)
+        try copy.check(name, .init(bytes: Int64(bytes.count), sha256: right, reported: right), .sha256)
         #expect(FileManager.default.fileExists(atPath: dir + "/" + name), "a right copy stays")
-        #expect { try copy.check(name, .init(bytes: Int64(bytes.count), sha256: String(repeating: "0", count: 64)), .sha256) } throws: {
+        #expect { try copy.check(name, .init(bytes: Int64(bytes.count), sha256: right, reported: String(repeating: "0", count: 64)), .sha256) } throws: {
             "\($0)".contains("differs from what was sent")
         }
         #expect(!FileManager.default.fileExists(atPath: dir + "/" + name), "a corrupted copy is deleted")
         try put()
-        #expect { try copy.check(name, .init(bytes: Int64(bytes.count) + 1, sha256: right), .sha256) } throws: {
+        #expect { try copy.check(name, .init(bytes: Int64(bytes.count) + 1, sha256: right, reported: right), .sha256) } throws: {
             "\($0)".contains("bytes where")
         }
         #expect(!FileManager.default.fileExists(atPath: dir + "/" + name))

@@ -41,6 +41,15 @@ extension CopyTarget {
 /// Hashes a destination may report, best first.
 public enum CopyHash: String, CaseIterable, Sendable {
     case sha256, sha1, md5
+
+    /// A running hash of this kind.
+    func start() -> any HashFunction {
+        switch self {
+        case .sha256: SHA256()
+        case .sha1: Insecure.SHA1()
+        case .md5: Insecure.MD5()
+        }
+    }
 }
 
 /// `relative` under a destination as the user writes it: `b2:bucket` + `PostgreSQL/x` is
@@ -403,7 +412,6 @@ public final class RcloneTarget: CopyTarget {
     /// Asked once per run: nil until then, .some(nil) when the destination reports no hash.
     private var chosenHash: CopyHash??
     private let hashLock = Lock()
-
 
     public func inspect(_ relative: String, hash: CopyHash?) throws -> (size: Int64, hash: String?)? {
         var options: [String: Any] = ["noMimeType": true, "noModTime": true]

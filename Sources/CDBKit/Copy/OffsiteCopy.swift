@@ -84,7 +84,7 @@ public struct OffsiteCopy {
             }
             let name = Path.name(of: local)
             reporter.progress("copying \(name) to \(target.display)…")
-            let sent = try copy(local, to: remoteName, encrypt: encrypt, hashes: checked.map { [$0] } ?? [])
+            let sent = try copy(local, to: remoteName, encrypt: encrypt, checked: checked)
             try check(remoteName, sent, checked)
             let sidecar = Array("\(sent.sha256)  \(Path.name(of: remoteName))\n".utf8)
             _ = try target.upload(remoteName + ".sha256", size: Int64(sidecar.count)) { sink in try sidecar.withUnsafeBytes { try sink.write($0) } }
@@ -131,14 +131,12 @@ public struct OffsiteCopy {
     struct Sent {
         var bytes: Int64 = 0
         var sha256 = ""
-        /// Other hashes of what was sent, by kind (the SHA-256 is always there).
-        var hashes: [CopyHash: String] = [:]
-        func hex(_ kind: CopyHash) -> String? { kind == .sha256 ? sha256 : hashes[kind] }
+        var reported: String?
     }
 
     /// Streams `local` to the destination (through age unless it is encrypted already),
     /// checking it against its own sidecar on the way.
-    func copy(_ local: String, to remoteName: String, encrypt: Bool, hashes: [CopyHash]) throws -> Sent {
+    func copy(_ local: String, to remoteName: String, encrypt: Bool, checked: CopyHash?) throws -> Sent {
         let fd = open(local, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { throw CDBError.inputMissing(path: local, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
@@ -151,7 +149,7 @@ public struct OffsiteCopy {
         let progress = ProgressSink(reporter: reporter, what: Path.name(of: local), total: size)
         sent.bytes = try target.upload(remoteName, size: size) { sink in
             progress.next = sink
-            let counted = HashingSink(next: progress, also: hashes.filter { $0 != .sha256 })
+            let counted = HashingSink(next: progress, also: checked == .sha256 ? nil : checked)
             // Reading, checking and encrypting here; hashing what is sent and sending it on a
             // thread of its own, at the same time.
             let handOff = ThreadedSink(next: counted)
@@ -167,7 +165,7 @@ public struct OffsiteCopy {
             }
             try first.finish()
             sent.sha256 = Format.hex(counted.hash.finalize())
-            sent.hashes = counted.alsoHex()
+            sent.reported = checked == .sha256 ? sent.sha256 : counted.alsoHex()
         }
         return sent
     }
@@ -194,7 +192,7 @@ public struct OffsiteCopy {
         if let there {
             if there.size != sent.bytes {
                 problem = "the copy holds \(there.size) bytes where \(sent.bytes) were sent"
-            } else if let hash, let reported = there.hash, let expected = sent.hex(hash), reported != expected {
+            } else if let hash, let reported = there.hash, let expected = sent.reported, reported != expected {
                 problem = "its \(hash.rawValue) at the destination differs from what was sent (corrupted on the way)"
             }
         } else {
@@ -241,26 +239,21 @@ public struct OffsiteCopy {
 final class HashingSink: ByteSink {
     let next: ByteSink
     var hash = SHA256()
-    private var sha1: Insecure.SHA1?
-    private var md5: Insecure.MD5?
-    init(next: ByteSink, also: [CopyHash] = []) {
+    private var other: (any HashFunction)?
+    init(next: ByteSink, also: CopyHash? = nil) {
         self.next = next
-        if also.contains(.sha1) { sha1 = Insecure.SHA1() }
-        if also.contains(.md5) { md5 = Insecure.MD5() }
+        other = also?.start()
     }
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         hash.update(bufferPointer: bytes)
-        sha1?.update(bufferPointer: bytes)
-        md5?.update(bufferPointer: bytes)
+        other?.update(bufferPointer: bytes)
         try next.write(bytes)
     }
     func finish() throws { try next.finish() }
-    /// The other hashes, hex (once, at the end).
-    func alsoHex() -> [CopyHash: String] {
-        var out: [CopyHash: String] = [:]
-        if let sha1 { out[.sha1] = Format.hex(Array(sha1.finalize())) }
-        if let md5 { out[.md5] = Format.hex(Array(md5.finalize())) }
-        return out
+    /// The other hash, hex (once, at the end).
+    func alsoHex() -> String? {
+        guard let other else { return nil }
+        return Format.hex(Array(other.finalize()))
     }
 }
 

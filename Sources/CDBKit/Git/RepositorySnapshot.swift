@@ -147,6 +147,22 @@ public struct RepositorySnapshot {
         /// What --include or a volume held that is not a file, folder or link (skipped).
         public var skippedSpecial: [String] = []
 
+        /// What the snapshot left out or holds in clear that the user asked about or should know
+        /// (the program and the session banner say the same): the .env in clear, an .env not
+        /// added, special files skipped.
+        public func warnings(includeEnv: Bool, encrypted: Bool) -> [String] {
+            var out: [String] = []
+            if metadata.envIncluded && !encrypted {
+                out.append("the snapshot holds the repository's .env (secrets) in clear as .env.backup, readable by you only (0600); --encrypt keeps it encrypted")
+            } else if let refusal = metadata.envRefusal {
+                out.append("--include-env: the repository's .env was not added: \(refusal)")
+            } else if includeEnv && !metadata.envIncluded {
+                out.append("--include-env: the repository has no .env; nothing was added")
+            }
+            out += skippedSpecial.map { "\(Untrusted.escape($0)) is not a file, folder or link (a fifo, socket or device); skipped" }
+            return out
+        }
+
         /// "Repository: 0.17 MB | 0ad8144", as the original scripts printed it (the program and
         /// the session banner alike).
         public var summaryLine: String {

@@ -208,17 +208,10 @@ public struct PreSession {
             step.summary = result.summaryLine
             let m = result.metadata
             if m.uncommitted > 0 { step.warnings.append(m.uncommittedSummary + " in uncommitted.patch") }
-            for path in result.skippedSpecial { step.warnings.append("\(Untrusted.escape(path)) is not a file, folder or link; skipped") }
             for (path, reason) in m.untrackedSkipped where reason != "--no-untracked" {
                 step.warnings.append("untracked \(Untrusted.escape(path)) not captured: \(reason)")
             }
-            if m.envIncluded && request.recipients == nil {
-                step.warnings.append("the snapshot holds the repository's .env (secrets) in clear, readable by you only (0600); --encrypt keeps it encrypted")
-            } else if let refusal = m.envRefusal {
-                step.warnings.append("--include-env: the repository's .env was not added: \(refusal)")
-            } else if request.includeEnv && !m.envIncluded {
-                step.warnings.append("--include-env: the repository has no .env; nothing was added")
-            }
+            step.warnings += result.warnings(includeEnv: request.includeEnv, encrypted: request.recipients != nil)
         }
     }
 

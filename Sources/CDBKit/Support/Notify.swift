@@ -30,15 +30,7 @@ public enum HealthPing {
         var config = "url = \(quoted(target))\nsilent\nmax-time = 10\nretry = 2\n"
         if event == .fail { config += "data-binary = \(quoted(String(body.prefix(10_000))))\n" }
         guard let curl = ChildProcess.find("curl"), let child = try? ChildProcess([curl, "-K", "-", "-o", "/dev/null"], discardOutput: true, detached: true) else { return }
-        let bytes = Array(config.utf8)
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(child.input, raw.baseAddress! + offset, raw.count - offset)
-                if n <= 0 { break }
-                offset += n
-            }
-        }
+        try? Array(config.utf8).withUnsafeBytes { try FileIO.writeAll(child.input, $0, path: "curl") }
         child.closeInput()
     }
 }
