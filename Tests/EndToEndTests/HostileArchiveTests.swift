@@ -94,7 +94,7 @@ struct HostileArchiveTests {
 
     /// A snapshot whose repository.zip holds `entries` (name, mode, content).
     static func snapshot(_ path: String, _ entries: [(String, UInt32, String)], outerExtra: [(String, String)] = [],
-                         patch: ((inout [UInt8]) -> Void)? = nil) throws {
+                         outerEntries: [(String, UInt32, String)] = [], patch: ((inout [UInt8]) -> Void)? = nil) throws {
         var inner: [UInt8] = []
         let zip = ZipWriter(output: ZipWriter.Output(write: { inner.append(contentsOf: $0) }, patch: nil), modified: Date())
         for (name, mode, content) in entries { try zip.add(name: name, mode: mode, bytes: Array(content.utf8), level: content.utf8.count > 1 << 20 ? 6 : 0) }
@@ -106,6 +106,7 @@ struct HostileArchiveTests {
         let crc = inner.withUnsafeBytes { Deflate.compress($0, level: 0).crc }
         try inner.withUnsafeBytes { try outerZip.add(name: "repository.zip", mode: 0o100644, method: .stored, crc: crc, uncompressed: UInt64(inner.count), data: $0) }
         for (name, content) in outerExtra { try outerZip.add(name: name, bytes: Array(content.utf8)) }
+        for (name, mode, content) in outerEntries { try outerZip.add(name: name, mode: mode, bytes: Array(content.utf8), level: 0) }
         try outerZip.finish()
         try Data(outer).write(to: URL(fileURLWithPath: path))
     }
@@ -135,6 +136,34 @@ struct HostileArchiveTests {
         #expect(Harness.files(in: base + "/dir").isEmpty, "nothing written")
         #expect(!FileManager.default.fileExists(atPath: "/tmp/cdb-pwned"))
         #expect(!FileManager.default.fileExists(atPath: base + "/escaped.txt") && !FileManager.default.fileExists(atPath: "/tmp/cdb-absolute-evil.txt"))
+    }
+
+    @Test("the same names as Docker volumes (outer volumes/…) are refused the same way, before anything is written", arguments: [
+        [("ok.txt", UInt32(0o100644), "fine"), (".git/config", 0o100644, "[core]\n\tfsmonitor = touch /tmp/cdb-pwned\n")],
+        [(".GIT/hooks/post-checkout", 0o100755, "#!/bin/sh\n")],
+        [("sub/.Git/config", 0o100644, "x")],
+        [(".git./config", 0o100644, "x")],
+        [("git~1/config", 0o100644, "x")],
+        [(".g\u{200C}it/config", 0o100644, "x")],
+        [(".git", 0o120777, "/tmp")],
+        [("a.txt", 0o100644, "one"), ("a.txt", 0o100644, "two")],
+        [("d/a.txt", 0o100644, "one"), ("d//./a.txt", 0o100644, "two")],
+        [("link", 0o120777, "/tmp"), ("link/x", 0o100644, "evil")],
+        [("ok.txt", 0o100644, "fine"), ("../escaped.txt", 0o100644, "evil")],
+        [("a/../../escaped.txt", 0o100644, "evil")],
+        [("/tmp/cdb-absolute-evil.txt", 0o100644, "evil")],
+    ])
+    func refusedVolumeNames(_ entries: [(String, UInt32, String)]) throws {
+        let base = try Harness.temporaryDirectory("hostile-volume")
+        defer { Harness.remove(base) }
+        let path = base + "/claire_repo_2025-01-01_0000_0123456.zip"
+        try Self.snapshot(path, [("a.txt", 0o100644, "x")], outerEntries: entries.map { ("volumes/" + $0.0, $0.1, $0.2) })
+        let out = try Harness.cdb("cdb-restore", [path, base + "/dir"])
+        #expect(out.status == 65 && out.stderr.contains("refusing entry"), "\(entries.map(\.0)): \(out.status) \(out.stderr)")
+        #expect(Harness.files(in: base + "/dir").isEmpty, "nothing written")
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/cdb-pwned"))
+        #expect(!FileManager.default.fileExists(atPath: base + "/escaped.txt") && !FileManager.default.fileExists(atPath: base + "/dir/escaped.txt")
+                && !FileManager.default.fileExists(atPath: "/tmp/cdb-absolute-evil.txt"))
     }
 
     @Test("archives made by Python's zipfile, not by cdb: hostile ones are refused with nothing written, a sound one restores")

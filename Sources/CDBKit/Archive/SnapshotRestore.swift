@@ -110,50 +110,11 @@ public struct SnapshotRestore {
         func refuse(_ name: String, _ reason: String) -> CDBError {
             .validation(path: request.snapshot, reason: "refusing entry '\(Untrusted.escape(name))': \(reason); nothing was written")
         }
-        var links: [(ZipReader.Entry, String)] = []
-        var linkMap: [String: String] = [:]
-        var seen = Set<String>()
-        for e in inner.entries {
-            if let reason = Self.unsafeReason(name: e.name) { throw refuse(e.name, reason) }
-            let key = Self.components(e.name).joined(separator: "/")
-            guard seen.insert(key).inserted else { throw refuse(e.name, "the name appears twice") }
-            if e.isSymlink {
-                let target = String(decoding: try inner.contents(e, limit: 4096), as: UTF8.self)
-                guard !target.isEmpty, !target.utf8.contains(0) else { throw refuse(e.name, "a link with an empty or NUL-containing target") }
-                links.append((e, target))
-                linkMap[key] = target
-            }
-        }
-        for e in inner.entries {
-            // Nothing may sit below a link: it would be written through it.
-            let parts = Self.components(e.name)
-            for depth in 1..<max(1, parts.count) where linkMap[parts[0..<depth].joined(separator: "/")] != nil {
-                throw refuse(e.name, "it lies below the symbolic link '\(Untrusted.escape(parts[0..<depth].joined(separator: "/")))'")
-            }
-        }
+        let tree = try Self.plan(inner.entries.map { ($0, $0.name) }, zip: inner, refuse: refuse)
         // Docker volumes (outer volumes/NAME/…): the same checks, in a place of their own.
-        var volumes = Volumes(folder: inner.entries.contains { Self.components($0.name).first == "volumes" } ? "docker-volumes" : "volumes")
-        var volumeKeys = Set<String>()
-        for e in outer.entries where e.name.hasPrefix("volumes/") {
-            let relative = String(e.name.dropFirst("volumes/".count))
-            if let reason = Self.unsafeReason(name: relative) { throw refuse(e.name, reason) }
-            let parts = Self.components(relative)
-            guard !parts.isEmpty else { continue }
-            guard volumeKeys.insert(parts.joined(separator: "/")).inserted else { throw refuse(e.name, "the name appears twice") }
-            if e.isSymlink {
-                let target = String(decoding: try outer.contents(e, limit: 4096), as: UTF8.self)
-                guard !target.isEmpty, !target.utf8.contains(0) else { throw refuse(e.name, "a link with an empty or NUL-containing target") }
-                volumes.links.append((e, parts, target))
-                volumes.linkMap[parts.joined(separator: "/")] = target
-            } else {
-                volumes.entries.append((e, parts))
-            }
-        }
-        for (e, parts) in volumes.entries + volumes.links.map({ ($0.0, $0.1) }) {
-            for depth in 1..<max(1, parts.count) where volumes.linkMap[parts[0..<depth].joined(separator: "/")] != nil {
-                throw refuse(e.name, "it lies below the symbolic link 'volumes/\(Untrusted.escape(parts[0..<depth].joined(separator: "/")))'")
-            }
-        }
+        let volumes = try Self.plan(outer.entries.filter { $0.name.hasPrefix("volumes/") }.map { ($0, String($0.name.dropFirst("volumes/".count))) },
+                                    zip: outer, shown: "volumes/", refuse: refuse)
+        let volumeFolder = tree.files.contains { $0.1.first == "volumes" } || tree.links.contains { $0.1.first == "volumes" } ? "docker-volumes" : "volumes"
 
         let dir = request.directory
         var info = stat()
@@ -178,8 +139,12 @@ public struct SnapshotRestore {
         // Whatever goes wrong from here, nothing this run wrote stays under the folder.
         let created = Created()
         do {
-            var result = try extract(snapshot, links: links, linkMap: linkMap, envBackup: envBackup, rootFD: rootFD, created: created)
-            result.volumes = try extractVolumes(volumes, zip: outer, rootFD: rootFD, created: created)
+            var result = try extract(snapshot, tree: tree, envBackup: envBackup, rootFD: rootFD, created: created)
+            _ = try writeTree(volumes, zip: outer, under: [volumeFolder], folderModes: true, rootFD: rootFD, created: created)
+            var names: [String] = []
+            for (_, parts) in volumes.files where !names.contains(parts[0]) { names.append(parts[0]) }
+            for (_, parts, _) in volumes.links where !names.contains(parts[0]) { names.append(parts[0]) }
+            result.volumes = names.map { ($0, Path.join(request.directory, volumeFolder + "/" + $0)) }
             return result
         } catch {
             created.undo(rootFD: rootFD)
@@ -188,34 +153,68 @@ public struct SnapshotRestore {
         }
     }
 
-    /// The volumes' entries of a snapshot, checked, and the folder they go to.
-    struct Volumes {
-        let folder: String
-        var entries: [(ZipReader.Entry, [String])] = []
+    /// A tree's entries (the repository's, or the Docker volumes'), every name and link checked
+    /// before anything is written: by path components, the links apart (written last).
+    struct TreePlan {
+        var files: [(ZipReader.Entry, [String])] = []
         var links: [(ZipReader.Entry, [String], String)] = []
         var linkMap: [String: String] = [:]
     }
 
-    /// Writes each volume under DIR/<folder>/NAME: folders, files with their modes, then links
-    /// as they were (nothing is written through one).
-    private func extractVolumes(_ volumes: Volumes, zip: ZipReader, rootFD: Int32, created: Created) throws -> [(name: String, path: String)] {
-        var names: [String] = []
-        var folderModes: [([String], mode_t)] = []
-        for (e, parts) in volumes.entries {
-            if !names.contains(parts[0]) { names.append(parts[0]) }
-            let path = [volumes.folder] + parts
+    /// Refuses an unsafe name, a name twice, a link with an empty or NUL target, and anything
+    /// below a link (it would be written through it). `entries` pairs each entry with its name
+    /// inside the tree; `shown` prefixes names in messages.
+    static func plan(_ entries: [(ZipReader.Entry, String)], zip: ZipReader, shown: String = "",
+                     refuse: (String, String) -> CDBError) throws -> TreePlan {
+        var plan = TreePlan()
+        var seen = Set<String>()
+        for (e, name) in entries {
+            if let reason = unsafeReason(name: name) { throw refuse(e.name, reason) }
+            let parts = components(name)
+            guard !parts.isEmpty else { continue }
+            let key = parts.joined(separator: "/")
+            guard seen.insert(key).inserted else { throw refuse(e.name, "the name appears twice") }
+            if e.isSymlink {
+                let target = String(decoding: try zip.contents(e, limit: 4096), as: UTF8.self)
+                guard !target.isEmpty, !target.utf8.contains(0) else { throw refuse(e.name, "a link with an empty or NUL-containing target") }
+                plan.links.append((e, parts, target))
+                plan.linkMap[key] = target
+            } else {
+                plan.files.append((e, parts))
+            }
+        }
+        for (e, parts) in plan.files + plan.links.map({ ($0.0, $0.1) }) {
+            for depth in 1..<max(1, parts.count) where plan.linkMap[parts[0..<depth].joined(separator: "/")] != nil {
+                throw refuse(e.name, "it lies below the symbolic link '\(shown)\(Untrusted.escape(parts[0..<depth].joined(separator: "/")))'")
+            }
+        }
+        return plan
+    }
+
+    /// Writes a checked tree under `prefix`: folders, files with their modes, then the links as
+    /// they were (nothing is written through one); with `folderModes`, folders get theirs last,
+    /// deepest first (a read-only folder must not stop its own contents). `skip` leaves a file
+    /// out. Returns the files and links written, and the links that point outside the tree.
+    private func writeTree(_ plan: TreePlan, zip: ZipReader, under prefix: [String] = [], folderModes: Bool = false,
+                           skip: ([String]) -> Bool = { _ in false }, rootFD: Int32, created: Created) throws -> (files: Int, links: Int, outside: [String]) {
+        var files = 0
+        var modes: [([String], mode_t)] = []
+        for (e, parts) in plan.files {
+            let path = prefix + parts
             if e.isDirectory {
                 let fd = try openDirectory(rootFD, components: path, create: true, created: created)
                 if fd != rootFD { close(fd) }
-                if e.mode & 0o7777 != 0 { folderModes.append((path, mode_t(e.mode & 0o7777))) }
+                if folderModes && e.mode & 0o7777 != 0 { modes.append((path, mode_t(e.mode & 0o7777))) }
                 continue
             }
+            if skip(parts) { continue }
             try writeFile(rootFD, name: path.joined(separator: "/"), mode: mode_t(e.mode & 0o777 == 0 ? 0o644 : e.mode & 0o777),
                           entry: e, zip: zip, created: created)
+            files += 1
         }
-        for (e, parts, target) in volumes.links {
-            if !names.contains(parts[0]) { names.append(parts[0]) }
-            let path = [volumes.folder] + parts
+        var outside: [String] = []
+        for (e, parts, target) in plan.links {
+            let path = prefix + parts
             let parent = try openDirectory(rootFD, components: Array(path.dropLast()), create: true, created: created)
             defer { if parent != rootFD { close(parent) } }
             if request.force { unlinkat(parent, path.last!, 0) }
@@ -223,13 +222,13 @@ public struct SnapshotRestore {
                 throw CDBError.cannotCreate(path: request.directory + "/" + Untrusted.escape(e.name), reason: String(cString: strerror(errno)))
             }
             created.files.append(path.joined(separator: "/"))
+            if Self.pointsOutside(parts.joined(separator: "/"), links: plan.linkMap) { outside.append("\(Untrusted.escape(e.name)) -> \(Untrusted.escape(target))") }
         }
-        // Folder modes last, deepest first: a read-only folder must not stop its own contents.
-        for (path, mode) in folderModes.sorted(by: { $0.0.count > $1.0.count }) {
+        for (path, mode) in modes.sorted(by: { $0.0.count > $1.0.count }) {
             let fd = try openDirectory(rootFD, components: path, create: false, created: created)
             if fd != rootFD { fchmod(fd, mode); close(fd) }
         }
-        return names.map { ($0, Path.join(request.directory, volumes.folder + "/" + $0)) }
+        return (files, plan.links.count, outside)
     }
 
     /// What a run created, to take back when it fails.
@@ -243,40 +242,19 @@ public struct SnapshotRestore {
         }
     }
 
-    private func extract(_ snapshot: SnapshotArchive, links: [(ZipReader.Entry, String)], linkMap: [String: String],
-                         envBackup: ZipReader.Entry?, rootFD: Int32, created: Created) throws -> Result {
+    private func extract(_ snapshot: SnapshotArchive, tree: TreePlan, envBackup: ZipReader.Entry?, rootFD: Int32, created: Created) throws -> Result {
         let outer = snapshot.outer, inner = snapshot.inner
         let dir = request.directory
         var result = Result()
-        for e in inner.entries where !e.isSymlink {
-            let parts = Self.components(e.name)
-            if e.isDirectory {
-                let fd = try openDirectory(rootFD, components: parts, create: true, created: created)
-                if fd != rootFD { close(fd) }
-                continue
-            }
-            if envBackup != nil && parts == [".env"] {
-                reporter.warning("the snapshot holds both a committed .env and .env.backup (the work tree's .env when it was made); .env.backup wins, the committed one is in the repository's history")
-                continue
-            }
-            try writeFile(rootFD, name: parts.joined(separator: "/"), mode: mode_t(e.mode & 0o777 == 0 ? 0o644 : e.mode & 0o777),
-                          entry: e, zip: inner, created: created)
-            result.files += 1
-        }
         // Links last, exactly as committed, so that no file is ever written through one.
-        var outside: [String] = []
-        for (e, target) in links {
-            let parts = Self.components(e.name)
-            let parent = try openDirectory(rootFD, components: Array(parts.dropLast()), create: true, created: created)
-            defer { if parent != rootFD { close(parent) } }
-            if request.force { unlinkat(parent, parts.last!, 0) }
-            guard symlinkat(target, parent, parts.last!) == 0 else {
-                throw CDBError.cannotCreate(path: dir + "/" + Untrusted.escape(e.name), reason: String(cString: strerror(errno)))
-            }
-            created.files.append(parts.joined(separator: "/"))
-            if Self.pointsOutside(parts.joined(separator: "/"), links: linkMap) { outside.append("\(Untrusted.escape(e.name)) -> \(Untrusted.escape(target))") }
-            result.links += 1
-        }
+        let written = try writeTree(tree, zip: inner, skip: { parts in
+            guard envBackup != nil && parts == [".env"] else { return false }
+            reporter.warning("the snapshot holds both a committed .env and .env.backup (the work tree's .env when it was made); .env.backup wins, the committed one is in the repository's history")
+            return true
+        }, rootFD: rootFD, created: created)
+        result.files = written.files
+        result.links = written.links
+        let outside = written.outside
         if !outside.isEmpty {
             reporter.warning("\(outside.count) link\(outside.count == 1 ? "" : "s") point\(outside.count == 1 ? "s" : "") outside \(dir) (restored as committed, as git checkout does): \(outside.joined(separator: ", "))")
         }
