@@ -149,6 +149,31 @@ struct DockerVolumeTests {
         #expect(missing.status == 66 && missing.stderr.contains("no docker command") && missing.stderr.contains("volumes/nope/_data"), "\(missing.stderr)")
         #expect(Harness.files(in: root + "/Repository") == before, "refusals write nothing")
 
+        // A Docker that answers (here a stand-in script, as CDB_DOCKER): its mountpoint wins over
+        // the data root; an answer that is not an absolute path falls back to the data root.
+        let elsewhere = base + "/elsewhere/_data"
+        try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
+        try "from inspect\n".write(toFile: elsewhere + "/marker.txt", atomically: false, encoding: .utf8)
+        let docker = base + "/docker-cli"
+        try """
+            #!/bin/sh
+            [ "$1 $2" = "volume inspect" ] || exit 2
+            case "$5" in trading_data) echo '\(elsewhere)' ;; odd) echo 'relative/path' ;; *) echo "Error: No such volume: $5" >&2; exit 1 ;; esac
+            """.write(toFile: docker, atomically: false, encoding: .utf8)
+        chmod(docker, 0o755)
+        var answering = env
+        answering["CDB_DOCKER"] = docker
+        let inspected = try Harness.cdb("cdb-repo-snap", ["--force", "--include-docker-volume", "trading_data"], environment: answering, directory: repo.path)
+        #expect(inspected.status == 0, "\(inspected.stderr)")
+        let inspectedZip = inspected.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let listed = try Harness.run("unzip", ["-Z1", inspectedZip]).stdout
+        #expect(listed.contains("volumes/trading_data/marker.txt") && !listed.contains("config/app.yml"), "\(listed)")
+        try FileManager.default.createDirectory(atPath: base + "/docker/volumes/odd/_data", withIntermediateDirectories: true)
+        try "root\n".write(toFile: base + "/docker/volumes/odd/_data/r.txt", atomically: false, encoding: .utf8)
+        let odd = try Harness.cdb("cdb-repo-snap", ["--force", "--include-docker-volume", "odd"], environment: answering, directory: repo.path)
+        let oddListed = try Harness.run("unzip", ["-Z1", odd.stdout.trimmingCharacters(in: .whitespacesAndNewlines)]).stdout
+        #expect(odd.status == 0 && oddListed.contains("volumes/odd/r.txt"), "\(odd.stderr)")
+
         // CDB_DOCKER_VOLUMES: the default, for cdb-repo-snap and the session alike.
         var configured = env
         configured["CDB_DOCKER_VOLUMES"] = "trading_data"
