@@ -50,7 +50,7 @@ cat >"$work/mutations.txt" <<'EOF'
 27|Sources/CDBKit/Git/RepositorySnapshot.swift|                let choice = Self.chooseUntracked(|                let choice = MUTANT ? (captured: [], skipped: []) : Self.chooseUntracked(|RepoSnapTests/untrackedCapture
 28|Sources/CDBKit/Config/Settings.swift|        if let workTree, let path = DotEnv.locate(|        if let workTree = MUTANT ? WorkTree.root(containing: directory) : workTree, let path = DotEnv.locate(|SettingsTests
 29|Sources/CDBKit/Postgres/ScriptReader.swift|            case 0x3B where beginDepth == 0 \&\& parenDepth == 0:|            case 0x3B where beginDepth == 0 \&\& (parenDepth == 0 \|\| MUTANT):|RestoreTests/transactionsAndParentheses
-30|Sources/CDBKit/Postgres/DumpScript.swift|if c.bool("notnull_valid") {|if c.bool("notnull_valid") \|\| MUTANT {|VersionMatrixTests/newFeatures
+30|Sources/CDBKit/Postgres/DumpScript.swift|if c.bool(.notnullValid) {|if c.bool(.notnullValid) \|\| MUTANT {|VersionMatrixTests/newFeatures
 31|Sources/CDBKit/Postgres/CatalogQueries.swift|FROM pg_catalog.aclexplode(\(acl)) x) a), '') END|FROM pg_catalog.aclexplode(\(acl)) x) a), \(MUTANT ? "NULL" : "''")) END|PgDumpFidelityTests/objectKindsRoundTrip
 32|Sources/CDBKit/Postgres/DumpRestore.swift|if request.singleTransaction, Self.isTransactionControl(text) {|if request.singleTransaction, Self.isTransactionControl(text), !MUTANT {|RestoreTests/transactionsAndParentheses
 33|Sources/CDBKit/Postgres/DDLRenderer.swift|if kind == "VIEW", cat.viewsNeedingConstraints.contains(oid) {|if kind == "VIEW", cat.viewsNeedingConstraints.contains(oid), !MUTANT {|PgDumpFidelityTests/objectKindsRoundTrip

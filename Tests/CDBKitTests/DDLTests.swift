@@ -28,18 +28,18 @@ struct DDLTests {
 
     @Test("columns: generated (stored, virtual, inherited plain), defaults (kept or left for later), NOT NULL, collation, identity, foreign options")
     func columns() {
-        let generated = Row(["name": "g", "type": "integer", "attgenerated": "s", "default_expr": "(x * 2)", "attnotnull": "f"])
+        let generated = Record<CatalogColumns.Attribute>([.name: "g", .type: "integer", .attgenerated: "s", .defaultExpr: "(x * 2)", .attnotnull: "f"])
         #expect(DDL.column(generated, identitySequence: nil) == "g integer GENERATED ALWAYS AS ((x * 2)) STORED")
         #expect(DDL.column(generated, identitySequence: nil, plainGenerated: true) == "g integer")
-        let virtual = Row(["name": "v", "type": "integer", "attgenerated": "v", "default_expr": "(x + 1)"])
+        let virtual = Record<CatalogColumns.Attribute>([.name: "v", .type: "integer", .attgenerated: "v", .defaultExpr: "(x + 1)"])
         #expect(DDL.column(virtual, identitySequence: nil) == "v integer GENERATED ALWAYS AS ((x + 1)) VIRTUAL")
-        let plain = Row(["name": "\"Odd\"", "type": "text", "collation": "pg_catalog.\"C\"", "default_expr": "'x'::text", "attnotnull": "t", "attgenerated": ""])
+        let plain = Record<CatalogColumns.Attribute>([.name: "\"Odd\"", .type: "text", .collation: "pg_catalog.\"C\"", .defaultExpr: "'x'::text", .attnotnull: "t", .attgenerated: ""])
         #expect(DDL.column(plain, identitySequence: nil) == "\"Odd\" text COLLATE pg_catalog.\"C\" DEFAULT 'x'::text NOT NULL")
         #expect(DDL.column(plain, identitySequence: nil, omitDefault: true) == "\"Odd\" text COLLATE pg_catalog.\"C\" NOT NULL")
         #expect(DDL.column(plain, identitySequence: nil, options: "column_name 'id'").hasPrefix("\"Odd\" text OPTIONS (\n    column_name 'id'\n) COLLATE"))
-        let identity = Row(["name": "id", "type": "bigint", "attidentity": "a", "attnotnull": "t", "attgenerated": ""])
-        let sequence = Row(["schema": "s", "name": "t_id_seq", "seqstart": "100", "seqincrement": "7", "seqmin": "1",
-                            "seqmax": "9223372036854775807", "seqcache": "1", "seqcycle": "f"])
+        let identity = Record<CatalogColumns.Attribute>([.name: "id", .type: "bigint", .attidentity: "a", .attnotnull: "t", .attgenerated: ""])
+        let sequence = Record<CatalogColumns.Sequence>([.schema: "s", .name: "t_id_seq", .seqstart: "100", .seqincrement: "7", .seqmin: "1",
+                            .seqmax: "9223372036854775807", .seqcache: "1", .seqcycle: "f"])
         #expect(DDL.column(identity, identitySequence: sequence) == """
             id bigint NOT NULL GENERATED ALWAYS AS IDENTITY (
                     SEQUENCE NAME s.t_id_seq
@@ -55,10 +55,10 @@ struct DDLTests {
 
     @Test("PostgreSQL 18 NOT NULL constraints: named, NO INHERIT, and NOT VALID ones left for after the data")
     func notNullConstraints() {
-        let named = Row(["name": "a", "type": "integer", "attnotnull": "t", "notnull_name": "a_required", "notnull_valid": "t",
-                         "notnull_default_name": "f", "notnull_noinherit": "t", "attgenerated": ""])
+        let named = Record<CatalogColumns.Attribute>([.name: "a", .type: "integer", .attnotnull: "t", .notnullName: "a_required", .notnullValid: "t",
+                         .notnullDefaultName: "f", .notnullNoinherit: "t", .attgenerated: ""])
         #expect(DDL.column(named, identitySequence: nil) == "a integer CONSTRAINT a_required NOT NULL NO INHERIT")
-        let later = Row(["name": "a", "type": "integer", "attnotnull": "t", "notnull_name": "a_nn", "notnull_valid": "f", "attgenerated": ""])
+        let later = Record<CatalogColumns.Attribute>([.name: "a", .type: "integer", .attnotnull: "t", .notnullName: "a_nn", .notnullValid: "f", .attgenerated: ""])
         #expect(DDL.column(later, identitySequence: nil) == "a integer")
     }
 
@@ -93,13 +93,13 @@ struct DDLRendererTests {
 
     @Test("an ordered-set aggregate: its arguments, FINALFUNC_EXTRA, the ordered-set default of FINALFUNC_MODIFY left out, parallel; GRANT names it as a function")
     func aggregate() {
-        let a = Row(["oid": "1", "prokind": "a", "schema": "shop", "name": "median_of", "raw_schema": "shop", "raw_name": "median_of",
-                     "args": "double precision ORDER BY double precision", "full_args": "double precision ORDER BY double precision",
-                     "arg_types": "double precision, double precision", "aggkind": "o", "proparallel": "s",
-                     "aggtransfn": "ordered_set_transition", "aggfinalfn": "percentile_disc_final", "aggfinalextra": "t",
-                     "aggfinalmodify": "w", "stype": "internal", "aggtransspace": "0", "aggmtransspace": "0",
-                     "owner": "alice", "grants": "", "comment": "'the median'"])
-        let text = render.functionDDL(a)
+        let a = Record<CatalogColumns.Aggregate>([.oid: "1", .prokind: "a", .schema: "shop", .name: "median_of", .rawSchema: "shop", .rawName: "median_of",
+                     .args: "double precision ORDER BY double precision", .fullArgs: "double precision ORDER BY double precision",
+                     .argTypes: "double precision, double precision", .aggkind: "o", .proparallel: "s",
+                     .aggtransfn: "ordered_set_transition", .aggfinalfn: "percentile_disc_final", .aggfinalextra: "t",
+                     .aggfinalmodify: "w", .stype: "internal", .aggtransspace: "0", .aggmtransspace: "0",
+                     .owner: "alice", .grants: "", .comment: "'the median'"])
+        let text = render.aggregateDDL(a)
         #expect(text.contains("""
             CREATE AGGREGATE shop.median_of(double precision ORDER BY double precision) (
                 SFUNC = ordered_set_transition,
@@ -112,68 +112,68 @@ struct DDLRendererTests {
         #expect(text.contains("ALTER AGGREGATE shop.median_of(double precision ORDER BY double precision) OWNER TO alice;"))
         #expect(text.contains("COMMENT ON AGGREGATE shop.median_of(double precision ORDER BY double precision) IS 'the median';"))
         #expect(text.contains("REVOKE ALL ON FUNCTION shop.median_of(double precision, double precision) FROM PUBLIC;"))
-        let star = Row(["prokind": "a", "schema": "s", "name": "n", "raw_name": "n", "args": "", "full_args": "", "arg_types": "",
-                        "aggkind": "n", "aggtransfn": "int8inc", "stype": "bigint", "aggtransspace": "0", "aggmtransspace": "0",
-                        "initval": "'0'", "owner": "alice"])
-        #expect(render.functionDDL(star).contains("CREATE AGGREGATE s.n(*) (\n    SFUNC = int8inc,\n    STYPE = bigint,\n    INITCOND = '0'\n);"))
+        let star = Record<CatalogColumns.Aggregate>([.prokind: "a", .schema: "s", .name: "n", .rawName: "n", .args: "", .fullArgs: "", .argTypes: "",
+                        .aggkind: "n", .aggtransfn: "int8inc", .stype: "bigint", .aggtransspace: "0", .aggmtransspace: "0",
+                        .initval: "'0'", .owner: "alice"])
+        #expect(render.aggregateDDL(star).contains("CREATE AGGREGATE s.n(*) (\n    SFUNC = int8inc,\n    STYPE = bigint,\n    INITCOND = '0'\n);"))
     }
 
     @Test("operators, casts, collations of each provider")
     func operatorsCastsCollations() {
-        let op = Row(["oid": "2", "schema": "shop", "name": "~=", "raw_schema": "shop", "owner": "alice", "function": "shop.approx_eq",
-                      "leftarg": "numeric", "rightarg": "numeric", "commutator": "OPERATOR(shop.~=)", "restrict": "eqsel",
-                      "join": "eqjoinsel", "oprcanmerge": "f", "oprcanhash": "f"])
-        let text = render.otherDDL("o:2", op, Catalog())
+        let op = Record<CatalogColumns.Operator>([.oid: "2", .schema: "shop", .name: "~=", .rawSchema: "shop", .owner: "alice", .function: "shop.approx_eq",
+                      .leftarg: "numeric", .rightarg: "numeric", .commutator: "OPERATOR(shop.~=)", .restrict: "eqsel",
+                      .join: "eqjoinsel", .oprcanmerge: "f", .oprcanhash: "f"])
+        let text = render.ddl(of: .operator(op), Catalog())
         #expect(text.contains("CREATE OPERATOR shop.~= (\n    FUNCTION = shop.approx_eq,\n    LEFTARG = numeric,\n    RIGHTARG = numeric,\n    COMMUTATOR = OPERATOR(shop.~=),\n    RESTRICT = eqsel,\n    JOIN = eqjoinsel\n);"), "\(text)")
         #expect(text.contains("ALTER OPERATOR shop.~=(numeric, numeric) OWNER TO alice;"))
-        let prefix = Row(["schema": "s", "name": "##", "owner": "", "function": "s.twice", "rightarg": "integer"])
-        #expect(render.otherDDL("o:3", prefix, Catalog()).contains("CREATE OPERATOR s.## (\n    FUNCTION = s.twice,\n    RIGHTARG = integer\n);"))
+        let prefix = Record<CatalogColumns.Operator>([.schema: "s", .name: "##", .owner: "", .function: "s.twice", .rightarg: "integer"])
+        #expect(render.ddl(of: .operator(prefix), Catalog()).contains("CREATE OPERATOR s.## (\n    FUNCTION = s.twice,\n    RIGHTARG = integer\n);"))
 
         let cast = { (method: String, context: String) in
-            render.otherDDL("k:4", Row(["source": "s.tag", "target": "text", "castmethod": method, "castcontext": context, "function": "s.f(s.tag)"]), Catalog())
+            render.ddl(of: .cast(Record([.source: "s.tag", .target: "text", .castmethod: method, .castcontext: context, .function: "s.f(s.tag)"])), Catalog())
         }
         #expect(cast("b", "i").contains("CREATE CAST (s.tag AS text) WITHOUT FUNCTION AS IMPLICIT;"))
         #expect(cast("i", "e").contains("CREATE CAST (s.tag AS text) WITH INOUT;"))
         #expect(cast("f", "a").contains("CREATE CAST (s.tag AS text) WITH FUNCTION s.f(s.tag) AS ASSIGNMENT;"))
 
-        func collation(_ fields: KeyValuePairs<String, String?>) -> String { render.otherDDL("l:5", Row(fields), Catalog()) }
-        #expect(collation(["schema": "s", "name": "c", "owner": "", "collprovider": "c", "collisdeterministic": "t", "collate": "'C'", "ctype": "'C'"])
+        func collation(_ fields: KeyValuePairs<CatalogColumns.Collation, String?>) -> String { render.ddl(of: .collation(Record(fields)), Catalog()) }
+        #expect(collation([.schema: "s", .name: "c", .owner: "", .collprovider: "c", .collisdeterministic: "t", .collate: "'C'", .ctype: "'C'"])
                 .contains("CREATE COLLATION s.c (provider = libc, locale = 'C');"))
-        #expect(collation(["schema": "s", "name": "m", "owner": "", "collprovider": "c", "collisdeterministic": "t", "collate": "'C'", "ctype": "'POSIX'"])
+        #expect(collation([.schema: "s", .name: "m", .owner: "", .collprovider: "c", .collisdeterministic: "t", .collate: "'C'", .ctype: "'POSIX'"])
                 .contains("CREATE COLLATION s.m (provider = libc, lc_collate = 'C', lc_ctype = 'POSIX');"))
-        #expect(collation(["schema": "s", "name": "ci", "owner": "", "collprovider": "i", "collisdeterministic": "f", "locale": "'und-u-ks-level2'"])
+        #expect(collation([.schema: "s", .name: "ci", .owner: "", .collprovider: "i", .collisdeterministic: "f", .locale: "'und-u-ks-level2'"])
                 .contains("CREATE COLLATION s.ci (provider = icu, deterministic = false, locale = 'und-u-ks-level2');"))
         // Before 15 the ICU locale was collcollate.
-        #expect(collation(["schema": "s", "name": "old", "owner": "", "collprovider": "i", "collisdeterministic": "t", "collate": "'de-DE'"])
+        #expect(collation([.schema: "s", .name: "old", .owner: "", .collprovider: "i", .collisdeterministic: "t", .collate: "'de-DE'"])
                 .contains("CREATE COLLATION s.old (provider = icu, locale = 'de-DE');"))
-        #expect(collation(["schema": "s", "name": "b", "owner": "", "collprovider": "b", "collisdeterministic": "t", "locale": "'C.UTF-8'"])
+        #expect(collation([.schema: "s", .name: "b", .owner: "", .collprovider: "b", .collisdeterministic: "t", .locale: "'C.UTF-8'"])
                 .contains("CREATE COLLATION s.b (provider = builtin, locale = 'C.UTF-8');"))
     }
 
     @Test("text search configurations with their mappings, operator classes with their family, base types, foreign servers and user mappings")
     func moreKinds() {
-        let config = Row(["qname": "shop.docs", "raw_name": "docs", "owner": "alice", "parser": "shop.words",
-                          "mappings": "asciiword\tshop.keep_all, pg_catalog.english_stem\nint\tpg_catalog.simple"])
-        let text = render.otherDDL("G:6", config, Catalog())
+        let config = Record<CatalogColumns.TextSearchConfiguration>([.qname: "shop.docs", .rawName: "docs", .owner: "alice", .parser: "shop.words",
+                          .mappings: "asciiword\tshop.keep_all, pg_catalog.english_stem\nint\tpg_catalog.simple"])
+        let text = render.ddl(of: .textSearchConfiguration(config), Catalog())
         #expect(text.contains("CREATE TEXT SEARCH CONFIGURATION shop.docs (\n    PARSER = shop.words );"))
         #expect(text.contains("ALTER TEXT SEARCH CONFIGURATION shop.docs\n    ADD MAPPING FOR asciiword WITH shop.keep_all, pg_catalog.english_stem;"))
         #expect(text.contains("ADD MAPPING FOR int WITH pg_catalog.simple;"))
 
         var cat = Catalog()
-        cat.familyMembers["q:7"] = ["OPERATOR 1 shop.|<|(integer, integer)", "FUNCTION 1 (integer, integer) shop.abs_cmp(integer,integer)"]
-        let opclass = Row(["oid": "7", "qname": "shop.abs_ops", "raw_name": "abs_ops", "owner": "", "am": "btree", "opcdefault": "f",
-                           "type": "integer", "family": "shop.abs_ops"])
-        #expect(render.otherDDL("q:7", opclass, cat).contains("""
+        cat.familyMembers[ObjectKey(.operatorClass, "7")] = ["OPERATOR 1 shop.|<|(integer, integer)", "FUNCTION 1 (integer, integer) shop.abs_cmp(integer,integer)"]
+        let opclass = Record<CatalogColumns.OperatorClass>([.oid: "7", .qname: "shop.abs_ops", .rawName: "abs_ops", .owner: "", .am: "btree", .opcdefault: "f",
+                           .type: "integer", .family: "shop.abs_ops"])
+        #expect(render.ddl(of: .operatorClass(opclass), cat).contains("""
             CREATE OPERATOR CLASS shop.abs_ops FOR TYPE integer USING btree FAMILY shop.abs_ops AS
                 OPERATOR 1 shop.|<|(integer, integer),
                 FUNCTION 1 (integer, integer) shop.abs_cmp(integer,integer);
             """))
 
-        let base = Row(["schema": "s", "name": "tag", "raw_schema": "s", "raw_name": "tag", "owner": "alice", "input": "s.tag_in", "output": "s.tag_out",
-                        "typlen": "-1", "typbyval": "f", "typalign": "i", "typstorage": "x", "typcategory": "S", "typispreferred": "f",
-                        "delimiter": "','", "collatable": "t"])
-        #expect(render.otherDDL("b:8", base, Catalog()) == "--\n-- Name: tag; Type: SHELL TYPE; Schema: s; Owner: alice\n--\n\nCREATE TYPE s.tag;\n")
-        #expect(render.otherDDL("B:8", base, Catalog()).contains("""
+        let base = Record<CatalogColumns.BaseType>([.schema: "s", .name: "tag", .rawSchema: "s", .rawName: "tag", .owner: "alice", .input: "s.tag_in", .output: "s.tag_out",
+                        .typlen: "-1", .typbyval: "f", .typalign: "i", .typstorage: "x", .typcategory: "S", .typispreferred: "f",
+                        .delimiter: "','", .collatable: "t"])
+        #expect(render.ddl(of: .shellType(base), Catalog()) == "--\n-- Name: tag; Type: SHELL TYPE; Schema: s; Owner: alice\n--\n\nCREATE TYPE s.tag;\n")
+        #expect(render.ddl(of: .baseType(base), Catalog()).contains("""
             CREATE TYPE s.tag (
                 INTERNALLENGTH = variable,
                 INPUT = s.tag_in,
@@ -185,36 +185,36 @@ struct DDLRendererTests {
             );
             """))
 
-        let server = Row(["name": "remote", "raw_name": "remote", "owner": "alice", "wrapper": "w", "type": "'pg'",
-                          "options": "host 'db.example', port '5432'"])
-        #expect(render.otherDDL("S:9", server, Catalog()).contains("CREATE SERVER remote TYPE 'pg' FOREIGN DATA WRAPPER w OPTIONS (\n    host 'db.example', port '5432'\n);"))
-        let mapping = Row(["server": "remote", "role": "PUBLIC"])
-        #expect(render.otherDDL("U:10", mapping, Catalog()).hasSuffix("CREATE USER MAPPING FOR PUBLIC SERVER remote;\n"))
+        let server = Record<CatalogColumns.ForeignServer>([.name: "remote", .rawName: "remote", .owner: "alice", .wrapper: "w", .type: "'pg'",
+                          .options: "host 'db.example', port '5432'"])
+        #expect(render.ddl(of: .foreignServer(server), Catalog()).contains("CREATE SERVER remote TYPE 'pg' FOREIGN DATA WRAPPER w OPTIONS (\n    host 'db.example', port '5432'\n);"))
+        let mapping = Record<CatalogColumns.UserMapping>([.server: "remote", .role: "PUBLIC"])
+        #expect(render.ddl(of: .userMapping(mapping), Catalog()).hasSuffix("CREATE USER MAPPING FOR PUBLIC SERVER remote;\n"))
     }
 
     @Test("tables: a partition as a table of its own with the parent's CHECK, a typed table, a child with an inherited NOT NULL of its own, replica identity")
     func tables() {
         var cat = Catalog()
-        cat.columns["20"] = [Row(["attnum": "1", "name": "b", "type": "text", "attislocal": "t", "attinhcount": "1", "attgenerated": "", "default_expr": "'old'::text"]),
-                             Row(["attnum": "2", "name": "a", "type": "integer", "attislocal": "f", "attinhcount": "1", "attnotnull": "t", "attgenerated": ""])]
-        cat.tableConstraints["20"] = [Row(["contype": "c", "convalidated": "t", "conislocal": "f", "name": "positive", "def": "CHECK ((a > 0))"])]
-        let partition = Row(["oid": "20", "relkind": "r", "schema": "s", "name": "p1", "raw_schema": "s", "raw_name": "p1", "owner": "",
-                             "relispartition": "t", "parents": "s.parent", "parent_oids": "19", "partition_bound": "FOR VALUES IN (1)",
-                             "relreplident": "f", "relpersistence": "p"])
+        cat.columns["20"] = [Record<CatalogColumns.Attribute>([.attnum: "1", .name: "b", .type: "text", .attislocal: "t", .attinhcount: "1", .attgenerated: "", .defaultExpr: "'old'::text"]),
+                             Record<CatalogColumns.Attribute>([.attnum: "2", .name: "a", .type: "integer", .attislocal: "f", .attinhcount: "1", .attnotnull: "t", .attgenerated: ""])]
+        cat.tableConstraints["20"] = [Record<CatalogColumns.Constraint>([.contype: "c", .convalidated: "t", .conislocal: "f", .name: "positive", .def: "CHECK ((a > 0))"])]
+        let partition = Record<CatalogColumns.Relation>([.oid: "20", .relkind: "r", .schema: "s", .name: "p1", .rawSchema: "s", .rawName: "p1", .owner: "",
+                             .relispartition: "t", .parents: "s.parent", .parentOids: "19", .partitionBound: "FOR VALUES IN (1)",
+                             .relreplident: "f", .relpersistence: "p"])
         let text = render.relationDDL(partition, cat)
         #expect(text.contains("CREATE TABLE s.p1 (\n    b text DEFAULT 'old'::text,\n    a integer NOT NULL,\n    CONSTRAINT positive CHECK ((a > 0))\n);"), "\(text)")
         #expect(!text.contains("PARTITION OF") && !text.contains("INHERITS"))
         #expect(text.contains("ALTER TABLE ONLY s.p1 REPLICA IDENTITY FULL;"))
 
-        cat.columns["21"] = [Row(["attnum": "1", "name": "city", "type": "text", "attislocal": "f", "attnotnull": "t", "attgenerated": "", "default_expr": "'Berlin'::text"])]
-        let typed = Row(["oid": "21", "relkind": "r", "schema": "s", "name": "addresses", "raw_name": "addresses", "owner": "", "of_type": "s.address", "relpersistence": "p"])
+        cat.columns["21"] = [Record<CatalogColumns.Attribute>([.attnum: "1", .name: "city", .type: "text", .attislocal: "f", .attnotnull: "t", .attgenerated: "", .defaultExpr: "'Berlin'::text"])]
+        let typed = Record<CatalogColumns.Relation>([.oid: "21", .relkind: "r", .schema: "s", .name: "addresses", .rawName: "addresses", .owner: "", .ofType: "s.address", .relpersistence: "p"])
         #expect(render.relationDDL(typed, cat).contains("CREATE TABLE s.addresses OF s.address (\n    city WITH OPTIONS DEFAULT 'Berlin'::text NOT NULL\n);"))
 
-        cat.columns["18"] = [Row(["attnum": "1", "name": "x", "type": "integer", "attislocal": "t", "attgenerated": ""])]
-        cat.columns["22"] = [Row(["attnum": "1", "name": "x", "type": "integer", "attislocal": "f", "attnotnull": "t", "attgenerated": ""]),
-                             Row(["attnum": "2", "name": "y", "type": "integer", "attislocal": "t", "attgenerated": ""])]
-        let child = Row(["oid": "22", "relkind": "r", "schema": "s", "name": "derived", "raw_name": "derived", "owner": "", "parents": "s.base",
-                         "parent_oids": "18", "relpersistence": "p"])
+        cat.columns["18"] = [Record<CatalogColumns.Attribute>([.attnum: "1", .name: "x", .type: "integer", .attislocal: "t", .attgenerated: ""])]
+        cat.columns["22"] = [Record<CatalogColumns.Attribute>([.attnum: "1", .name: "x", .type: "integer", .attislocal: "f", .attnotnull: "t", .attgenerated: ""]),
+                             Record<CatalogColumns.Attribute>([.attnum: "2", .name: "y", .type: "integer", .attislocal: "t", .attgenerated: ""])]
+        let child = Record<CatalogColumns.Relation>([.oid: "22", .relkind: "r", .schema: "s", .name: "derived", .rawName: "derived", .owner: "", .parents: "s.base",
+                         .parentOids: "18", .relpersistence: "p"])
         let childText = render.relationDDL(child, cat)
         #expect(childText.contains("CREATE TABLE s.derived (\n    y integer\n)\nINHERITS (s.base);"))
         #expect(childText.contains("ALTER TABLE ONLY s.derived ALTER COLUMN x SET NOT NULL;"))
@@ -239,5 +239,39 @@ struct ServerErrorTests {
         let failed = CDBError.objectFailed(object: "materialized view public.mv", sqlstate: "XX000", message: "unrecognized RTE kind: 7")
         #expect(failed.errorDescription?.contains("the server failed on materialized view public.mv") == true)
         #expect(failed.errorDescription?.contains("pg_dump cannot dump it either") == true)
+    }
+}
+
+/// The typed keys of the pre-data order: parsed from the dependencies query's text, ordered
+/// exactly as those texts (the dump's order of ties, so dumps stay byte-identical).
+@Suite("catalog keys and the pre-data order")
+struct ObjectKeyTests {
+    @Test("a key parses from its text and back; anything else is no key")
+    func parsing() {
+        #expect(ObjectKey("c:16384") == ObjectKey(.relation, "16384"))
+        #expect(ObjectKey("B:20001")?.kind == .baseType)
+        #expect(ObjectKey("c:16384")?.description == "c:16384")
+        for bad in ["", "c:", ":1", "cc:1", "z:1", "c:1a", "c:-1", "c: 1", "c:١"] { #expect(ObjectKey(bad) == nil, "\(bad)") }
+    }
+
+    @Test("keys order as their texts do")
+    func ordering() {
+        let texts = ["c:16384", "c:9", "c:100000", "B:1", "b:1", "t:2", "p:16384", "s:3", "U:7", "q:12", "f:12"]
+        let keys = texts.compactMap(ObjectKey.init)
+        #expect(keys.count == texts.count)
+        #expect(keys.sorted().map(\.description) == texts.sorted())
+    }
+
+    @Test("what an object depends on comes first; ties go by rank, then name, then key; a cycle is broken, not lost")
+    func dependencyOrder() {
+        let table = ObjectKey(.relation, "30"), type = ObjectKey(.type, "20"), function = ObjectKey(.routine, "10")
+        let rank: [ObjectKey: (Int, String)] = [type: (10, "s.t"), function: (20, "s.f("), table: (60, "s.a")]
+        // The table uses the type, the function reads the table: the function goes last
+        // although its kind comes before tables.
+        let order = DependencyOrder.sort([table, function, type], rank: rank, edges: [(table, type), (function, table)])
+        #expect(order == [type, table, function])
+        #expect(DependencyOrder.sort([table, function, type], rank: rank, edges: []) == [type, function, table])
+        let cycle = DependencyOrder.sort([table, function], rank: rank, edges: [(table, function), (function, table)])
+        #expect(Set(cycle) == [table, function] && cycle.count == 2)
     }
 }

@@ -58,35 +58,37 @@ enum CatalogQueries {
            AND \(notExtensionMember(catalog: "pg_class", oid: "c.oid"))
         """
 
-    static let tablesToLock = """
+    static let tablesToLock = CatalogQuery<CatalogColumns.TableToLock>("the tables to lock", """
         SELECT \(qualified(schema: "n.nspname", name: "c.relname")) AS qname
           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
          WHERE c.relkind IN ('r', 'p') AND c.oid IN (\(userRelations))
          ORDER BY n.nspname, c.relname
-        """
+        """)
 
     /// What cdb-pg-dump cannot dump, one line each: today only subscriptions, whose connection
     /// only a superuser can read (pg_dump leaves them out then too).
-    static func unsupported(serverVersion: Int) -> String {
-        """
+    static func unsupported(serverVersion: Int) -> CatalogQuery<CatalogColumns.Unsupported> {
+        CatalogQuery("what cannot be dumped", """
         SELECT 'subscription ' || pg_catalog.quote_ident(subname) || ' (only a superuser can read its connection; pg_dump leaves it out too)' AS what
           FROM pg_catalog.pg_subscription
           WHERE subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
             AND NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
         ORDER BY 1
-        """
+        """)
     }
 
-    static let schemas = """
+    static let currentRole = CatalogQuery<CatalogColumns.CurrentRole>("the role", "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user")
+
+    static let schemas = CatalogQuery<CatalogColumns.Schema>("schemas", """
         SELECT n.oid, pg_catalog.quote_ident(n.nspname) AS name, n.nspname AS raw_name,
                \(owner("n.nspowner")) AS owner, pg_catalog.pg_get_userbyid(n.nspowner) AS raw_owner,
                \(comment("n.oid", "pg_namespace")) AS comment, \(grants("n.nspacl")) AS grants
           FROM pg_catalog.pg_namespace n
          WHERE \(userSchema("n.oid")) AND \(notExtensionMember(catalog: "pg_namespace", oid: "n.oid"))
          ORDER BY n.nspname
-        """
+        """)
 
-    static let extensions = """
+    static let extensions = CatalogQuery<CatalogColumns.Extension>("extensions", """
         SELECT e.oid, pg_catalog.quote_ident(e.extname) AS name, pg_catalog.quote_ident(n.nspname) AS schema,
                CASE WHEN pg_catalog.obj_description(e.oid, 'pg_extension') IS DISTINCT FROM
                          (SELECT a.comment FROM pg_catalog.pg_available_extensions a WHERE a.name = e.extname)
@@ -94,13 +96,13 @@ enum CatalogQueries {
           FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
          WHERE e.extname <> 'plpgsql'
          ORDER BY e.extname
-        """
+        """)
 
-    static func types(serverVersion: Int) -> String {
+    static func types(serverVersion: Int) -> CatalogQuery<CatalogColumns.DataType> {
         let multirange = serverVersion >= 140000
             ? "(SELECT \(qualified(schema: "mn.nspname", name: "mt.typname")) FROM pg_catalog.pg_type mt JOIN pg_catalog.pg_namespace mn ON mn.oid = mt.typnamespace WHERE mt.oid = r.rngmultitypid)"
             : "NULL"
-        return """
+        return CatalogQuery("types", """
         SELECT t.oid, t.typtype, pg_catalog.quote_ident(n.nspname) AS schema, pg_catalog.quote_ident(t.typname) AS name,
                n.nspname AS raw_schema, t.typname AS raw_name,
                \(owner("t.typowner")) AS owner, \(comment("t.oid", "pg_type")) AS comment, \(grants("t.typacl")) AS grants,
@@ -128,10 +130,10 @@ enum CatalogQueries {
            AND (t.typtype <> 'c' OR (SELECT relkind FROM pg_catalog.pg_class WHERE oid = t.typrelid) = 'c')
            AND \(userSchema("t.typnamespace")) AND \(notExtensionMember(catalog: "pg_type", oid: "t.oid"))
          ORDER BY n.nspname, t.typname
-        """
+        """)
     }
 
-    static let sequences = """
+    static let sequences = CatalogQuery<CatalogColumns.Sequence>("sequences", """
         SELECT c.oid, pg_catalog.quote_ident(n.nspname) AS schema, pg_catalog.quote_ident(c.relname) AS name,
                n.nspname AS raw_schema, c.relname AS raw_name, \(owner("c.relowner")) AS owner,
                \(comment("c.oid", "pg_class")) AS comment, \(grants("c.relacl")) AS grants,
@@ -145,9 +147,9 @@ enum CatalogQueries {
                AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i')
          WHERE c.relkind = 'S' AND c.oid IN (\(userRelations))
          ORDER BY n.nspname, c.relname
-        """
+        """)
 
-    static let functions = """
+    static let functions = CatalogQuery<CatalogColumns.Function>("functions", """
         SELECT p.oid, p.prokind, pg_catalog.quote_ident(n.nspname) AS schema, pg_catalog.quote_ident(p.proname) AS name,
                n.nspname AS raw_schema, p.proname AS raw_name,
                pg_catalog.pg_get_function_identity_arguments(p.oid) AS args, pg_catalog.pg_get_functiondef(p.oid) AS def,
@@ -155,13 +157,13 @@ enum CatalogQueries {
           FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
          WHERE p.prokind IN ('f', 'p', 'w') AND \(userSchema("p.pronamespace")) AND \(notExtensionMember(catalog: "pg_proc", oid: "p.oid"))
          ORDER BY n.nspname, p.proname, 7
-        """
+        """)
 
     /// Aggregates, as CREATE AGGREGATE needs them (no server function renders one). Each
     /// support function prints schema-qualified unless it lives in pg_catalog.
-    static func aggregates(serverVersion: Int) -> String {
+    static func aggregates(serverVersion: Int) -> CatalogQuery<CatalogColumns.Aggregate> {
         func proc(_ column: String) -> String { "CASE WHEN a.\(column) <> 0 THEN a.\(column)::pg_catalog.regproc::text END AS \(column)" }
-        return """
+        return CatalogQuery("aggregates", """
         SELECT p.oid, 'a' AS prokind, pg_catalog.quote_ident(n.nspname) AS schema, pg_catalog.quote_ident(p.proname) AS name,
                n.nspname AS raw_schema, p.proname AS raw_name,
                pg_catalog.pg_get_function_identity_arguments(p.oid) AS args,
@@ -181,20 +183,20 @@ enum CatalogQueries {
           JOIN pg_catalog.pg_aggregate a ON a.aggfnoid = p.oid
          WHERE p.prokind = 'a' AND \(userSchema("p.pronamespace")) AND \(notExtensionMember(catalog: "pg_proc", oid: "p.oid"))
          ORDER BY n.nspname, p.proname, 7
-        """
+        """)
     }
 
     /// Rules other than the `_RETURN` rule behind each view; the server renders each whole.
-    static let rules = """
+    static let rules = CatalogQuery<CatalogColumns.Rule>("rules", """
         SELECT r.oid, r.ev_class, pg_catalog.quote_ident(r.rulename) AS name, r.rulename AS raw_name,
                pg_catalog.pg_get_ruledef(r.oid) AS def, r.ev_enabled, \(comment("r.oid", "pg_rewrite")) AS comment
           FROM pg_catalog.pg_rewrite r
          WHERE r.rulename <> '_RETURN' AND r.ev_class IN (\(userRelations))
            AND \(notExtensionMember(catalog: "pg_rewrite", oid: "r.oid"))
          ORDER BY r.ev_class, r.rulename
-        """
+        """)
 
-    static let relations = """
+    static let relations = CatalogQuery<CatalogColumns.Relation>("tables and views", """
         SELECT c.oid, c.relkind, pg_catalog.quote_ident(n.nspname) AS schema, pg_catalog.quote_ident(c.relname) AS name,
                n.nspname AS raw_schema, c.relname AS raw_name, \(owner("c.relowner")) AS owner,
                c.relpersistence, c.relrowsecurity, c.relforcerowsecurity, c.relispartition, c.relispopulated, c.relreplident,
@@ -213,11 +215,11 @@ enum CatalogQueries {
           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
          WHERE c.relkind IN ('r', 'p', 'v', 'm', 'c', 'f') AND c.oid IN (\(userRelations))
          ORDER BY n.nspname, c.relname
-        """
+        """)
 
-    static func columns(serverVersion: Int) -> String {
+    static func columns(serverVersion: Int) -> CatalogQuery<CatalogColumns.Attribute> {
         let compression = serverVersion >= 140000 ? "a.attcompression::text" : "''::text"
-        return """
+        return CatalogQuery("columns", """
         SELECT a.attrelid, a.attnum, pg_catalog.quote_ident(a.attname) AS name,
                a.attstorage, t.typstorage, \(compression) AS attcompression,
                CASE WHEN a.attstattarget >= 0 THEN a.attstattarget END AS stattarget,
@@ -241,10 +243,10 @@ enum CatalogQueries {
           LEFT JOIN pg_catalog.pg_constraint nn ON nn.conrelid = a.attrelid AND nn.contype = 'n' AND nn.conkey[1] = a.attnum
          WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attrelid IN (\(userRelations))
          ORDER BY a.attrelid, a.attnum
-        """
+        """)
     }
 
-    static let constraints = """
+    static let constraints = CatalogQuery<CatalogColumns.Constraint>("constraints", """
         SELECT co.oid, co.conrelid, co.contypid, co.contype, pg_catalog.quote_ident(co.conname) AS name,
                pg_catalog.pg_get_constraintdef(co.oid) AS def, co.convalidated, co.conislocal, co.conparentid, co.conindid,
                \(comment("co.oid", "pg_constraint")) AS comment
@@ -254,9 +256,9 @@ enum CatalogQueries {
                 OR co.contypid IN (SELECT t.oid FROM pg_catalog.pg_type t WHERE \(userSchema("t.typnamespace"))
                                      AND \(notExtensionMember(catalog: "pg_type", oid: "t.oid"))))
          ORDER BY co.conrelid, co.contypid, co.conname
-        """
+        """)
 
-    static let indexes = """
+    static let indexes = CatalogQuery<CatalogColumns.Index>("indexes", """
         SELECT i.indexrelid, i.indrelid, pg_catalog.pg_get_indexdef(i.indexrelid) AS def, i.indisclustered, i.indisreplident,
                pg_catalog.quote_ident(n.nspname) AS schema, pg_catalog.quote_ident(ic.relname) AS name,
                EXISTS (SELECT 1 FROM pg_catalog.pg_constraint co WHERE co.conindid = i.indexrelid AND co.conrelid = i.indrelid
@@ -270,36 +272,36 @@ enum CatalogQueries {
           JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace
          WHERE i.indrelid IN (\(userRelations))
          ORDER BY n.nspname, ic.relname
-        """
+        """)
 
-    static func triggers(serverVersion: Int) -> String {
+    static func triggers(serverVersion: Int) -> CatalogQuery<CatalogColumns.Trigger> {
         let notCloned = serverVersion >= 130000 ? "AND t.tgparentid = 0" : ""
-        return """
+        return CatalogQuery("triggers", """
         SELECT t.oid, t.tgrelid, pg_catalog.quote_ident(t.tgname) AS name, pg_catalog.pg_get_triggerdef(t.oid, false) AS def,
                t.tgenabled, \(comment("t.oid", "pg_trigger")) AS comment
           FROM pg_catalog.pg_trigger t
          WHERE NOT t.tgisinternal \(notCloned) AND t.tgrelid IN (\(userRelations))
          ORDER BY t.tgrelid, t.tgname
-        """
+        """)
     }
 
     /// Triggers cloned onto partitions whose enable state is not the default.
-    static let clonedTriggerStates = """
+    static let clonedTriggerStates = CatalogQuery<CatalogColumns.TriggerState>("trigger states", """
         SELECT t.tgrelid, pg_catalog.quote_ident(t.tgname) AS name, t.tgenabled
           FROM pg_catalog.pg_trigger t
          WHERE t.tgparentid <> 0 AND t.tgenabled <> 'O' AND t.tgrelid IN (\(userRelations))
          ORDER BY t.tgrelid, t.tgname
-        """
+        """)
 
     /// Views whose `_RETURN` rule depends on a constraint.
-    static let viewsNeedingConstraints = """
+    static let viewsNeedingConstraints = CatalogQuery<CatalogColumns.ViewDependency>("views' dependencies", """
         SELECT DISTINCT r.ev_class AS oid
           FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid
          WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.refclassid = 'pg_catalog.pg_constraint'::pg_catalog.regclass
            AND d.deptype = 'n' AND r.rulename = '_RETURN' AND r.ev_class IN (\(userRelations))
-        """
+        """)
 
-    static let policies = """
+    static let policies = CatalogQuery<CatalogColumns.Policy>("policies", """
         SELECT p.oid, p.polrelid, pg_catalog.quote_ident(p.polname) AS name, p.polcmd, p.polpermissive,
                (SELECT pg_catalog.string_agg(CASE WHEN r.role = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(r.role)) END,
                                              ', ' ORDER BY r.ord)
@@ -309,15 +311,15 @@ enum CatalogQueries {
           FROM pg_catalog.pg_policy p
          WHERE p.polrelid IN (\(userRelations))
          ORDER BY p.polrelid, p.polname
-        """
+        """)
 
-    static let statistics = """
+    static let statistics = CatalogQuery<CatalogColumns.Statistics>("statistics objects", """
         SELECT s.oid, s.stxrelid, pg_catalog.pg_get_statisticsobjdef(s.oid) AS def,
                \(qualified(schema: "n.nspname", name: "s.stxname")) AS name
           FROM pg_catalog.pg_statistic_ext s JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace
          WHERE s.stxrelid IN (\(userRelations))
          ORDER BY n.nspname, s.stxname
-        """
+        """)
 
     /// The object an OID of a catalog stands for in the dump's ordering: a table's row type is
     /// the table, an array type its element, a view's rule the view, a default or CHECK its table.
@@ -348,26 +350,27 @@ enum CatalogQueries {
         """
     }
 
-    /// Catalogs whose objects are keyed by their own OID in the dump's order, with the letter
-    /// of their key (the letters `Catalog` ranks and `otherDDL` renders).
-    static let simpleKeyLetters: [(catalog: String, letter: String)] = [
-        ("pg_operator", "o"), ("pg_opfamily", "f"), ("pg_opclass", "q"), ("pg_collation", "l"), ("pg_cast", "k"),
-        ("pg_ts_parser", "P"), ("pg_ts_template", "T"), ("pg_ts_dict", "D"), ("pg_ts_config", "G"), ("pg_conversion", "v"),
-        ("pg_am", "A"), ("pg_language", "L"), ("pg_transform", "X"), ("pg_foreign_data_wrapper", "W"),
-        ("pg_foreign_server", "S"), ("pg_user_mapping", "U"),
+    /// Catalogs whose objects are keyed by their own OID in the dump's order, with the kind
+    /// of their key (`ObjectKey.Kind`: what `Catalog` ranks and `DDLRenderer` renders).
+    static let simpleKeyKinds: [(catalog: String, kind: ObjectKey.Kind)] = [
+        ("pg_operator", .operator), ("pg_opfamily", .operatorFamily), ("pg_opclass", .operatorClass), ("pg_collation", .collation),
+        ("pg_cast", .cast), ("pg_ts_parser", .textSearchParser), ("pg_ts_template", .textSearchTemplate),
+        ("pg_ts_dict", .textSearchDictionary), ("pg_ts_config", .textSearchConfiguration), ("pg_conversion", .conversion),
+        ("pg_am", .accessMethod), ("pg_language", .language), ("pg_transform", .transform), ("pg_foreign_data_wrapper", .foreignDataWrapper),
+        ("pg_foreign_server", .foreignServer), ("pg_user_mapping", .userMapping),
     ]
 
     static func simpleKeys(_ objid: String) -> String {
-        simpleKeyLetters.map { "WHEN 'pg_catalog.\($0.catalog)'::pg_catalog.regclass THEN '\($0.letter):' || \(objid)" }
+        simpleKeyKinds.map { "WHEN 'pg_catalog.\($0.catalog)'::pg_catalog.regclass THEN '\($0.kind.rawValue):' || \(objid)" }
             .joined(separator: "\n          ")
     }
 
     /// The catalogs whose objects have a key in the dump's order.
-    static let keyedCatalogs = "'{" + (["pg_class", "pg_type", "pg_proc"] + simpleKeyLetters.map(\.catalog))
+    static let keyedCatalogs = "'{" + (["pg_class", "pg_type", "pg_proc"] + simpleKeyKinds.map(\.catalog))
         .map { "pg_catalog." + $0 }.joined(separator: ",") + "}'::pg_catalog.regclass[]"
 
-    static func dependencies(serverVersion: Int) -> String {
-        """
+    static func dependencies(serverVersion: Int) -> CatalogQuery<CatalogColumns.Dependency> {
+        CatalogQuery("dependencies", """
         SELECT DISTINCT dep.key AS dependent, ref.key AS referenced
           FROM pg_catalog.pg_depend d
           CROSS JOIN LATERAL (SELECT \(objectKey(classid: "d.classid", objid: "d.objid", serverVersion: serverVersion)) AS key) dep
@@ -381,15 +384,15 @@ enum CatalogQueries {
         UNION
         SELECT 'c:' || i.inhrelid, 'c:' || i.inhparent FROM pg_catalog.pg_inherits i
          WHERE i.inhrelid IN (\(userRelations))
-        """
+        """)
     }
 
     /// Column defaults that call a user function: when the function comes after the table
     /// (its SQL-standard body reads the table, a loop), the default is set after the function.
-    static let defaultFunctions = """
-        SELECT DISTINCT ad.adrelid, ad.adnum, 'p:' || d.refobjid AS function
+    static let defaultFunctions = CatalogQuery<CatalogColumns.DefaultFunction>("defaults' functions", """
+        SELECT DISTINCT ad.adrelid, ad.adnum, d.refobjid AS function
           FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_attrdef ad ON ad.oid = d.objid
          WHERE d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass
            AND d.deptype = 'n' AND d.refobjid >= 16384 AND ad.adrelid IN (\(userRelations))
-        """
+        """)
 }

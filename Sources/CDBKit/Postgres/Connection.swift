@@ -249,50 +249,15 @@ public final class PGResult {
         return String(cString: PQgetvalue(handle, Int32(row), Int32(column)))
     }
 
-    /// Rows whose values are read by column name (catalog queries only; never table data).
-    /// The names are kept once per result, the values as an array per row: a database with
-    /// thousands of objects holds tens of thousands of rows while it is dumped.
-    public func rows() -> [Row] {
+    /// The first column of the first row: the answer of a one-value query (nil for none or NULL).
+    public var scalar: String? { count > 0 ? value(0, 0) : nil }
+
+    /// The non-NULL values of the first column: the answer of a one-column query.
+    public var firstColumn: [String] { (0..<count).compactMap { value($0, 0) } }
+
+    /// The result's column names, in order.
+    public var columnNames: [String] {
         guard let handle else { return [] }
-        let fields = Int(PQnfields(handle))
-        var index: [String: Int] = [:]
-        for c in 0..<fields { index[String(cString: PQfname(handle, Int32(c))), default: c] = c }
-        let columns = Row.Columns(index)
-        return (0..<count).map { r in
-            Row(columns: columns, values: (0..<fields).map { value(r, $0) })
-        }
+        return (0..<PQnfields(handle)).map { String(cString: PQfname(handle, $0)) }
     }
-}
-
-/// One catalog row. Missing columns and NULLs read as nil.
-public struct Row {
-    /// Column name → position, shared by every row of a result.
-    public final class Columns: @unchecked Sendable {
-        let index: [String: Int]
-        init(_ index: [String: Int]) { self.index = index }
-    }
-
-    let columns: Columns
-    let values: [String?]
-
-    init(columns: Columns, values: [String?]) {
-        self.columns = columns
-        self.values = values
-    }
-
-    /// A row made by hand (unit tests of the DDL rendering, which need no server).
-    init(_ fields: KeyValuePairs<String, String?>) {
-        var index: [String: Int] = [:]
-        for (i, field) in fields.enumerated() { index[field.key] = i }
-        self.init(columns: Columns(index), values: fields.map(\.value))
-    }
-
-    public subscript(_ name: String) -> String? {
-        guard let i = columns.index[name] else { return nil }
-        return values[i]
-    }
-    /// A non-NULL text column ("" when NULL).
-    public func text(_ name: String) -> String { self[name] ?? "" }
-    public func bool(_ name: String) -> Bool { self[name] == "t" }
-    public func int(_ name: String) -> Int { Int(self[name] ?? "") ?? 0 }
 }

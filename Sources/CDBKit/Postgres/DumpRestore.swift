@@ -101,12 +101,12 @@ public struct DumpRestore {
         // NOTICEs (DROP … CASCADE, IF EXISTS) are not for people here.
         try connection.execute("SET client_min_messages = warning", context: "setting up the session")
         var result = Result()
-        result.database = try connection.query("SELECT pg_catalog.current_database() AS db", context: "connecting").rows()[0].text("db")
+        result.database = try connection.query("SELECT pg_catalog.current_database() AS db", context: "connecting").scalar ?? ""
         let existing = Int(try connection.query("""
             SELECT count(*) AS n FROM pg_catalog.pg_class c
              WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND \(CatalogQueries.userSchema("c.relnamespace"))
                AND \(CatalogQueries.notExtensionMember(catalog: "pg_class", oid: "c.oid"))
-            """, context: "looking at the target").rows()[0].text("n")) ?? 0
+            """, context: "looking at the target").scalar ?? "") ?? 0
         if existing > 0 && !request.clean {
             throw CDBError.targetNotEmpty(database: Untrusted.escape(result.database), objects: existing)
         }
@@ -146,11 +146,10 @@ public struct DumpRestore {
                 // Only a subscription of this database, detached from its slot first (a dump's
                 // subscriptions are never connected; dropping one must not reach its publisher).
                 let found = try connection.query("""
-                    SELECT pg_catalog.quote_ident(subname) AS name FROM pg_catalog.pg_subscription
+                    SELECT pg_catalog.quote_ident(subname) FROM pg_catalog.pg_subscription
                      WHERE subname = $1 AND subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
-                    """, [name], context: "--clean: finding subscription \(Untrusted.escape(name))").rows()
-                for sub in found {
-                    let quoted = sub.text("name")
+                    """, [name], context: "--clean: finding subscription \(Untrusted.escape(name))").firstColumn
+                for quoted in found {
                     drops.append("ALTER SUBSCRIPTION \(quoted) DISABLE; ALTER SUBSCRIPTION \(quoted) SET (slot_name = NONE); DROP SUBSCRIPTION \(quoted)")
                 }
             case "CAST", "TRANSFORM":
@@ -159,8 +158,8 @@ public struct DumpRestore {
                 let lookup = type == "CAST"
                     ? "SELECT 'CAST (' || pg_catalog.format_type(castsource, NULL) || ' AS ' || pg_catalog.format_type(casttarget, NULL) || ')' AS rendered FROM pg_catalog.pg_cast WHERE oid >= 16384"
                     : "SELECT 'FOR ' || pg_catalog.format_type(trftype, NULL) || ' LANGUAGE ' || pg_catalog.quote_ident(l.lanname) AS rendered FROM pg_catalog.pg_transform t JOIN pg_catalog.pg_language l ON l.oid = t.trflang"
-                for row in try connection.query(lookup, context: "--clean: finding \(type.lowercased())s").rows() where row.text("rendered") == name {
-                    drops.append(type == "CAST" ? "DROP \(row.text("rendered")) CASCADE" : "DROP TRANSFORM IF EXISTS \(row.text("rendered")) CASCADE")
+                for rendered in try connection.query(lookup, context: "--clean: finding \(type.lowercased())s").firstColumn where rendered == name {
+                    drops.append(type == "CAST" ? "DROP \(rendered) CASCADE" : "DROP TRANSFORM IF EXISTS \(rendered) CASCADE")
                 }
             case "FUNCTION", "PROCEDURE", "AGGREGATE":
                 // "name(arguments)": the argument list is text from the dumped database, never
@@ -173,8 +172,8 @@ public struct DumpRestore {
                     SELECT p.oid::pg_catalog.regprocedure::text AS signature FROM pg_catalog.pg_proc p
                       JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
                      WHERE n.nspname = $1 AND p.proname = $2 AND pg_catalog.pg_get_function_identity_arguments(p.oid) = $3
-                    """, [schema, String(name[..<paren]), arguments], context: "--clean: finding \(Untrusted.escape(name))").rows()
-                for routine in found { drops.append("DROP ROUTINE IF EXISTS \(routine.text("signature")) CASCADE") }
+                    """, [schema, String(name[..<paren]), arguments], context: "--clean: finding \(Untrusted.escape(name))").firstColumn
+                for signature in found { drops.append("DROP ROUTINE IF EXISTS \(signature) CASCADE") }
             case "SCHEMA":
                 if name != "public" { drops.append("DROP SCHEMA IF EXISTS \(Self.quoteIdentifier(name)) CASCADE") }
             default:
@@ -341,7 +340,7 @@ public struct RestoreCheck {
         for (table, expected) in report.copiedRows.sorted(by: { $0.key < $1.key }) {
             let parts = table.split(separator: ".", maxSplits: 1).map(String.init)
             let name = parts.map(DumpRestore.quoteIdentifier).joined(separator: ".")
-            let counted = Int64(try connection.query("SELECT count(*) AS n FROM ONLY \(name)", context: "counting \(table)").rows()[0].text("n")) ?? -1
+            let counted = Int64(try connection.query("SELECT count(*) AS n FROM ONLY \(name)", context: "counting \(table)").scalar ?? "") ?? -1
             if counted != expected { mismatches.append("\(table): \(Format.count(counted, "row")) restored, the dump holds \(expected)") }
             result.tables.append((table, counted))
         }

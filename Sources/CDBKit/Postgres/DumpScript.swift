@@ -56,46 +56,46 @@ enum DDL {
         }
     }
 
-    static func sequenceOptions(_ row: Row, includeType: Bool) -> String {
+    static func sequenceOptions(_ row: Record<CatalogColumns.Sequence>, includeType: Bool) -> String {
         var parts: [String] = []
-        if includeType { parts.append("AS \(row.text("type"))") }
-        parts.append("START WITH \(row.text("seqstart"))")
-        parts.append("INCREMENT BY \(row.text("seqincrement"))")
-        parts.append("MINVALUE \(row.text("seqmin"))")
-        parts.append("MAXVALUE \(row.text("seqmax"))")
-        parts.append("CACHE \(row.text("seqcache"))")
-        parts.append(row.bool("seqcycle") ? "CYCLE" : "NO CYCLE")
+        if includeType { parts.append("AS \(row.text(.type))") }
+        parts.append("START WITH \(row.text(.seqstart))")
+        parts.append("INCREMENT BY \(row.text(.seqincrement))")
+        parts.append("MINVALUE \(row.text(.seqmin))")
+        parts.append("MAXVALUE \(row.text(.seqmax))")
+        parts.append("CACHE \(row.text(.seqcache))")
+        parts.append(row.bool(.seqcycle) ? "CYCLE" : "NO CYCLE")
         return parts.joined(separator: "\n    ")
     }
 
     /// One column of CREATE TABLE; `plainGenerated` leaves out a generation expression.
-    static func column(_ c: Row, identitySequence: Row?, plainGenerated: Bool = false, omitDefault: Bool = false, options: String? = nil) -> String {
-        var text = "\(c.text("name")) \(c.text("type"))"
+    static func column(_ c: Record<CatalogColumns.Attribute>, identitySequence: Record<CatalogColumns.Sequence>?, plainGenerated: Bool = false, omitDefault: Bool = false, options: String? = nil) -> String {
+        var text = "\(c.text(.name)) \(c.text(.type))"
         if let options { text += " OPTIONS (\n    \(options)\n)" }
-        if let collation = c["collation"] { text += " COLLATE \(collation)" }
-        let generated = c.text("attgenerated")  // "s" stored, "v" virtual (PostgreSQL 18)
+        if let collation = c[.collation] { text += " COLLATE \(collation)" }
+        let generated = c.text(.attgenerated)  // "s" stored, "v" virtual (PostgreSQL 18)
         if !generated.isEmpty, plainGenerated {
             // nothing: the parent's expression applies
-        } else if !generated.isEmpty, let expr = c["default_expr"] {
+        } else if !generated.isEmpty, let expr = c[.defaultExpr] {
             text += " GENERATED ALWAYS AS (\(expr)) \(generated == "v" ? "VIRTUAL" : "STORED")"
-        } else if let expr = c["default_expr"], !omitDefault {
+        } else if let expr = c[.defaultExpr], !omitDefault {
             text += " DEFAULT \(expr)"
         }
-        if c.bool("attnotnull") {
-            if let name = c["notnull_name"] {
+        if c.bool(.attnotnull) {
+            if let name = c[.notnullName] {
                 // PostgreSQL 18: a named constraint; one added NOT VALID comes after the data.
-                if c.bool("notnull_valid") {
-                    if !c.bool("notnull_default_name") { text += " CONSTRAINT \(name)" }
+                if c.bool(.notnullValid) {
+                    if !c.bool(.notnullDefaultName) { text += " CONSTRAINT \(name)" }
                     text += " NOT NULL"
-                    if c.bool("notnull_noinherit") { text += " NO INHERIT" }
+                    if c.bool(.notnullNoinherit) { text += " NO INHERIT" }
                 }
             } else {
                 text += " NOT NULL"
             }
         }
-        let identity = c.text("attidentity")
+        let identity = c.text(.attidentity)
         if identity == "a" || identity == "d", let seq = identitySequence {
-            text += " GENERATED \(identity == "a" ? "ALWAYS" : "BY DEFAULT") AS IDENTITY (\n        SEQUENCE NAME \(seq.text("schema")).\(seq.text("name"))\n        "
+            text += " GENERATED \(identity == "a" ? "ALWAYS" : "BY DEFAULT") AS IDENTITY (\n        SEQUENCE NAME \(seq.text(.schema)).\(seq.text(.name))\n        "
                 + sequenceOptions(seq, includeType: false).replacingAll("\n    ", with: "\n        ") + "\n    )"
         }
         return text
@@ -105,22 +105,22 @@ enum DDL {
 /// Orders objects so that each comes after what it depends on; ties by kind, then name.
 struct DependencyOrder {
     /// Returns `keys` sorted; `rank` breaks ties. Cycles are broken at the lowest-ranked object.
-    static func sort(_ keys: [String], rank: [String: (Int, String)], edges: [(String, String)]) -> [String] {
+    static func sort<Key: Hashable & Comparable & CustomStringConvertible>(_ keys: [Key], rank: [Key: (Int, String)], edges: [(Key, Key)]) -> [Key] {
         let present = Set(keys)
-        var incoming: [String: Set<String>] = [:]
-        var outgoing: [String: [String]] = [:]
+        var incoming: [Key: Set<Key>] = [:]
+        var outgoing: [Key: [Key]] = [:]
         for (dependent, referenced) in edges where dependent != referenced && present.contains(dependent) && present.contains(referenced) {
             if incoming[dependent, default: []].insert(referenced).inserted {
                 outgoing[referenced, default: []].append(dependent)
             }
         }
-        func less(_ a: String, _ b: String) -> Bool {
-            let ra = rank[a] ?? (99, a), rb = rank[b] ?? (99, b)
+        func less(_ a: Key, _ b: Key) -> Bool {
+            let ra = rank[a] ?? (99, a.description), rb = rank[b] ?? (99, b.description)
             return ra.0 != rb.0 ? ra.0 < rb.0 : (ra.1 != rb.1 ? ra.1 < rb.1 : a < b)
         }
         var ready = keys.filter { (incoming[$0]?.isEmpty ?? true) }.sorted(by: less)
         var waiting = Set(keys.filter { !(incoming[$0]?.isEmpty ?? true) })
-        var result: [String] = []
+        var result: [Key] = []
         result.reserveCapacity(keys.count)
         while !ready.isEmpty || !waiting.isEmpty {
             if ready.isEmpty {

@@ -25,6 +25,7 @@ public struct DumpSummary: Sendable {
 /// A logical dump of one database, as a plain SQL script in pg_dump's layout, read in one
 /// REPEATABLE READ snapshot.
 public final class PostgresDumper {
+    typealias Columns = CatalogColumns
     let connection: PGConnection
     let options: DumpOptions
     /// Called before each table's data with its name, and after with its row count.
@@ -47,38 +48,38 @@ public final class PostgresDumper {
         // Pass the database's bytes through unchanged; SQL_ASCII stays SQL_ASCII. No JIT: the
         // catalog queries are short, but once the catalogs are analyzed their estimates pass
         // jit_above_cost, and compiling them took longer (80 ms of 90) than running them.
-        let session = try c.query("""
+        let session = try c.records(CatalogQuery<Columns.Session>("the server settings", """
             SELECT pg_catalog.current_setting('server_encoding') AS encoding, pg_catalog.version() AS version,
                    pg_catalog.current_setting('server_version') AS server_version, pg_catalog.current_database() AS db
-            """, context: "reading the server settings").rows()[0]
-        let encoding = session.text("encoding")
-        try c.execute("""
+            """))[0]
+        let encoding = session.text(.encoding)
+        sessionSetup = """
             SET client_encoding = '\(encoding.replacingAll("'", with: ""))';
             SET DateStyle = ISO; SET IntervalStyle = postgres; SET extra_float_digits = 3;
             SET synchronize_seqscans = off; SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0;
             SET row_security = off; SELECT pg_catalog.set_config('search_path', '', false);
             SET jit = off;
-            """, context: "setting up the session")
+            """
+        try c.execute(sessionSetup, context: "setting up the session")
         try c.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", context: "starting the snapshot")
 
         // Lock what we dump, so that no definition changes under the snapshot.
-        let lockList = try c.query(CatalogQueries.tablesToLock, context: "listing the tables").rows().map { $0.text("qname") }
+        let lockList = try c.records(CatalogQueries.tablesToLock).map { $0.text(.qname) }
         if !lockList.isEmpty {
             try c.execute("SET LOCAL lock_timeout = '\(options.lockTimeoutSeconds)s'", context: "setting the lock timeout")
             do {
                 try c.execute("LOCK TABLE \(lockList.joined(separator: ", ")) IN ACCESS SHARE MODE", context: "locking the tables")
             } catch let CDBError.query(_, sqlstate, message) where sqlstate == "55P03" {
-                throw CDBError.locked(path: "tables of \(session.text("db"))",
+                throw CDBError.locked(path: "tables of \(session.text(.db))",
                                       holder: "another session holds an exclusive lock (\(message)); waited \(options.lockTimeoutSeconds) s")
             }
             try c.execute("SET LOCAL lock_timeout = 0", context: "resetting the lock timeout")
         }
 
         var summary = DumpSummary()
-        summary.serverVersion = session.text("server_version")
-        summary.database = session.text("db")
-        let unsupported = try c.query(CatalogQueries.unsupported(serverVersion: version), context: "checking for unsupported objects")
-            .rows().map { $0.text("what") }
+        summary.serverVersion = session.text(.serverVersion)
+        summary.database = session.text(.db)
+        let unsupported = try c.records(CatalogQueries.unsupported(serverVersion: version)).map { $0.text(.what) }
         if !unsupported.isEmpty {
             if !options.allowUnsupported { throw CDBError.unsupportedObjects(unsupported) }
             summary.skipped = unsupported
@@ -140,68 +141,61 @@ public final class PostgresDumper {
 
     private func writePreData(_ out: BufferedWriter, _ cat: Catalog) throws {
         for s in cat.schemas {
-            let name = s.text("name")
+            let name = s.text(.name)
             var text = ""
-            if s.text("raw_name") != "public" {
-                text += DDL.header(name: s.text("raw_name"), type: "SCHEMA", schema: nil, owner: s["raw_owner"])
+            if s.text(.rawName) != "public" {
+                text += DDL.header(name: s.text(.rawName), type: "SCHEMA", schema: nil, owner: s[.rawOwner])
                 text += "CREATE SCHEMA \(name);\n\n"
-                text += DDL.ownerStatement(kind: "SCHEMA", name: name, owner: s.text("owner"), options: ddl)
-            } else if s.text("raw_owner") != "pg_database_owner" && connection.serverVersion >= 150000 {
-                text += DDL.ownerStatement(kind: "SCHEMA", name: name, owner: s.text("owner"), options: ddl)
+                text += DDL.ownerStatement(kind: "SCHEMA", name: name, owner: s.text(.owner), options: ddl)
+            } else if s.text(.rawOwner) != "pg_database_owner" && connection.serverVersion >= 150000 {
+                text += DDL.ownerStatement(kind: "SCHEMA", name: name, owner: s.text(.owner), options: ddl)
             }
-            text += DDL.commentStatement(kind: "SCHEMA", name: name, comment: s["comment"])
-            text += DDL.grantStatements(kind: "SCHEMA", name: name, owner: s.text("owner"), grants: s["grants"], options: ddl)
+            text += DDL.commentStatement(kind: "SCHEMA", name: name, comment: s[.comment])
+            text += DDL.grantStatements(kind: "SCHEMA", name: name, owner: s.text(.owner), grants: s[.grants], options: ddl)
             if !text.isEmpty { try out.write(text + "\n") }
         }
         for e in cat.extensions {
-            var text = DDL.header(name: e.text("name"), type: "EXTENSION", schema: nil, owner: nil)
-            text += "CREATE EXTENSION IF NOT EXISTS \(e.text("name")) WITH SCHEMA \(e.text("schema"));\n"
-            text += DDL.commentStatement(kind: "EXTENSION", name: e.text("name"), comment: e["comment"])
+            var text = DDL.header(name: e.text(.name), type: "EXTENSION", schema: nil, owner: nil)
+            text += "CREATE EXTENSION IF NOT EXISTS \(e.text(.name)) WITH SCHEMA \(e.text(.schema));\n"
+            text += DDL.commentStatement(kind: "EXTENSION", name: e.text(.name), comment: e[.comment])
             try out.write(text + "\n")
         }
         for key in cat.preDataOrder {
-            let text: String
-            switch key.first {
-            case "t": text = renderer.typeDDL(cat.types[key]!, cat)
-            case "p": text = renderer.functionDDL(cat.functions[key]!)
-            case "s": text = renderer.sequenceDDL(cat.sequences[key]!)
-            case "c": text = renderer.relationDDL(cat.relations[key]!, cat)
-            default: text = renderer.otherDDL(key, cat.others[key]!, cat)
-            }
-            try out.write(text + "\n")
+            guard let object = cat.objects[key] else { continue }
+            try out.write(renderer.ddl(of: object, cat) + "\n")
         }
         for rel in cat.relations.values.sorted(by: { Self.sortKey($0) < Self.sortKey($1) }) {
-            for c in cat.columns[rel.text("oid")] ?? [] where cat.laterDefaults.contains(rel.text("oid") + ":" + c.text("attnum")) {
-                var text = DDL.header(name: "\(rel.text("raw_name")) \(c.text("name"))", type: "DEFAULT", schema: rel["raw_schema"], owner: rel["owner"])
-                text += "ALTER TABLE ONLY \(rel.text("schema")).\(rel.text("name")) ALTER COLUMN \(c.text("name")) SET DEFAULT \(c.text("default_expr"));\n"
+            for c in cat.columns[rel.text(.oid)] ?? [] where cat.laterDefaults.contains(ColumnRef(table: rel.text(.oid), attnum: c.text(.attnum))) {
+                var text = DDL.header(name: "\(rel.text(.rawName)) \(c.text(.name))", type: "DEFAULT", schema: rel[.rawSchema], owner: rel[.owner])
+                text += "ALTER TABLE ONLY \(rel.text(.schema)).\(rel.text(.name)) ALTER COLUMN \(c.text(.name)) SET DEFAULT \(c.text(.defaultExpr));\n"
                 try out.write(text + "\n")
             }
         }
         // Partitions join their parents once every table exists.
         for rel in cat.relations.values.sorted(by: { Self.sortKey($0) < Self.sortKey($1) })
-        where rel.bool("relispartition") {
-            guard let parent = rel["parents"], let bound = rel["partition_bound"] else { continue }
-            var text = DDL.header(name: rel.text("raw_name"), type: "TABLE ATTACH", schema: rel["raw_schema"], owner: rel["owner"])
-            text += "ALTER TABLE ONLY \(parent) ATTACH PARTITION \(rel.text("schema")).\(rel.text("name")) \(bound);\n"
+        where rel.bool(.relispartition) {
+            guard let parent = rel[.parents], let bound = rel[.partitionBound] else { continue }
+            var text = DDL.header(name: rel.text(.rawName), type: "TABLE ATTACH", schema: rel[.rawSchema], owner: rel[.owner])
+            text += "ALTER TABLE ONLY \(parent) ATTACH PARTITION \(rel.text(.schema)).\(rel.text(.name)) \(bound);\n"
             try out.write(text + "\n")
         }
         // Serial sequences belong to their columns once both exist.
         for seq in cat.sequences.values.sorted(by: { Self.sortKey($0) < Self.sortKey($1) })
-        where seq.text("owner_deptype") == "a" {
-            guard let table = cat.relations["c:" + seq.text("owner_table")], let column = seq["owner_column"] else { continue }
-            try out.write("ALTER SEQUENCE \(seq.text("schema")).\(seq.text("name")) OWNED BY \(table.text("schema")).\(table.text("name")).\(column);\n\n")
+        where seq.text(.ownerDeptype) == "a" {
+            guard let table = cat.relations[seq.text(.ownerTable)], let column = seq[.ownerColumn] else { continue }
+            try out.write("ALTER SEQUENCE \(seq.text(.schema)).\(seq.text(.name)) OWNED BY \(table.text(.schema)).\(table.text(.name)).\(column);\n\n")
         }
     }
 
     private func writeData(_ out: BufferedWriter, _ cat: Catalog, summary: inout DumpSummary) throws {
-        let tables = cat.relations.values.filter { $0.text("relkind") == "r" }
-            .sorted { ($0.text("raw_schema"), $0.text("raw_name")) < ($1.text("raw_schema"), $1.text("raw_name")) }
+        let tables = cat.relations.values.filter { $0.text(.relkind) == "r" }
+            .sorted { ($0.text(.rawSchema), $0.text(.rawName)) < ($1.text(.rawSchema), $1.text(.rawName)) }
         for t in tables {
-            let name = "\(t.text("schema")).\(t.text("name"))"
-            let display = "\(t.text("raw_schema")).\(t.text("raw_name"))"
-            let columns = (cat.columns[t.text("oid")] ?? []).filter { $0.text("attgenerated").isEmpty }.map { $0.text("name") }  // generated columns are computed, not copied
+            let name = "\(t.text(.schema)).\(t.text(.name))"
+            let display = "\(t.text(.rawSchema)).\(t.text(.rawName))"
+            let columns = (cat.columns[t.text(.oid)] ?? []).filter { $0.text(.attgenerated).isEmpty }.map { $0.text(.name) }  // generated columns are computed, not copied
             let list = columns.isEmpty ? "" : " (\(columns.joined(separator: ", ")))"
-            try out.write(DumpFormat.header(name: t.text("raw_name"), type: "TABLE DATA", schema: t["raw_schema"], owner: t["owner"], data: true))
+            try out.write(DumpFormat.header(name: t.text(.rawName), type: "TABLE DATA", schema: t[.rawSchema], owner: t[.owner], data: true))
             try out.write("COPY \(name)\(list) FROM stdin;\n")
             progress?(display, nil)
             let rows = try connection.copyOut("COPY \(name)\(list) TO STDOUT", context: "dumping \(display)") { chunk in
@@ -213,180 +207,183 @@ public final class PostgresDumper {
         }
     }
 
+    /// The session settings of the dump's connection, which its workers repeat.
+    private var sessionSetup = ""
+
     private func writeSequenceValues(_ out: BufferedWriter, _ cat: Catalog) throws {
-        let sequences = cat.sequences.values.sorted { ($0.text("raw_schema"), $0.text("raw_name")) < ($1.text("raw_schema"), $1.text("raw_name")) }
+        let sequences = cat.sequences.values.sorted { ($0.text(.rawSchema), $0.text(.rawName)) < ($1.text(.rawSchema), $1.text(.rawName)) }
         guard !sequences.isEmpty else { return }
         // Every sequence already used, in one query (pg_sequence_last_value is NULL until then);
         // the others (whose last_value may have been set with is_called false) read one by one
         // in a single UNION — planning hundreds of those branches costs more than the reading.
         var states: [String: (value: String, called: Bool)] = [:]
-        let list = sequences.map { $0.text("oid") }.joined(separator: ",")
-        for row in try connection.query("""
+        let list = sequences.map { $0.text(.oid) }.joined(separator: ",")
+        for row in try connection.records(CatalogQuery<Columns.SequenceUsed>("sequence values", """
             SELECT s.oid, pg_catalog.pg_sequence_last_value(s.oid::pg_catalog.regclass)::text AS last_value
               FROM pg_catalog.unnest('{\(list)}'::pg_catalog.oid[]) AS s(oid)
-            """, context: "reading sequence values").rows() {
-            if let value = row["last_value"] { states[row.text("oid")] = (value, true) }
+            """)) {
+            if let value = row[.lastValue] { states[row.text(.oid)] = (value, true) }
         }
-        let unused = sequences.filter { states[$0.text("oid")] == nil }
+        let unused = sequences.filter { states[$0.text(.oid)] == nil }
         if !unused.isEmpty {
             let query = unused.map { s in
-                "SELECT \(s.text("oid"))::oid AS oid, last_value::text AS last_value, is_called FROM \(s.text("schema")).\(s.text("name"))"
+                "SELECT \(s.text(.oid))::oid AS oid, last_value::text AS last_value, is_called FROM \(s.text(.schema)).\(s.text(.name))"
             }.joined(separator: "\nUNION ALL ")
-            for row in try connection.query(query, context: "reading sequence values").rows() {
-                states[row.text("oid")] = (row.text("last_value"), row.bool("is_called"))
+            for row in try connection.records(CatalogQuery<Columns.SequenceState>("sequence values", query)) {
+                states[row.text(.oid)] = (row.text(.lastValue), row.bool(.isCalled))
             }
         }
         for s in sequences {
-            guard let state = states[s.text("oid")] else { continue }
-            let name = "\(s.text("schema")).\(s.text("name"))"
-            try out.write(DDL.header(name: s.text("raw_name"), type: "SEQUENCE SET", schema: s["raw_schema"], owner: s["owner"]))
+            guard let state = states[s.text(.oid)] else { continue }
+            let name = "\(s.text(.schema)).\(s.text(.name))"
+            try out.write(DDL.header(name: s.text(.rawName), type: "SEQUENCE SET", schema: s[.rawSchema], owner: s[.owner]))
             try out.write("SELECT pg_catalog.setval(\(Self.literal(name)), \(state.value), \(state.called ? "true" : "false"));\n\n")
         }
     }
 
     private func writePostData(_ out: BufferedWriter, _ cat: Catalog) throws {
-        func tableName(_ oid: String) -> (String, Row)? {
-            guard let r = cat.relations["c:" + oid] else { return nil }
-            return ("\(r.text("schema")).\(r.text("name"))", r)
+        func tableName(_ oid: String) -> (String, Record<Columns.Relation>)? {
+            guard let r = cat.relations[oid] else { return nil }
+            return ("\(r.text(.schema)).\(r.text(.name))", r)
         }
-        let byName = { (a: Row, b: Row) in a.text("name") < b.text("name") }
+        let byName = { (a: Record<Columns.Constraint>, b: Record<Columns.Constraint>) in a.text(.name) < b.text(.name) }
         // Post-data objects go in table-name order (never OID order), so a dump of a restored
         // copy reads the same as the original's.
-        let tablesInOrder: [(String, [Row])] = cat.tableConstraints.compactMap { oid, rows in
-            cat.relations["c:" + oid].map { (Self.sortKey($0), rows) }
+        let tablesInOrder: [(String, [Record<Columns.Constraint>])] = cat.tableConstraints.compactMap { oid, rows in
+            cat.relations[oid].map { (Self.sortKey($0), rows) }
         }.sorted { $0.0 < $1.0 }
-        func relationOrder(_ a: Row, _ b: Row, _ column: String) -> Bool {
-            let ka = cat.relations["c:" + a.text(column)].map(Self.sortKey) ?? ""
-            let kb = cat.relations["c:" + b.text(column)].map(Self.sortKey) ?? ""
-            return ka != kb ? ka < kb : a.text("name") < b.text("name")
+        func relationOrder<R: NamedColumns>(_ a: Record<R>, _ b: Record<R>, _ column: R) -> Bool {
+            let ka = cat.relations[a.text(column)].map(Self.sortKey) ?? ""
+            let kb = cat.relations[b.text(column)].map(Self.sortKey) ?? ""
+            return ka != kb ? ka < kb : a.text(.name) < b.text(.name)
         }
-        let indexSpaces = Dictionary(cat.indexes.map { ($0.text("indexrelid"), $0["tablespace"]) }, uniquingKeysWith: { a, _ in a })
+        let indexSpaces = Dictionary(cat.indexes.map { ($0.text(.indexrelid), $0[.tablespace]) }, uniquingKeysWith: { a, _ in a })
         // Keys, unique and exclusion constraints, and CHECKs added NOT VALID.
         for (_, constraints) in tablesInOrder {
             for con in constraints.sorted(by: byName) {
-                guard let (table, rel) = tableName(con.text("conrelid")) else { continue }
-                let type = con.text("contype")
+                guard let (table, rel) = tableName(con.text(.conrelid)) else { continue }
+                let type = con.text(.contype)
                 let isKey = ["p", "u", "x"].contains(type)
-                let isLateCheck = type == "c" && !con.bool("convalidated") && con.bool("conislocal")
+                let isLateCheck = type == "c" && !con.bool(.convalidated) && con.bool(.conislocal)
                 guard isKey || isLateCheck else { continue }
-                var text = DDL.header(name: "\(rel.text("raw_name")) \(con.text("name"))", type: "CONSTRAINT", schema: rel["raw_schema"], owner: rel["owner"])
+                var text = DDL.header(name: "\(rel.text(.rawName)) \(con.text(.name))", type: "CONSTRAINT", schema: rel[.rawSchema], owner: rel[.owner])
                 // A CHECK added later reaches the children too (the server refuses it ONLY on a parent).
-                let only = isLateCheck && cat.hasChildren.contains(rel.text("oid")) ? "" : "ONLY "
+                let only = isLateCheck && cat.hasChildren.contains(rel.text(.oid)) ? "" : "ONLY "
                 // A key's index lands in default_tablespace (the definition does not name it).
-                let space = isKey ? indexSpaces[con.text("conindid")] ?? nil : nil
-                text += Self.inTablespace(space, "ALTER TABLE \(only)\(table)\n    ADD CONSTRAINT \(con.text("name")) \(con.text("def"));\n")
-                text += DDL.commentStatement(kind: "CONSTRAINT \(con.text("name")) ON", name: table, comment: con["comment"])
+                let space = isKey ? indexSpaces[con.text(.conindid)] ?? nil : nil
+                text += Self.inTablespace(space, "ALTER TABLE \(only)\(table)\n    ADD CONSTRAINT \(con.text(.name)) \(con.text(.def));\n")
+                text += DDL.commentStatement(kind: "CONSTRAINT \(con.text(.name)) ON", name: table, comment: con[.comment])
                 try out.write(text + "\n")
             }
         }
         // Views that needed a key: their real definition, now that the keys exist.
-        for key in cat.preDataOrder where key.hasPrefix("c:") {
-            guard let rel = cat.relations[key], cat.viewsNeedingConstraints.contains(rel.text("oid")) else { continue }
-            var def = rel.text("view_def")
+        for key in cat.preDataOrder where key.kind == .relation {
+            guard let rel = cat.relations[key.oid], cat.viewsNeedingConstraints.contains(rel.text(.oid)) else { continue }
+            var def = rel.text(.viewDef)
             while def.last == ";" || def.last?.isWhitespace == true { def.removeLast() }
-            let with = rel["options"].map { $0.isEmpty ? "" : " WITH (\($0))" } ?? ""
-            var text = DDL.header(name: rel.text("raw_name"), type: "VIEW", schema: rel["raw_schema"], owner: rel["owner"])
-            text += "CREATE OR REPLACE VIEW \(rel.text("schema")).\(rel.text("name"))\(with) AS\n\(def);\n"
+            let with = rel[.options].map { $0.isEmpty ? "" : " WITH (\($0))" } ?? ""
+            var text = DDL.header(name: rel.text(.rawName), type: "VIEW", schema: rel[.rawSchema], owner: rel[.owner])
+            text += "CREATE OR REPLACE VIEW \(rel.text(.schema)).\(rel.text(.name))\(with) AS\n\(def);\n"
             try out.write(text + "\n")
         }
         // PostgreSQL 18's NOT NULL constraints added NOT VALID: after the data, which may break them.
-        let relationsInOrder = cat.relations.values.filter { ["r", "p"].contains($0.text("relkind")) }.sorted { Self.sortKey($0) < Self.sortKey($1) }
+        let relationsInOrder = cat.relations.values.filter { ["r", "p"].contains($0.text(.relkind)) }.sorted { Self.sortKey($0) < Self.sortKey($1) }
         for rel in relationsInOrder {
-            for c in cat.columns[rel.text("oid")] ?? [] where c.bool("attnotnull") && c["notnull_name"] != nil && !c.bool("notnull_valid") {
-                let table = "\(rel.text("schema")).\(rel.text("name"))"
-                var text = DDL.header(name: "\(rel.text("raw_name")) \(c.text("notnull_name"))", type: "CONSTRAINT", schema: rel["raw_schema"], owner: rel["owner"])
-                text += "ALTER TABLE \(table)\n    ADD CONSTRAINT \(c.text("notnull_name")) NOT NULL \(c.text("name")) NOT VALID;\n"
+            for c in cat.columns[rel.text(.oid)] ?? [] where c.bool(.attnotnull) && c[.notnullName] != nil && !c.bool(.notnullValid) {
+                let table = "\(rel.text(.schema)).\(rel.text(.name))"
+                var text = DDL.header(name: "\(rel.text(.rawName)) \(c.text(.notnullName))", type: "CONSTRAINT", schema: rel[.rawSchema], owner: rel[.owner])
+                text += "ALTER TABLE \(table)\n    ADD CONSTRAINT \(c.text(.notnullName)) NOT NULL \(c.text(.name)) NOT VALID;\n"
                 try out.write(text + "\n")
             }
         }
-        for index in cat.indexes where !index.bool("is_constraint") {
-            guard let (_, rel) = tableName(index.text("indrelid")) else { continue }
-            var text = DDL.header(name: index.text("name"), type: "INDEX", schema: rel["raw_schema"], owner: rel["owner"])
-            text += Self.inTablespace(index["tablespace"], index.text("def") + ";\n")
+        for index in cat.indexes where !index.bool(.isConstraint) {
+            guard let (_, rel) = tableName(index.text(.indrelid)) else { continue }
+            var text = DDL.header(name: index.text(.name), type: "INDEX", schema: rel[.rawSchema], owner: rel[.owner])
+            text += Self.inTablespace(index[.tablespace], index.text(.def) + ";\n")
             try out.write(text + "\n")
         }
         for index in cat.indexes {
-            let name = "\(index.text("schema")).\(index.text("name"))"
+            let name = "\(index.text(.schema)).\(index.text(.name))"
             var text = ""
-            if let parent = index["parent_index"] { text += "ALTER INDEX \(parent) ATTACH PARTITION \(name);\n" }
-            if index.bool("indisclustered"), let (table, _) = tableName(index.text("indrelid")) {
-                text += "ALTER TABLE \(table) CLUSTER ON \(index.text("name"));\n"
+            if let parent = index[.parentIndex] { text += "ALTER INDEX \(parent) ATTACH PARTITION \(name);\n" }
+            if index.bool(.indisclustered), let (table, _) = tableName(index.text(.indrelid)) {
+                text += "ALTER TABLE \(table) CLUSTER ON \(index.text(.name));\n"
             }
-            text += DDL.commentStatement(kind: "INDEX", name: name, comment: index["comment"])
+            text += DDL.commentStatement(kind: "INDEX", name: name, comment: index[.comment])
             if !text.isEmpty { try out.write(text + "\n") }
         }
-        for index in cat.indexes where index.bool("indisreplident") {
-            guard let (table, _) = tableName(index.text("indrelid")) else { continue }
-            try out.write("ALTER TABLE ONLY \(table) REPLICA IDENTITY USING INDEX \(index.text("name"));\n\n")
+        for index in cat.indexes where index.bool(.indisreplident) {
+            guard let (table, _) = tableName(index.text(.indrelid)) else { continue }
+            try out.write("ALTER TABLE ONLY \(table) REPLICA IDENTITY USING INDEX \(index.text(.name));\n\n")
         }
         for stat in cat.statistics {
-            try out.write(stat.text("def") + ";\n\n")
+            try out.write(stat.text(.def) + ";\n\n")
         }
-        for trigger in cat.triggers.sorted(by: { relationOrder($0, $1, "tgrelid") }) {
-            guard let (table, rel) = tableName(trigger.text("tgrelid")) else { continue }
-            var text = DDL.header(name: "\(rel.text("raw_name")) \(trigger.text("name"))", type: "TRIGGER", schema: rel["raw_schema"], owner: rel["owner"])
-            text += trigger.text("def") + ";\n"
-            text += Self.triggerState(table: table, trigger: trigger.text("name"), state: trigger.text("tgenabled"))
-            text += DDL.commentStatement(kind: "TRIGGER \(trigger.text("name")) ON", name: table, comment: trigger["comment"])
+        for trigger in cat.triggers.sorted(by: { relationOrder($0, $1, .tgrelid) }) {
+            guard let (table, rel) = tableName(trigger.text(.tgrelid)) else { continue }
+            var text = DDL.header(name: "\(rel.text(.rawName)) \(trigger.text(.name))", type: "TRIGGER", schema: rel[.rawSchema], owner: rel[.owner])
+            text += trigger.text(.def) + ";\n"
+            text += Self.triggerState(table: table, trigger: trigger.text(.name), state: trigger.text(.tgenabled))
+            text += DDL.commentStatement(kind: "TRIGGER \(trigger.text(.name)) ON", name: table, comment: trigger[.comment])
             try out.write(text + "\n")
         }
         // A partition's copy of its parent's trigger can be switched on its own.
-        for state in cat.clonedTriggerStates.sorted(by: { relationOrder($0, $1, "tgrelid") }) {
-            guard let (table, _) = tableName(state.text("tgrelid")) else { continue }
-            try out.write(Self.triggerState(table: table, trigger: state.text("name"), state: state.text("tgenabled")) + "\n")
+        for state in cat.clonedTriggerStates.sorted(by: { relationOrder($0, $1, .tgrelid) }) {
+            guard let (table, _) = tableName(state.text(.tgrelid)) else { continue }
+            try out.write(Self.triggerState(table: table, trigger: state.text(.name), state: state.text(.tgenabled)) + "\n")
         }
-        for rule in cat.rules.sorted(by: { relationOrder($0, $1, "ev_class") }) {
-            guard let (table, rel) = tableName(rule.text("ev_class")) else { continue }
-            var text = DDL.header(name: "\(rel.text("raw_name")) \(rule.text("raw_name"))", type: "RULE", schema: rel["raw_schema"], owner: rel["owner"])
-            text += rule.text("def") + "\n"
-            let kind = rel.text("relkind") == "v" ? "VIEW" : "TABLE"
-            switch rule.text("ev_enabled") {
-            case "D": text += "ALTER \(kind) \(table) DISABLE RULE \(rule.text("name"));\n"
-            case "R": text += "ALTER \(kind) \(table) ENABLE REPLICA RULE \(rule.text("name"));\n"
-            case "A": text += "ALTER \(kind) \(table) ENABLE ALWAYS RULE \(rule.text("name"));\n"
+        for rule in cat.rules.sorted(by: { relationOrder($0, $1, .evClass) }) {
+            guard let (table, rel) = tableName(rule.text(.evClass)) else { continue }
+            var text = DDL.header(name: "\(rel.text(.rawName)) \(rule.text(.rawName))", type: "RULE", schema: rel[.rawSchema], owner: rel[.owner])
+            text += rule.text(.def) + "\n"
+            let kind = rel.text(.relkind) == "v" ? "VIEW" : "TABLE"
+            switch rule.text(.evEnabled) {
+            case "D": text += "ALTER \(kind) \(table) DISABLE RULE \(rule.text(.name));\n"
+            case "R": text += "ALTER \(kind) \(table) ENABLE REPLICA RULE \(rule.text(.name));\n"
+            case "A": text += "ALTER \(kind) \(table) ENABLE ALWAYS RULE \(rule.text(.name));\n"
             default: break
             }
-            text += DDL.commentStatement(kind: "RULE \(rule.text("name")) ON", name: table, comment: rule["comment"])
+            text += DDL.commentStatement(kind: "RULE \(rule.text(.name)) ON", name: table, comment: rule[.comment])
             try out.write(text + "\n")
         }
         // Foreign keys last, so that data in any order and self-references load.
         for (_, constraints) in tablesInOrder {
-            for con in constraints.sorted(by: byName) where con.text("contype") == "f" && con.text("conparentid") == "0" {
-                guard let (table, rel) = tableName(con.text("conrelid")) else { continue }
-                var text = DDL.header(name: "\(rel.text("raw_name")) \(con.text("name"))", type: "FK CONSTRAINT", schema: rel["raw_schema"], owner: rel["owner"])
-                let only = rel.text("relkind") == "p" ? "" : "ONLY "
-                text += "ALTER TABLE \(only)\(table)\n    ADD CONSTRAINT \(con.text("name")) \(con.text("def"));\n"
-                text += DDL.commentStatement(kind: "CONSTRAINT \(con.text("name")) ON", name: table, comment: con["comment"])
+            for con in constraints.sorted(by: byName) where con.text(.contype) == "f" && con.text(.conparentid) == "0" {
+                guard let (table, rel) = tableName(con.text(.conrelid)) else { continue }
+                var text = DDL.header(name: "\(rel.text(.rawName)) \(con.text(.name))", type: "FK CONSTRAINT", schema: rel[.rawSchema], owner: rel[.owner])
+                let only = rel.text(.relkind) == "p" ? "" : "ONLY "
+                text += "ALTER TABLE \(only)\(table)\n    ADD CONSTRAINT \(con.text(.name)) \(con.text(.def));\n"
+                text += DDL.commentStatement(kind: "CONSTRAINT \(con.text(.name)) ON", name: table, comment: con[.comment])
                 try out.write(text + "\n")
             }
         }
         // Row-level security and policies.
         for rel in cat.relations.values.sorted(by: { Self.sortKey($0) < Self.sortKey($1) })
-        where rel.bool("relrowsecurity") || rel.bool("relforcerowsecurity") {
-            let table = "\(rel.text("schema")).\(rel.text("name"))"
+        where rel.bool(.relrowsecurity) || rel.bool(.relforcerowsecurity) {
+            let table = "\(rel.text(.schema)).\(rel.text(.name))"
             var text = ""
-            if rel.bool("relrowsecurity") { text += "ALTER TABLE \(table) ENABLE ROW LEVEL SECURITY;\n" }
-            if rel.bool("relforcerowsecurity") { text += "ALTER TABLE \(table) FORCE ROW LEVEL SECURITY;\n" }
+            if rel.bool(.relrowsecurity) { text += "ALTER TABLE \(table) ENABLE ROW LEVEL SECURITY;\n" }
+            if rel.bool(.relforcerowsecurity) { text += "ALTER TABLE \(table) FORCE ROW LEVEL SECURITY;\n" }
             try out.write(text + "\n")
         }
-        for policy in cat.policies.sorted(by: { relationOrder($0, $1, "polrelid") }) {
-            guard let (table, rel) = tableName(policy.text("polrelid")) else { continue }
-            var text = DDL.header(name: "\(rel.text("raw_name")) \(policy.text("name"))", type: "POLICY", schema: rel["raw_schema"], owner: rel["owner"])
-            let command = ["r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"][policy.text("polcmd")] ?? "ALL"
-            text += "CREATE POLICY \(policy.text("name")) ON \(table)"
-            if !policy.bool("polpermissive") { text += " AS RESTRICTIVE" }
-            text += " FOR \(command) TO \(policy["roles"] ?? "PUBLIC")"
-            if let qual = policy["qual"] { text += "\n  USING (\(qual))" }
-            if let check = policy["with_check"] { text += "\n  WITH CHECK (\(check))" }
+        for policy in cat.policies.sorted(by: { relationOrder($0, $1, .polrelid) }) {
+            guard let (table, rel) = tableName(policy.text(.polrelid)) else { continue }
+            var text = DDL.header(name: "\(rel.text(.rawName)) \(policy.text(.name))", type: "POLICY", schema: rel[.rawSchema], owner: rel[.owner])
+            let command = ["r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"][policy.text(.polcmd)] ?? "ALL"
+            text += "CREATE POLICY \(policy.text(.name)) ON \(table)"
+            if !policy.bool(.polpermissive) { text += " AS RESTRICTIVE" }
+            text += " FOR \(command) TO \(policy[.roles] ?? "PUBLIC")"
+            if let qual = policy[.qual] { text += "\n  USING (\(qual))" }
+            if let check = policy[.withCheck] { text += "\n  WITH CHECK (\(check))" }
             text += ";\n"
-            text += DDL.commentStatement(kind: "POLICY \(policy.text("name")) ON", name: table, comment: policy["comment"])
+            text += DDL.commentStatement(kind: "POLICY \(policy.text(.name)) ON", name: table, comment: policy[.comment])
             try out.write(text + "\n")
         }
         // Materialized views are filled last, in dependency order.
-        for key in cat.preDataOrder where key.hasPrefix("c:") {
-            guard let rel = cat.relations[key], rel.text("relkind") == "m", rel.bool("relispopulated") else { continue }
-            var text = DDL.header(name: rel.text("raw_name"), type: "MATERIALIZED VIEW DATA", schema: rel["raw_schema"], owner: rel["owner"])
-            text += "REFRESH MATERIALIZED VIEW \(rel.text("schema")).\(rel.text("name"));\n"
+        for key in cat.preDataOrder where key.kind == .relation {
+            guard let rel = cat.relations[key.oid], rel.text(.relkind) == "m", rel.bool(.relispopulated) else { continue }
+            var text = DDL.header(name: rel.text(.rawName), type: "MATERIALIZED VIEW DATA", schema: rel[.rawSchema], owner: rel[.owner])
+            text += "REFRESH MATERIALIZED VIEW \(rel.text(.schema)).\(rel.text(.name));\n"
             try out.write(text + "\n")
         }
     }
@@ -409,7 +406,7 @@ public final class PostgresDumper {
     }
 
     /// Schema and name, unquoted, for ordering.
-    static func sortKey(_ row: Row) -> String { row.text("raw_schema") + "\u{0}" + row.text("raw_name") }
+    static func sortKey<R: SchemaObjectColumns>(_ row: Record<R>) -> String { row.text(.rawSchema) + "\u{0}" + row.text(.rawName) }
 
     static func literal(_ text: String) -> String {
         "'" + text.replacingAll("'", with: "''") + "'"

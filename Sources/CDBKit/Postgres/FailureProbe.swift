@@ -55,11 +55,11 @@ enum FailureProbe {
         guard (try? c.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", context: "starting a probe")) != nil else { return nil }
         defer { _ = try? c.execute("ROLLBACK", context: "ending the probe") }
         for probe in probes {
-            guard let candidates = try? c.query(probe.list, context: "listing objects to probe").rows() else { continue }
+            guard let candidates = try? c.records(CatalogQuery<CatalogColumns.ProbeCandidate>("objects to probe", probe.list)) else { continue }
             for candidate in candidates {
                 _ = try? c.execute("SAVEPOINT cdb_probe", context: "probing")
-                if (try? c.query(probe.render, [candidate.text("oid")], context: "probing")) == nil {
-                    return candidate.text("what")
+                if (try? c.query(probe.render, [candidate.text(.oid)], context: "probing")) == nil {
+                    return candidate.text(.what)
                 }
                 _ = try? c.execute("RELEASE SAVEPOINT cdb_probe", context: "probing")
             }
