@@ -66,6 +66,7 @@ cat >"$work/mutations.txt" <<'EOF'
 43|Sources/CDBKit/Git/CommitGraph.swift|        if second == Self.noParent { return out }|        if second == Self.noParent \|\| MUTANT { return out }|RepoSnapTests/commitCounts
 44|Sources/CDBKit/Postgres/DatabaseStart.swift|            if let code = exit, code != 0 {|            if let code = exit, code != 0, !MUTANT {|DatabaseStartTests/failures
 45|Sources/CDBKit/Git/DockerVolume.swift|            guard lstat(Path.join(folder, "PG_VERSION"), \&info) == 0|            guard !MUTANT, lstat(Path.join(folder, "PG_VERSION"), \&info) == 0|DockerVolumeTests
+46|Sources/CDBKit/Postgres/ParallelData.swift|WHERE ctid >= '(\(start),0)'|WHERE ctid >= '(\(start),\(MUTANT ? 2 : 0))'|ParallelDumpTests/sameBytes
 EOF
 
 python3 - "$work" <<'PY'

@@ -60,6 +60,10 @@ struct PGDump: CDBProgram {
     @Flag(name: .long, help: "With -o FILE: replace FILE when it exists.")
     var force = false
 
+    @Option(name: [.short, .long], parsing: .unconditional,
+            help: ArgumentHelp("Connections reading table data at once, in one snapshot; big tables are split into page ranges (PostgreSQL 14+). The file is the same bytes whatever N is; 1 reads with the dump's own connection alone (default the cores, at most 8).", valueName: "n"))
+    var jobs: Int?
+
     @OptionGroup(title: "Encryption") var encryption: EncryptionOptions
 
     @OptionGroup var locking: LockOptions
@@ -70,6 +74,7 @@ struct PGDump: CDBProgram {
 
     func validate() throws {
         try common.checkStandardOutput(output)
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be 1 or more (got \(jobs))") }
         if force && (output == nil || output == "-") { throw ValidationError("--force replaces the file named by -o FILE; give -o FILE") }
     }
 
@@ -89,6 +94,7 @@ struct PGDump: CDBProgram {
         request.dump.privileges = !noPrivileges
         request.dump.allowUnsupported = allowUnsupported
         request.dump.lockTimeoutSeconds = locking.lockWait ?? 30
+        request.dump.jobs = jobs ?? DumpOptions.defaultJobs
         request.lock = .wait(seconds: locking.seconds)
         switch output {
         case nil: request.destination = .backupRoot

@@ -20,7 +20,7 @@ function __cdb-pg-dump_parse_tokens -S
     set -l unparsed_tokens (__cdb-pg-dump_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cdb-pg-dump'
-        __cdb-pg-dump_parse_subcommand 0 'o/output=' 'compress=' 'require-table=+' 'no-owner' 'no-privileges' 'allow-unsupported' 'force' 'encrypt' 'recipient=+' 'recipients-file=+' 'lock-wait=' 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'd/dbname=' 'h/host=' 'p/port=' 'U/username=' 'version' 'help'
+        __cdb-pg-dump_parse_subcommand 0 'o/output=' 'compress=' 'require-table=+' 'no-owner' 'no-privileges' 'allow-unsupported' 'force' 'j/jobs=' 'encrypt' 'recipient=+' 'recipients-file=+' 'lock-wait=' 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'd/dbname=' 'h/host=' 'p/port=' 'U/username=' 'version' 'help'
         switch $unparsed_tokens[1]
         case 'help'
             __cdb-pg-dump_parse_subcommand -r 1 'version'
@@ -84,6 +84,7 @@ complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_o
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" no-privileges' -l 'no-privileges' -d 'Leave out GRANT/REVOKE statements.'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" allow-unsupported' -l 'allow-unsupported' -d 'Dump everything else when the database holds objects cdb-pg-dump cannot dump, naming each skipped one.'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" force' -l 'force' -d 'With -o FILE: replace FILE when it exists.'
+complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" j jobs' -s 'j' -l 'jobs' -d 'Connections reading table data at once, in one snapshot; big tables are split into page ranges (PostgreSQL 14+). The file is the same bytes whatever N is; 1 reads with the dump\'s own connection alone (default the cores, at most 8).' -rfka ''
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump" encrypt' -l 'encrypt' -d 'Encrypt the backup with age (NAME.age) to the configured recipients (also CDB_ENCRYPT=1).'
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump"' -l 'recipient' -d 'An age recipient (age1…) to encrypt to (repeatable; default CDB_RECIPIENTS). Implies --encrypt.' -rfka ''
 complete -c 'cdb-pg-dump' -n '__cdb-pg-dump_should_offer_completions_for_flags_or_options "cdb-pg-dump"' -l 'recipients-file' -d 'A file of age recipients, one per line, # comments (repeatable; default CDB_RECIPIENTS_FILE). Implies --encrypt.' -rF

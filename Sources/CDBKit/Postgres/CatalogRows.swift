@@ -176,6 +176,10 @@ enum CatalogColumns {
     enum ProbeCandidate: String, QueryColumns {
         case oid, what
     }
+    /// table sizes (the parallel data section)
+    enum TableSize: String, QueryColumns {
+        case oid, pages
+    }
     /// the role
     enum CurrentRole: String, QueryColumns {
         case rolsuper

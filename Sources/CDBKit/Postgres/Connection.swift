@@ -34,9 +34,23 @@ public final class PGConnection {
         self.target = target
         self.redact = redact
         self.serverVersion = Int(PQserverVersion(conn))
+        self.cancelHandle = PQgetCancel(conn)
     }
 
-    deinit { PQfinish(handle) }
+    deinit {
+        if let cancelHandle { PQfreeCancel(cancelHandle) }
+        PQfinish(handle)
+    }
+
+    private let cancelHandle: OpaquePointer?
+
+    /// Asks the server to stop what this connection is running. Safe from another thread
+    /// (libpq's PQcancel, on a handle made when the connection was opened).
+    func cancel() {
+        guard let cancelHandle else { return }
+        var message = [CChar](repeating: 0, count: 256)
+        _ = PQcancel(cancelHandle, &message, Int32(message.count))
+    }
 
     /// libpq's keyword and value arrays (NULL-terminated C strings) for `pairs`, for the
     /// duration of `body`.

@@ -7,7 +7,12 @@ public struct DumpOptions: Sendable {
     public var privileges = true
     public var allowUnsupported = false
     public var lockTimeoutSeconds = 30
+    /// Connections reading table data at once (1: the dump's own connection alone).
+    public var jobs = DumpOptions.defaultJobs
     public init() {}
+
+    /// The default for `jobs`: the cores, at most 8.
+    public static var defaultJobs: Int { max(1, min(8, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))) }
 }
 
 /// What a finished dump held.
@@ -30,6 +35,10 @@ public final class PostgresDumper {
     let options: DumpOptions
     /// Called before each table's data with its name, and after with its row count.
     public var progress: ((String, Int64?) -> Void)?
+    /// Opens one more connection to the same database (workers for `jobs` > 1).
+    public var connect: (() throws -> PGConnection)?
+    /// How the data of the last dump was read, when more than one connection was tried.
+    public private(set) var dataNote: String?
 
     public init(connection: PGConnection, options: DumpOptions) {
         self.connection = connection
@@ -190,6 +199,7 @@ public final class PostgresDumper {
     private func writeData(_ out: BufferedWriter, _ cat: Catalog, summary: inout DumpSummary) throws {
         let tables = cat.relations.values.filter { $0.text(.relkind) == "r" }
             .sorted { ($0.text(.rawSchema), $0.text(.rawName)) < ($1.text(.rawSchema), $1.text(.rawName)) }
+        if options.jobs > 1, let connect, try writeDataInParallel(out, cat, tables, connect: connect, summary: &summary) { return }
         for t in tables {
             let name = "\(t.text(.schema)).\(t.text(.name))"
             let display = "\(t.text(.rawSchema)).\(t.text(.rawName))"
@@ -209,6 +219,69 @@ public final class PostgresDumper {
 
     /// The session settings of the dump's connection, which its workers repeat.
     private var sessionSetup = ""
+
+    /// The data over `options.jobs` worker connections in the dump's snapshot (ParallelData);
+    /// false (nothing written) when it is not worth it (less than 8 MiB of data) or no worker
+    /// could connect — the dump's own connection then reads it alone.
+    private func writeDataInParallel(_ out: BufferedWriter, _ cat: Catalog, _ relations: [Record<Columns.Relation>],
+                                     connect: () throws -> PGConnection, summary: inout DumpSummary) throws -> Bool {
+        guard !relations.isEmpty else { return false }
+        let c = connection
+        let list = relations.map { $0.text(.oid) }.joined(separator: ",")
+        var pages: [String: Int64] = [:]
+        for row in try c.records(CatalogQuery<Columns.TableSize>("table sizes", """
+            SELECT t.oid, pg_catalog.pg_relation_size(t.oid::pg_catalog.regclass) / pg_catalog.current_setting('block_size')::pg_catalog.int8 AS pages
+              FROM pg_catalog.unnest('{\(list)}'::pg_catalog.oid[]) AS t(oid)
+            """)) {
+            pages[row.text(.oid)] = Int64(row.text(.pages)) ?? 0
+        }
+        guard pages.values.reduce(0, +) >= 1024 else { return false }
+        let tables = relations.map { t in
+            let columns = (cat.columns[t.text(.oid)] ?? []).filter { $0.text(.attgenerated).isEmpty }.map { $0.text(.name) }
+            return ParallelData.Table(name: "\(t.text(.schema)).\(t.text(.name))", display: "\(t.text(.rawSchema)).\(t.text(.rawName))",
+                                      columns: columns.isEmpty ? "" : " (\(columns.joined(separator: ", ")))", pages: pages[t.text(.oid)] ?? 0)
+        }
+        let units = ParallelData.units(tables, serverVersion: c.serverVersion, jobs: options.jobs)
+        guard let snapshot = try c.query("SELECT pg_catalog.pg_export_snapshot()", context: "exporting the snapshot").scalar,
+              !snapshot.isEmpty, snapshot.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) || (0x41...0x46).contains($0) })
+        else { return false }
+        // Workers that cannot connect (a role's connection limit, max_connections) are left out.
+        var workers: [PGConnection] = []
+        var refused: String?
+        for _ in 0..<min(options.jobs, units.count) {
+            let w: PGConnection
+            do { w = try connect() } catch {
+                refused = (error as? CDBError)?.errorDescription ?? "\(error)"
+                break
+            }
+            try w.execute(sessionSetup + "\nSET max_parallel_workers_per_gather = 0;", context: "setting up a worker")
+            try w.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", context: "starting a worker's snapshot")
+            try w.execute("SET TRANSACTION SNAPSHOT '\(snapshot)'", context: "joining the dump's snapshot")
+            workers.append(w)
+        }
+        guard !workers.isEmpty else {
+            dataNote = "table data read with the dump's own connection: no worker could connect (\(refused ?? "?"))"
+            return false
+        }
+        let ranges = units.count - Set(units.map(\.table)).count
+        dataNote = "table data read over \(workers.count) connections in one snapshot"
+            + (ranges > 0 ? " (\(Format.count(tables.count, "table")), big ones in page ranges: \(Format.count(units.count, "COPY")))" : "")
+        let data = ParallelData(units: units)
+        var results: [(String, Int64)] = []
+        try data.run(connections: workers, tables: tables, tableStarts: { i in
+            let t = relations[i]
+            try out.write(DumpFormat.header(name: t.text(.rawName), type: "TABLE DATA", schema: t[.rawSchema], owner: t[.owner], data: true))
+            try out.write("COPY \(tables[i].name)\(tables[i].columns) FROM stdin;\n")
+            progress?(tables[i].display, nil)
+        }, write: { try out.write($0) }, tableDone: { i, rows in
+            try out.write("\\.\n" + DumpFormat.rowsLine(rows) + "\n")
+            results.append((tables[i].display, rows))
+            progress?(tables[i].display, rows)
+        })
+        for w in workers { _ = try? w.execute("COMMIT", context: "ending a worker's snapshot") }
+        summary.tables += results
+        return true
+    }
 
     private func writeSequenceValues(_ out: BufferedWriter, _ cat: Catalog) throws {
         let sequences = cat.sequences.values.sorted { ($0.text(.rawSchema), $0.text(.rawName)) < ($1.text(.rawSchema), $1.text(.rawName)) }

@@ -82,6 +82,7 @@ public struct PostgresBackup {
         let encrypted: ByteSink = try request.recipients.map { try AgeSink(next: base, recipients: $0) } ?? base
         let writer = BufferedWriter(sink: try request.compression.wrap(encrypted), observer: { validator.consume($0) })
         let dumper = PostgresDumper(connection: connection, options: request.dump)
+        dumper.connect = { try PGConnection(settings: settings.database, applicationName: "cdb-pg-dump") }
         var tableStarted = Date()
         var announced = false
         dumper.progress = { [reporter] table, rows in
@@ -96,6 +97,7 @@ public struct PostgresBackup {
             }
         }
         let summary = try dumper.dump(to: writer)
+        if let note = dumper.dataNote { reporter.detail(note) }
         try writer.finish()
         if let file { try file.sync() }
 

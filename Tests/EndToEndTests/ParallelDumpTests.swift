@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+
+/// `cdb-pg-dump --jobs N`: the data over N connections in one snapshot, big tables in page
+/// ranges, written in order — the same bytes as `--jobs 1`.
+@Suite("cdb-pg-dump --jobs: all cores, same bytes", .enabled(if: PG.enabled), .serialized)
+struct ParallelDumpTests {
+    /// Dumps `database` with `--jobs N` to a new file; returns its bytes and stderr.
+    func dump(_ database: String, jobs: Int, _ extra: [String] = []) throws -> (bytes: Data, stderr: String) {
+        let folder = try Harness.temporaryDirectory("cdb-jobs")
+        defer { Harness.remove(folder) }
+        let path = folder + "/dump.sql"
+        let out = try Harness.cdb("cdb-pg-dump", ["-d", database, "--jobs", String(jobs), "-o", path, "--verbose"] + extra)
+        #expect(out.status == 0, "cdb-pg-dump --jobs \(jobs) failed: \(out.stderr)")
+        return (try Data(contentsOf: URL(fileURLWithPath: path)), out.stderr)
+    }
+
+    /// Big tables of every shape that splitting could get wrong: inherited (a parent's COPY
+    /// holds only its own rows), partitioned (the parent has no rows; each partition is a
+    /// table), a generated column (not copied), and rows moved and deleted so that the
+    /// physical order is not the insertion order and pages have holes.
+    static let bigTables = """
+        CREATE SCHEMA big;
+        CREATE TABLE big.parent (id integer, pad text);
+        CREATE TABLE big.child (extra integer) INHERITS (big.parent);
+        CREATE TABLE big.part (k integer, pad text) PARTITION BY RANGE (k);
+        CREATE TABLE big.part_low PARTITION OF big.part FOR VALUES FROM (0) TO (60000);
+        CREATE TABLE big.part_high PARTITION OF big.part FOR VALUES FROM (60000) TO (MAXVALUE);
+        CREATE TABLE big.gen (a integer, pad text, doubled integer GENERATED ALWAYS AS (a * 2) STORED);
+        INSERT INTO big.parent SELECT i, repeat(md5(i::text), 4) FROM generate_series(1, 70000) i;
+        INSERT INTO big.child SELECT i, repeat(md5(i::text), 4), -i FROM generate_series(1, 70000) i;
+        INSERT INTO big.part SELECT i, repeat(md5(i::text), 4) FROM generate_series(1, 120000) i;
+        INSERT INTO big.gen (a, pad) SELECT i, repeat(md5(i::text), 4) FROM generate_series(1, 70000) i;
+        UPDATE big.parent SET pad = 'moved ' || id WHERE id % 97 = 0;
+        DELETE FROM big.gen WHERE a % 5 = 0;
+        UPDATE big.gen SET a = a + 1000000 WHERE a % 31 = 0;
+        """
+
+    @Test("--jobs 2 and 3 write the bytes --jobs 1 writes: the trading fixture at scale 50, and the awkward schema with big inherited, partitioned and generated-column tables split into page ranges; the parallel dump restores exactly")
+    func sameBytes() throws {
+        let trading = try PG.tradingDatabase(scale: 50)
+        defer { PG.dropDatabase(trading) }
+        let one = try dump(trading, jobs: 1)
+        let two = try dump(trading, jobs: 2)
+        #expect(!one.stderr.contains("connections"), "--jobs 1 reads with the dump's own connection: \(one.stderr)")
+        #expect(two.stderr.contains("table data read over 2 connections"), "the parallel path should have run: \(two.stderr)")
+        #expect(one.bytes == two.bytes, "--jobs 2 differs from --jobs 1 on the trading fixture")
+
+        let awkward = try PG.awkwardDatabase()
+        defer { PG.dropDatabase(awkward) }
+        _ = try PG.psql(awkward, Self.bigTables)
+        let serial = try dump(awkward, jobs: 1, ["--require-table", "big.gen"])
+        let parallel = try dump(awkward, jobs: 2, ["--require-table", "big.gen"])
+        let three = try dump(awkward, jobs: 3, ["--require-table", "big.gen"])
+        #expect(parallel.stderr.contains("table data read over 2 connections"), "\(parallel.stderr)")
+        #expect(parallel.stderr.contains("page ranges"), "big tables should have been split: \(parallel.stderr)")
+        #expect(serial.bytes == parallel.bytes, "--jobs 2 differs from --jobs 1 on the awkward schema")
+        #expect(serial.bytes == three.bytes, "--jobs 3 differs from --jobs 1 on the awkward schema")
+        let text = String(decoding: parallel.bytes, as: UTF8.self)
+        #expect(text.contains("-- Rows: 70000\n") && text.contains("-- Rows: 56000\n"), "row counts of whole split tables")
+
+        // And it restores: schema, every table's digest, sequences.
+        let folder = try Harness.temporaryDirectory("cdb-jobs")
+        defer { Harness.remove(folder) }
+        try parallel.bytes.write(to: URL(fileURLWithPath: folder + "/dump.sql"))
+        let copy = try PG.createDatabase("restored")
+        defer { PG.dropDatabase(copy) }
+        let restored = try Harness.run("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", copy, "-f", folder + "/dump.sql"])
+        #expect(restored.status == 0, "psql could not restore the parallel dump: \(restored.stderr)")
+        #expect(try PG.schema(awkward) == PG.schema(copy))
+        #expect(try PG.contentDigest(awkward) == PG.contentDigest(copy))
+    }
+
+    @Test("workers killed mid-dump (pg_terminate_backend) fail the dump with 69, naming the lost connection; no complete dump is written and no connection stays")
+    func workerKilled() throws {
+        let database = try PG.createDatabase("jobs")
+        defer { PG.dropDatabase(database) }
+        _ = try PG.psql(database, """
+            CREATE TABLE public.signals (id integer, pad text);
+            INSERT INTO public.signals SELECT i, repeat(md5(i::text), 30) FROM generate_series(1, 70000) i;
+            """)
+        // 68 MB in eight page ranges, written to a pipe nobody reads yet: the writer stops, the
+        // workers fill their budgets (4 + 32 MiB) and stop reading with ranges still to do.
+        // Their connections are killed; what they read next fails.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Harness.binDir + "/cdb-pg-dump")
+        process.arguments = ["-d", database, "--jobs", "2", "-o", "-", "--require-table", "signals"]
+        var environment = Harness.environment
+        environment["XDG_CONFIG_HOME"] = Harness.configHome
+        process.environment = environment
+        let stdout = Pipe(), stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        process.standardInput = FileHandle.nullDevice
+        try Harness.startUnblocked(process)
+        try waitFor(seconds: 60) {
+            try PG.psql("postgres", """
+                SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE datname = '\(database)' AND query LIKE 'COPY (SELECT%'
+                """).trimmingCharacters(in: .whitespacesAndNewlines) == "2"
+        }
+        let killed = try PG.psql("postgres", """
+            SELECT count(*) FROM pg_catalog.pg_stat_activity
+             WHERE datname = '\(database)' AND query LIKE 'COPY (SELECT%' AND pg_catalog.pg_terminate_backend(pid)
+            """).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(killed == "2")
+        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 69, "a lost worker is a lost connection (69): \(message)")
+        #expect(message.contains("dumping public.signals"), "the message names what was being dumped: \(message)")
+        let text = String(decoding: output, as: UTF8.self)
+        #expect(!text.contains("dump complete"), "no complete dump may come out of a failed one")
+        #expect(try PG.psql(database, "SELECT count(*) FROM pg_stat_activity WHERE datname = '\(database)' AND pid <> pg_backend_pid()")
+            .trimmingCharacters(in: .whitespacesAndNewlines) == "0", "every connection of the dump is closed")
+    }
+
+    @Test("workers that cannot connect (a role's connection limit) are left out: the dump still succeeds, the same bytes")
+    func connectionLimit() throws {
+        let database = try PG.tradingDatabase(scale: 50)
+        defer { PG.dropDatabase(database) }
+        let role = PG.uniqueName("limited")
+        _ = try PG.psql("postgres", "CREATE ROLE \(role) LOGIN CONNECTION LIMIT 1; GRANT pg_read_all_data TO \(role)")
+        defer { _ = try? PG.psql("postgres", "DROP ROLE IF EXISTS \(role)") }
+        let full = try dump(database, jobs: 1, ["--no-owner", "--no-privileges"])
+        let limited = try dump(database, jobs: 4, ["--no-owner", "--no-privileges", "-U", role])
+        #expect(full.bytes == limited.bytes)
+        #expect(limited.stderr.contains("no worker could connect"), "the parallel path was tried and fell back: \(limited.stderr)")
+    }
+}
