@@ -102,37 +102,42 @@ struct FaultTests {
         let root = try Harness.temporaryDirectory("cdb-root")
         defer { PG.dropDatabase(database); Harness.remove(root) }
         _ = try PG.psql(database, "CREATE TABLE public.big AS SELECT g AS id, repeat(md5(g::text), 8) AS payload FROM generate_series(1, 400000) g")
-        // Proven mid-transfer: the dump is stopped (SIGSTOP) once its own backend runs the COPY,
+        // Proven mid-transfer: the dump is stopped (SIGSTOP) once a backend of it runs a COPY,
         // so the server blocks writing to it (wait_event ClientWrite: the table is far larger than
         // the socket buffers); only then is that one backend terminated, and the dump resumed.
-        let errFile = root + "/stderr"
-        FileManager.default.createFile(atPath: errFile, contents: nil)
-        let dump = Process()
-        dump.executableURL = URL(fileURLWithPath: Harness.binDir + "/cdb-pg-dump")
-        dump.arguments = ["--backup-root", root, "--dbname", database, "--require-table", "big"]
-        dump.environment = Harness.environment.merging(["XDG_CONFIG_HOME": Harness.configHome]) { $1 }
-        dump.standardOutput = FileHandle.nullDevice
-        dump.standardError = FileHandle(forWritingAtPath: errFile)
-        try Harness.startUnblocked(dump)
-        let backend = "datname = '\(database)' AND application_name = 'cdb-pg-dump' AND state = 'active' AND query LIKE 'COPY %'"
-        var pid = ""
-        try waitFor(seconds: 30) {
-            pid = try PG.psql("postgres", "SELECT pid FROM pg_stat_activity WHERE \(backend)")
-            return !pid.isEmpty
+        // With --jobs 1 that is the dump's own connection; by default one of its workers.
+        for jobs in [["--jobs", "1"], []] {
+            let errFile = root + "/stderr"
+            FileManager.default.createFile(atPath: errFile, contents: nil)
+            let dump = Process()
+            dump.executableURL = URL(fileURLWithPath: Harness.binDir + "/cdb-pg-dump")
+            dump.arguments = ["--backup-root", root, "--dbname", database, "--require-table", "big"] + jobs
+            dump.environment = Harness.environment.merging(["XDG_CONFIG_HOME": Harness.configHome]) { $1 }
+            dump.standardOutput = FileHandle.nullDevice
+            dump.standardError = FileHandle(forWritingAtPath: errFile)
+            try Harness.startUnblocked(dump)
+            let backend = "datname = '\(database)' AND application_name = 'cdb-pg-dump' AND state = 'active' AND query LIKE 'COPY %'"
+            var pid = ""
+            try waitFor(seconds: 30) {
+                pid = try PG.psql("postgres", "SELECT pid FROM pg_stat_activity WHERE \(backend) ORDER BY pid LIMIT 1")
+                return !pid.isEmpty
+            }
+            kill(dump.processIdentifier, SIGSTOP)
+            try waitFor(seconds: 30) {
+                try PG.psql("postgres", "SELECT count(*) FROM pg_stat_activity WHERE pid = \(pid) AND \(backend) AND wait_event = 'ClientWrite'") == "1"
+            }
+            let terminated = try PG.psql("postgres", "SELECT pg_terminate_backend(\(pid))")
+            kill(dump.processIdentifier, SIGCONT)
+            dump.waitUntilExit()
+            let message = (try? String(contentsOfFile: errFile, encoding: .utf8)) ?? ""
+            unlink(errFile)
+            tally.trial(terminated == "t", "\(jobs): the backend \(pid) was not terminated")
+            tally.trial(dump.terminationStatus == 69, "\(jobs): exit \(dump.terminationStatus) after the backend was terminated mid-COPY (expected 69)")
+            tally.trial(message.contains("connection to the database lost while dumping public.big"), "\(jobs): message: \(message)")
+            tally.trial(Harness.files(in: root + "/PostgreSQL").allSatisfy { $0 == "backup_log.txt" }, "\(jobs): files: \(Harness.files(in: root + "/PostgreSQL"))")
+            let closed = (try? waitFor(seconds: 10) { try PG.psql("postgres", "SELECT count(*) FROM pg_stat_activity WHERE datname = '\(database)'") == "0" }) != nil
+            tally.trial(closed, "\(jobs): a connection of the failed dump stayed")
         }
-        kill(dump.processIdentifier, SIGSTOP)
-        try waitFor(seconds: 30) {
-            try PG.psql("postgres", "SELECT count(*) FROM pg_stat_activity WHERE pid = \(pid) AND \(backend) AND wait_event = 'ClientWrite'") == "1"
-        }
-        let terminated = try PG.psql("postgres", "SELECT pg_terminate_backend(\(pid))")
-        kill(dump.processIdentifier, SIGCONT)
-        dump.waitUntilExit()
-        let message = (try? String(contentsOfFile: errFile, encoding: .utf8)) ?? ""
-        unlink(errFile)
-        tally.trial(terminated == "t", "the backend \(pid) was not terminated")
-        tally.trial(dump.terminationStatus == 69, "exit \(dump.terminationStatus) after the backend was terminated mid-COPY (expected 69)")
-        tally.trial(message.contains("connection to the database lost while dumping public.big"), "message: \(message)")
-        tally.trial(Harness.files(in: root + "/PostgreSQL").allSatisfy { $0 == "backup_log.txt" }, "files: \(Harness.files(in: root + "/PostgreSQL"))")
 
         // The server stopped mid-dump: a private cluster of its own, so the suite's stays up.
         let script = """
@@ -140,12 +145,12 @@ struct FaultTests {
             '\(Harness.binDir)/cdb-pg-dump' --backup-root '\(root)/stopped' --dbname postgres --require-table big 2>'\(root)/stderr' & pid=$!
             copy="application_name = 'cdb-pg-dump' AND state = 'active' AND query LIKE 'COPY %'"
             for i in $(seq 1 1500); do
-              if psql -X -At -c "SELECT count(*) FROM pg_stat_activity WHERE $copy" postgres | grep -qx 1; then break; fi
+              if psql -X -At -c "SELECT count(*) > 0 FROM pg_stat_activity WHERE $copy" postgres | grep -qx t; then break; fi
               sleep 0.02
             done
             kill -STOP $pid
             for i in $(seq 1 1500); do
-              if psql -X -At -c "SELECT count(*) FROM pg_stat_activity WHERE $copy AND wait_event = 'ClientWrite'" postgres | grep -qx 1; then echo mid-copy; break; fi
+              if psql -X -At -c "SELECT count(*) > 0 FROM pg_stat_activity WHERE $copy AND wait_event = 'ClientWrite'" postgres | grep -qx t; then echo mid-copy; break; fi
               sleep 0.02
             done
             if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$CDB_TEST_PGBIN/pg_ctl" -D "$CDB_TEST_PGDATA" -m immediate stop >/dev/null

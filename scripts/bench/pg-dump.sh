@@ -17,7 +17,10 @@ if [ -z "${PGHOST:-}" ] || [ -z "${CDB_BENCH_INSIDE:-}" ]; then
   exec scripts/with-postgres.sh "$0" "$@"
 fi
 
-bin=$(swift build -c release --show-bin-path)/cdb-pg-dump
+# CDB_BENCH_BIN: another build to measure (before/after a change); CDB_BENCH_ARGS: extra flags
+# for every cdb run (e.g. --jobs 1).
+bin=${CDB_BENCH_BIN:-$(swift build -c release --show-bin-path)/cdb-pg-dump}
+read -r -a extra <<<"${CDB_BENCH_ARGS:-}"
 out=$(mktemp -d "${TMPDIR:-/tmp}/cdb-bench.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 
@@ -60,9 +63,9 @@ for db in bench_pgbench bench_trading bench_catalog; do
     once pg_dump "$out/p.sql" pg_dump -Fp -f "$out/p.sql" "$db"
     # cdb fsyncs before the rename (a backup must survive a crash); pg_dump -Fp never syncs.
     once pg_dump_sync "$out/q.sql" sh -c "pg_dump -Fp -f '$out/q.sql' $db && sync '$out/q.sql'"
-    once cdb "$out/c.sql" "$bin" --quiet --dbname "$db" -o "$out/c.sql" --require-table "$table"
+    once cdb "$out/c.sql" "$bin" "${extra[@]}" --quiet --dbname "$db" -o "$out/c.sql" --require-table "$table"
     once pg_dump_Fc "$out/p.dump" pg_dump -Fc -f "$out/p.dump" "$db"
-    once cdb_zstd "$out/c.sql.zst" "$bin" --quiet --dbname "$db" --compress zstd -o "$out/c.sql.zst" --require-table "$table"
+    once cdb_zstd "$out/c.sql.zst" "$bin" "${extra[@]}" --quiet --dbname "$db" --compress zstd -o "$out/c.sql.zst" --require-table "$table"
   done
   # Median time, maximum RSS and last size per command.
   results=$(sort -k1,1 -k2,2n "$out/results" | awk '
