@@ -242,22 +242,25 @@ public final class PostgresDumper {
                                       columns: columns.isEmpty ? "" : " (\(columns.joined(separator: ", ")))", pages: pages[t.text(.oid)] ?? 0)
         }
         let units = ParallelData.units(tables, serverVersion: c.serverVersion, jobs: options.jobs)
+        // (A failed export aborts the dump's transaction: it cannot be tried and passed over.)
         guard let snapshot = try c.query("SELECT pg_catalog.pg_export_snapshot()", context: "exporting the snapshot").scalar,
               !snapshot.isEmpty, snapshot.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) || (0x41...0x46).contains($0) })
         else { return false }
-        // Workers that cannot connect (a role's connection limit, max_connections) are left out.
+        // Workers that cannot connect (a role's connection limit, max_connections) or join the
+        // snapshot (a pooler that sends them to another server) are left out.
         var workers: [PGConnection] = []
         var refused: String?
         for _ in 0..<min(options.jobs, units.count) {
-            let w: PGConnection
-            do { w = try connect() } catch {
+            do {
+                let w = try connect()
+                try w.execute(sessionSetup + "\nSET max_parallel_workers_per_gather = 0;", context: "setting up a worker")
+                try w.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", context: "starting a worker's snapshot")
+                try w.execute("SET TRANSACTION SNAPSHOT '\(snapshot)'", context: "joining the dump's snapshot")
+                workers.append(w)
+            } catch {
                 refused = (error as? CDBError)?.errorDescription ?? "\(error)"
                 break
             }
-            try w.execute(sessionSetup + "\nSET max_parallel_workers_per_gather = 0;", context: "setting up a worker")
-            try w.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", context: "starting a worker's snapshot")
-            try w.execute("SET TRANSACTION SNAPSHOT '\(snapshot)'", context: "joining the dump's snapshot")
-            workers.append(w)
         }
         guard !workers.isEmpty else {
             dataNote = "table data read with the dump's own connection: no worker could connect (\(refused ?? "?"))"
