@@ -52,7 +52,7 @@ cat >"$work/mutations.txt" <<'EOF'
 29|Sources/CDBKit/Postgres/ScriptReader.swift|            case 0x3B where beginDepth == 0 \&\& parenDepth == 0:|            case 0x3B where beginDepth == 0 \&\& (parenDepth == 0 \|\| MUTANT):|RestoreTests/transactionsAndParentheses
 30|Sources/CDBKit/Postgres/DumpScript.swift|if c.bool(.notnullValid) {|if c.bool(.notnullValid) \|\| MUTANT {|VersionMatrixTests/newFeatures
 31|Sources/CDBKit/Postgres/CatalogQueries.swift|FROM pg_catalog.aclexplode(\(acl)) x) a), '') END|FROM pg_catalog.aclexplode(\(acl)) x) a), \(MUTANT ? "NULL" : "''")) END|PgDumpFidelityTests/objectKindsRoundTrip
-32|Sources/CDBKit/Postgres/DumpRestore.swift|if request.singleTransaction, Self.isTransactionControl(text) {|if request.singleTransaction, Self.isTransactionControl(text), !MUTANT {|RestoreTests/transactionsAndParentheses
+32|Sources/CDBKit/Postgres/DumpRestore.swift|if inTransaction, Self.isTransactionControl(text) {|if inTransaction, Self.isTransactionControl(text), !MUTANT {|RestoreTests/transactionsAndParentheses
 33|Sources/CDBKit/Postgres/DDLRenderer.swift|if kind == "VIEW", cat.viewsNeedingConstraints.contains(oid) {|if kind == "VIEW", cat.viewsNeedingConstraints.contains(oid), !MUTANT {|PgDumpFidelityTests/objectKindsRoundTrip
 34|Sources/CDBKit/Postgres/Dumper.swift|if let object = FailureProbe.culprit(c) {|if !MUTANT, let object = FailureProbe.culprit(c) {|PgDumpErrorTests/serverErrors
 35|Sources/CDBKit/Postgres/DumpValidator.swift|if first != 0x2D \&\& first != 0x43 { return }|if first != 0x2D \&\& (first != 0x43 \|\| MUTANT) { return }|DumpValidatorTests/broken
@@ -67,6 +67,7 @@ cat >"$work/mutations.txt" <<'EOF'
 44|Sources/CDBKit/Postgres/DatabaseStart.swift|            if let code = exit, code != 0 {|            if let code = exit, code != 0, !MUTANT {|DatabaseStartTests/failures
 45|Sources/CDBKit/Git/DockerVolume.swift|            guard lstat(Path.join(folder, "PG_VERSION"), \&info) == 0|            guard !MUTANT, lstat(Path.join(folder, "PG_VERSION"), \&info) == 0|DockerVolumeTests
 46|Sources/CDBKit/Postgres/ParallelData.swift|WHERE ctid >= '(\(start),0)'|WHERE ctid >= '(\(start),\(MUTANT ? 2 : 0))'|ParallelDumpTests/sameBytes
+47|Sources/CDBKit/Postgres/DumpRestore.swift|try pool.append(work, UnsafeRawBufferPointer(rebasing: bytes[...newline]))|try pool.append(work, UnsafeRawBufferPointer(rebasing: MUTANT ? bytes[..<newline] : bytes[...newline]))|ParallelRestoreTests/roundTrip
 EOF
 
 python3 - "$work" <<'PY'

@@ -74,6 +74,10 @@ struct Restore: CDBProgram {
     @Flag(name: .long, help: "Run statement by statement instead of in one transaction.")
     var noSingleTransaction = false
 
+    @Option(name: [.short, .long], parsing: .unconditional,
+            help: ArgumentHelp("Connections restoring at once: the schema in one transaction, then the data (big tables in several COPYs) and the indexes and keys over N connections; not one transaction, so a failure leaves what was restored, unless --create (which drops its database) or --check. (default the cores, at most 8, with --create and --check; else 1)", valueName: "n"))
+    var jobs: Int?
+
     @Flag(name: .long, help: "Write into a folder that is not empty (snapshots).")
     var force = false
 
@@ -107,12 +111,13 @@ struct Restore: CDBProgram {
     var checkedFrom: String?
 
     enum CodingKeys: CodingKey {  // (checkedFrom is no option)
-        case common, database, check, clean, create, noSingleTransaction, force, applyUncommitted, commit, history, noVerify, latest, given, identity, source, directory
+        case common, database, check, clean, create, noSingleTransaction, jobs, force, applyUncommitted, commit, history, noVerify, latest, given, identity, source, directory
     }
     var isSnapshot: Bool { backup.hasSuffix(".zip") || backup.hasSuffix(".zip.age") }
     var isIncrement: Bool { BackupName.parse(Path.name(of: backup))?.isIncrement == true }
 
     func validate() throws {
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be 1 or more (got \(jobs))") }
         if latest {
             if given != nil || commit != nil { throw ValidationError("--latest picks the dump itself: leave out the file (and --commit)") }
             if clean && create { throw ValidationError("choose one of --clean and --create") }
@@ -132,7 +137,7 @@ struct Restore: CDBProgram {
         if history && !isSnapshot { throw ValidationError("--history is for snapshots (.zip)") }
         if isSnapshot {
             if directory == nil { throw ValidationError("a snapshot needs a folder to unpack into: cdb-restore SNAPSHOT.zip DIR") }
-            if check || clean || create { throw ValidationError("--check, --clean and --create are for dumps, not snapshots") }
+            if check || clean || create || jobs != nil { throw ValidationError("--check, --clean, --create and --jobs are for dumps, not snapshots") }
         } else {
             if directory != nil { throw ValidationError("a dump restores into a database (--dbname), not a folder") }
             if clean && create { throw ValidationError("choose one of --clean and --create") }
@@ -216,6 +221,7 @@ struct Restore: CDBProgram {
             var checker = RestoreCheck(settings: settings, dump: backup, reporter: reporter)
             checker.noVerify = noVerify
             checker.keys = keys
+            checker.jobs = jobs ?? DumpOptions.defaultJobs
             let result: RestoreCheck.Result
             let checkStarted = Date()
             do { result = try checker.run() } catch {
@@ -244,6 +250,8 @@ struct Restore: CDBProgram {
         request.clean = clean
         request.create = create
         request.singleTransaction = !noSingleTransaction
+        // Into a database that existed, one transaction stays the default: all or nothing.
+        request.jobs = jobs ?? (create ? DumpOptions.defaultJobs : 1)
         request.noVerify = noVerify
         request.keys = keys
         let result = try DumpRestore(request: request, reporter: reporter).run()

@@ -127,3 +127,90 @@ struct ParallelDumpTests {
         #expect(limited.stderr.contains("no worker could connect"), "the parallel path was tried and fell back: \(limited.stderr)")
     }
 }
+
+/// `cdb-restore --jobs N`: the schema in one transaction, then data and indexes over N connections.
+@Suite("cdb-restore --jobs: data and indexes over every core", .enabled(if: PG.enabled), .serialized)
+struct ParallelRestoreTests {
+    @Test("--jobs 2 restores exactly (schema, every table's digest, sequences): cdb's dumps of the trading fixture x50 and of the awkward schema with big split tables, pg_dump's plain dumps of it and of every object kind with large objects; --check --jobs 2 passes")
+    func roundTrip() throws {
+        let folder = try Harness.temporaryDirectory("cdb-jobs")
+        defer { Harness.remove(folder) }
+        let trading = try PG.tradingDatabase(scale: 50)
+        let awkward = try PG.awkwardDatabase()
+        defer { PG.dropDatabase(trading); PG.dropDatabase(awkward) }
+        _ = try PG.psql(awkward, ParallelDumpTests.bigTables)
+        var dumps: [(source: String, path: String)] = []
+        for (source, required) in [(trading, "signals"), (awkward, "big.gen")] {
+            let path = folder + "/\(source).sql"
+            let out = try Harness.cdb("cdb-pg-dump", ["-d", source, "-o", path, "--require-table", required])
+            #expect(out.status == 0, "\(out.stderr)")
+            dumps.append((source, path))
+        }
+        // pg_dump's plain dumps too, large objects (BEGIN; lo_open … lowrite … COMMIT) included.
+        let objects = try PG.objectsDatabase()
+        defer { PG.dropDatabase(objects) }
+        for source in [awkward, objects] {
+            let plain = folder + "/pg_dump_\(source).sql"
+            let pgDump = try Harness.run("pg_dump", ["-Fp", "-f", plain, source])
+            #expect(pgDump.status == 0, "\(pgDump.stderr)")
+            dumps.append((source, plain))
+        }
+        for (source, path) in dumps {
+            let target = PG.uniqueName("jobs_restored")
+            defer { PG.dropDatabase(target) }
+            let out = try Harness.cdb("cdb-restore", ["-d", target, "--create", "--jobs", "2", "--verbose", path])
+            #expect(out.status == 0, "cdb-restore --jobs 2 \(path): \(out.stderr)")
+            #expect(out.stderr.contains("loading the data over 2 connections"), "the parallel path should have run: \(out.stderr)")
+            if path.hasSuffix("/\(awkward).sql") {
+                #expect(out.stderr.contains("big.part_low: 59999 rows (in ") || out.stderr.contains("COPYs)"), "a big table should load in several COPYs: \(out.stderr)")
+            }
+            #expect(try PG.schema(source) == PG.schema(target), "schema differs after --jobs 2 restore of \(path)")
+            #expect(try PG.contentDigest(source) == PG.contentDigest(target), "data differs after --jobs 2 restore of \(path)")
+        }
+        let check = try Harness.cdb("cdb-restore", ["--check", "--jobs", "2", dumps[1].path])
+        #expect(check.status == 0, "\(check.stderr)")
+    }
+
+    @Test("a worker killed mid-restore: the restore fails, naming the line, and the database --create made is dropped")
+    func workerKilled() throws {
+        let folder = try Harness.temporaryDirectory("cdb-jobs")
+        defer { Harness.remove(folder) }
+        let source = try PG.createDatabase("jobs")
+        defer { PG.dropDatabase(source) }
+        _ = try PG.psql(source, """
+            CREATE TABLE public.signals (id integer PRIMARY KEY, pad text);
+            INSERT INTO public.signals SELECT i, repeat(md5(i::text), 30) FROM generate_series(1, 70000) i;
+            """)
+        let path = folder + "/big.sql"
+        let dumped = try Harness.cdb("cdb-pg-dump", ["-d", source, "-o", path, "--require-table", "signals"])
+        #expect(dumped.status == 0, "\(dumped.stderr)")
+        let target = PG.uniqueName("jobs_killed")
+        defer { PG.dropDatabase(target) }
+        let errFile = folder + "/stderr"
+        FileManager.default.createFile(atPath: errFile, contents: nil)
+        let restore = Process()
+        restore.executableURL = URL(fileURLWithPath: Harness.binDir + "/cdb-restore")
+        restore.arguments = ["-d", target, "--create", "--jobs", "2", path]
+        restore.environment = Harness.environment.merging(["XDG_CONFIG_HOME": Harness.configHome]) { $1 }
+        restore.standardOutput = FileHandle.nullDevice
+        restore.standardError = FileHandle(forWritingAtPath: errFile)
+        try Harness.startUnblocked(restore)
+        // Stopped while a worker's COPY is open, so that it is killed mid-COPY.
+        let copying = "datname = '\(target)' AND application_name = 'cdb-restore' AND state = 'active' AND query LIKE '%COPY public.signals %FROM stdin;%'"
+        var pid = ""
+        try waitFor(seconds: 60) {
+            pid = try PG.psql("postgres", "SELECT pid FROM pg_stat_activity WHERE \(copying) ORDER BY pid LIMIT 1")
+            return !pid.isEmpty
+        }
+        kill(restore.processIdentifier, SIGSTOP)
+        let terminated = try PG.psql("postgres", "SELECT pg_terminate_backend(\(pid))")
+        kill(restore.processIdentifier, SIGCONT)
+        restore.waitUntilExit()
+        let message = (try? String(contentsOfFile: errFile, encoding: .utf8)) ?? ""
+        #expect(terminated == "t")
+        #expect(restore.terminationStatus != 0, "the restore should fail: \(message)")
+        #expect(message.contains("line "), "the message names the line: \(message)")
+        #expect(try PG.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname = '\(target)'") == "0",
+                "the database --create made is dropped: \(message)")
+    }
+}

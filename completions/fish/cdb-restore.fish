@@ -20,7 +20,7 @@ function __cdb-restore_parse_tokens -S
     set -l unparsed_tokens (__cdb-restore_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cdb-restore'
-        __cdb-restore_parse_subcommand 2 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'd/dbname=' 'h/host=' 'p/port=' 'U/username=' 'check' 'clean' 'create' 'no-single-transaction' 'force' 'apply-uncommitted' 'commit=' 'history' 'no-verify' 'latest' 'identity=+' 'passphrase-file=' 'from=' 'version' 'help'
+        __cdb-restore_parse_subcommand 2 'backup-root=' 'json' 'q/quiet' 'v/verbose' 'd/dbname=' 'h/host=' 'p/port=' 'U/username=' 'check' 'clean' 'create' 'no-single-transaction' 'j/jobs=' 'force' 'apply-uncommitted' 'commit=' 'history' 'no-verify' 'latest' 'identity=+' 'passphrase-file=' 'from=' 'version' 'help'
         switch $unparsed_tokens[1]
         case 'help'
             __cdb-restore_parse_subcommand -r 1 'version'
@@ -89,6 +89,7 @@ complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_o
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" clean' -l 'clean' -d 'Drop the objects the dump creates before restoring.'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" create' -l 'create' -d 'Create the target database first.'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" no-single-transaction' -l 'no-single-transaction' -d 'Run statement by statement instead of in one transaction.'
+complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" j jobs' -s 'j' -l 'jobs' -d 'Connections restoring at once: the schema in one transaction, then the data (big tables in several COPYs) and the indexes and keys over N connections; not one transaction, so a failure leaves what was restored, unless --create (which drops its database) or --check. (default the cores, at most 8, with --create and --check; else 1)' -rfka ''
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" force' -l 'force' -d 'Write into a folder that is not empty (snapshots).'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" apply-uncommitted' -l 'apply-uncommitted' -d 'Apply uncommitted.patch after unpacking a snapshot (needs git).'
 complete -c 'cdb-restore' -n '__cdb-restore_should_offer_completions_for_flags_or_options "cdb-restore" commit' -l 'commit' -d 'Restore this commit as a git repository, from the newest snapshot or increment of it in the backup root: cdb-restore --commit HASH DIR.' -rfka ''

@@ -189,6 +189,12 @@ public final class PGConnection {
         return PQputCopyData(handle, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count)) == 1 ? nil : lastError
     }
 
+    /// Abandons COPY FROM stdin: the server discards the rows of this COPY.
+    func abortCopyIn() {
+        _ = PQputCopyEnd(handle, "abandoned by cdb-restore")
+        while let next = PQgetResult(handle) { PQclear(next) }
+    }
+
     /// Ends COPY FROM stdin; the rows the server stored, or its message.
     public func endCopyIn() -> Result<Int64, Message> {
         if PQputCopyEnd(handle, nil) != 1 { return .failure(Message(text: lastError)) }

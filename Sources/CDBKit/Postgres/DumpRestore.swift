@@ -19,6 +19,9 @@ public struct DumpRestore {
         public var noVerify = false
         /// Keys for an encrypted (.age) dump, decrypted as it is read.
         public var keys: DecryptionKeys?
+        /// Connections loading data and building indexes at once (ParallelRestore); 1: the
+        /// whole restore on one connection, in one transaction unless `singleTransaction` is off.
+        public var jobs = 1
         public init(settings: Settings, dump: String) {
             self.settings = settings
             self.dump = dump
@@ -110,10 +113,11 @@ public struct DumpRestore {
         if existing > 0 && !request.clean {
             throw CDBError.targetNotEmpty(database: Untrusted.escape(result.database), objects: existing)
         }
-        if request.singleTransaction { try connection.execute("BEGIN", context: "starting the transaction") }
+        var inTransaction = request.singleTransaction || request.jobs > 1
+        if inTransaction { try connection.execute("BEGIN", context: "starting the transaction") }
         if request.clean && existing > 0 { try clean(connection) }
-        try replay(connection, into: &result)
-        if request.singleTransaction { try connection.execute("COMMIT", context: "committing the restore") }
+        try replay(connection, into: &result, inTransaction: &inTransaction)
+        if inTransaction { try connection.execute("COMMIT", context: "committing the restore") }
         result.seconds = Date().timeIntervalSince(started)
         return result
     }
@@ -197,15 +201,27 @@ public struct DumpRestore {
         reporter.detail("--clean dropped \(Format.count(drops.count, "object"))")
     }
 
-    private func replay(_ connection: PGConnection, into result: inout Result) throws {
+    private func replay(_ connection: PGConnection, into result: inout Result, inTransaction: inout Bool) throws {
         let reader = ScriptReader(reader: try DecompressingReader(path: request.dump, keys: request.keys))
         var copyLine = 0
         var copyTable = ""
         var inCopy = false
+        // --jobs: the pool starts at the first COPY, once the schema is committed.
+        var pool: ParallelRestore?
+        var poolSize = 0
+        defer { pool?.stop() }
+        var settings: [(name: String, sql: String)] = []
+        var open: ParallelRestore.Work?
+        var openBytes = 0
         func fail(_ line: Int, _ message: String) -> CDBError {
-            if request.singleTransaction { _ = try? connection.execute("ROLLBACK", context: "rolling back") }
-            let undone = request.singleTransaction ? " — nothing was restored (one transaction)" : " — the objects before it stay restored (--no-single-transaction)"
+            if inTransaction { _ = try? connection.execute("ROLLBACK", context: "rolling back") }
+            let undone = inTransaction ? " — nothing was restored (one transaction)"
+                : pool != nil ? " — the schema and what loaded before it stay restored (--jobs \(poolSize + 1) restores in parallel, not in one transaction)"
+                : " — the objects before it stay restored (--no-single-transaction)"
             return .restoreFailed(path: request.dump, line: line, message: message + undone)
+        }
+        func parallel(_ body: () throws -> Void) throws {
+            do { try body() } catch let failed as ParallelRestore.Failed { throw fail(failed.line, failed.message) }
         }
         while let item = try reader.next() {
             switch item {
@@ -214,8 +230,47 @@ public struct DumpRestore {
                    text.trimmed().hasPrefix("SET transaction_timeout") {
                     continue  // pg_dump 17 writes it; older servers do not know it.
                 }
-                if request.singleTransaction, Self.isTransactionControl(text) {
+                if inTransaction, Self.isTransactionControl(text) {
                     continue  // pg_dump wraps large objects in BEGIN/COMMIT; here all is one transaction already
+                }
+                if request.jobs > 1 {
+                    if let name = ParallelRestore.sessionSetting(text) {
+                        settings.removeAll { $0.name == name }
+                        settings.append((name, text))
+                    }
+                    if pool == nil, ScriptReader.isCopyFromStdin(text) {
+                        // The schema is in: commit it, then load over the workers.
+                        if inTransaction { try connection.execute("COMMIT", context: "committing the schema") }
+                        inTransaction = false
+                        var workers: [PGConnection] = []
+                        for _ in 0..<request.jobs {
+                            guard let w = try? PGConnection(settings: Self.settings(request.settings.database, database: request.target), applicationName: "cdb-restore"),
+                                  (try? w.execute("SET client_min_messages = warning", context: "setting up a worker")) != nil else { break }
+                            workers.append(w)
+                        }
+                        if !workers.isEmpty {
+                            pool = ParallelRestore(workers: workers)
+                            poolSize = workers.count
+                            reporter.detail("loading the data over \(Format.count(workers.count, "connection"))")
+                        }
+                    }
+                    if let pool {
+                        let kind: ParallelRestore.Kind? = ScriptReader.isCopyFromStdin(text) ? .copy : ParallelRestore.isIndependentDDL(text) ? .ddl : nil
+                        if let kind {
+                            result.statements += 1
+                            let work = ParallelRestore.Work(sql: text, line: line, table: kind == .copy ? Self.copyTarget(text) : nil, settings: settings.map(\.sql))
+                            try parallel { try pool.submit(work, kind: kind) }
+                            if kind == .copy {
+                                open = work
+                                openBytes = 0
+                                reporter.progress("restoring \(work.table ?? "?")…")
+                            }
+                            continue
+                        }
+                        // A session setting changes the restore's own connection now and each
+                        // worker's before its next work; anything else waits for the batch.
+                        if ParallelRestore.sessionSetting(text) == nil { try parallel { try pool.barrier() } }
+                    }
                 }
                 result.statements += 1
                 switch connection.run(text) {
@@ -230,9 +285,30 @@ public struct DumpRestore {
                     throw fail(line, message)
                 }
             case let .copyData(bytes):
+                if let pool, let work = open {
+                    var bytes = bytes
+                    // A big table is cut at a line end into several COPYs, one per free worker.
+                    if openBytes >= ParallelRestore.splitBytes, let newline = bytes.firstIndex(of: 0x0A) {
+                        try parallel { try pool.append(work, UnsafeRawBufferPointer(rebasing: bytes[...newline])) }
+                        pool.close(work)
+                        let next = ParallelRestore.Work(sql: work.sql, line: work.line, table: work.table, settings: work.settings)
+                        try parallel { try pool.submit(next, kind: .copy) }
+                        open = next
+                        openBytes = 0
+                        bytes = UnsafeRawBufferPointer(rebasing: bytes[(newline + 1)...])
+                    }
+                    if !bytes.isEmpty, let work = open { try parallel { try pool.append(work, bytes) } }
+                    openBytes += bytes.count
+                    continue
+                }
                 guard inCopy else { continue }
                 if let message = connection.sendCopyData(bytes) { throw fail(copyLine, message) }
             case .copyEnd:
+                if let pool, let work = open {
+                    pool.close(work)
+                    open = nil
+                    continue
+                }
                 guard inCopy else { continue }
                 inCopy = false
                 switch connection.endCopyIn() {
@@ -243,6 +319,7 @@ public struct DumpRestore {
                     throw fail(copyLine, message.text)
                 }
             case let .meta(text, line):
+                if let pool { try parallel { try pool.barrier() } }
                 let command = text.split(separator: " ").first.map(String.init) ?? text
                 switch command {
                 case "\\restrict", "\\unrestrict":
@@ -254,7 +331,15 @@ public struct DumpRestore {
                 }
             }
         }
-        if inCopy { throw fail(copyLine, "the dump ends inside COPY data") }
+        if inCopy || open != nil { throw fail(open?.line ?? copyLine, "the dump ends inside COPY data") }
+        if let pool {
+            try parallel { try pool.barrier() }
+            pool.stop()
+            result.tables += pool.rows.map { ($0.table, $0.rows) }
+            for (table, rows, copies) in pool.rows {
+                reporter.detail("  \(table): \(Format.count(rows, "row"))" + (copies > 1 ? " (in \(copies) COPYs)" : ""))
+            }
+        }
     }
 
     /// A bare `BEGIN`, `START TRANSACTION`, `COMMIT` or `END` (with optional WORK/TRANSACTION).
@@ -294,6 +379,8 @@ public struct RestoreCheck {
     public var noVerify = false
     /// Keys for an encrypted (.age) dump.
     public var keys: DecryptionKeys?
+    /// Connections restoring at once (the scratch database is dropped whatever happens).
+    public var jobs = 1
 
     public init(settings: Settings, dump: String, reporter: Reporter) {
         self.settings = settings
@@ -332,6 +419,7 @@ public struct RestoreCheck {
         request.target = scratch
         request.verifySidecar = false
         request.keys = keys
+        request.jobs = jobs
         let restored = try DumpRestore(request: request, reporter: reporter).run()
 
         let connection = try PGConnection(settings: DumpRestore.settings(settings.database, database: scratch), applicationName: "cdb-restore")

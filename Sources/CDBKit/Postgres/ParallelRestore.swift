@@ -1,0 +1,249 @@
+import FoundationEssentials
+import Glibc
+
+/// The work of `cdb-restore --jobs N` after the schema: COPY blocks and independent post-data
+/// statements handed to N worker connections, everything else in the dump's order.
+///
+/// The script is read once, by one reader. What it holds runs in batches:
+/// - consecutive COPY blocks are one batch: each block goes to a free worker while the reader
+///   goes on; a block over `splitBytes` (8 MiB) is cut at a line end into several COPYs of the same
+///   table, so a big table loads over every connection;
+/// - consecutive `CREATE INDEX` and `ALTER TABLE … ADD CONSTRAINT` (keys, unique, exclusion,
+///   checks — not foreign keys) are one batch, each statement on a free worker;
+/// - anything else ends the batch: the reader waits until every worker is done, then runs it on
+///   the restore's own connection (foreign keys therefore come after every key they reference,
+///   triggers and the rest after the indexes, in the dump's order).
+/// Statements within a batch are independent of each other (rows of different blocks; indexes
+/// and constraints of tables that exist and are loaded), so their order does not matter.
+/// Session settings the script makes (`SET …`, `set_config`) are repeated on each worker before
+/// its next work. Memory: the data read ahead of the workers is at most `budget` bytes.
+final class ParallelRestore {
+    /// One piece of work: a COPY (with its data, appended while it is read) or one statement.
+    final class Work {
+        let sql: String
+        let line: Int
+        let table: String?
+        let settings: [String]
+        var chunks: [[UInt8]] = []
+        var closed = false
+        init(sql: String, line: Int, table: String?, settings: [String]) {
+            self.sql = sql
+            self.line = line
+            self.table = table
+            self.settings = settings
+        }
+    }
+
+    enum Kind { case copy, ddl }
+
+    static let budget = 64 * 1024 * 1024
+    static let splitBytes = 8 * 1024 * 1024
+
+    private let condition = Condition()
+    private var queue: [Work] = []
+    private var busy = 0
+    private var buffered = 0
+    private var running = 0
+    private var failure: (line: Int, message: String)?
+    private var stopping = false
+    private var workers: [PGConnection] = []
+    /// Rows loaded per table and the COPYs that loaded them, in the order the tables finished.
+    private(set) var rows: [(table: String, rows: Int64, copies: Int)] = []
+    private var current: Kind?
+
+    init(workers: [PGConnection]) {
+        self.workers = workers
+        running = workers.count
+        for w in workers { detachThread { [self] in self.work(w) } }
+    }
+
+    /// The first failure: the line of the statement or COPY and the server's message.
+    var failed: (line: Int, message: String)? {
+        condition.lock()
+        defer { condition.unlock() }
+        return failure
+    }
+
+    // MARK: - The reader's side
+
+    /// Starts `work` of `kind`; a change of kind waits for the batch before.
+    func submit(_ work: Work, kind: Kind) throws {
+        if current != kind { try barrier() }
+        current = kind
+        condition.lock()
+        defer { condition.unlock() }
+        if let failure { throw Failed(line: failure.line, message: failure.message) }
+        queue.append(work)
+        condition.broadcast()
+    }
+
+    /// Appends COPY data to `work` (the open COPY); waits while the read-ahead is over budget.
+    func append(_ work: Work, _ bytes: UnsafeRawBufferPointer) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        while failure == nil && buffered > Self.budget { condition.wait() }
+        if let failure { throw Failed(line: failure.line, message: failure.message) }
+        work.chunks.append(Array(bytes))
+        buffered += bytes.count
+        condition.broadcast()
+    }
+
+    func close(_ work: Work) {
+        condition.lock()
+        work.closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Waits until every submitted work is done; throws the first failure.
+    func barrier() throws {
+        condition.lock()
+        defer { condition.unlock() }
+        while failure == nil && (!queue.isEmpty || busy > 0) { condition.wait() }
+        current = nil
+        if let failure { throw Failed(line: failure.line, message: failure.message) }
+    }
+
+    /// Stops the workers (cancelling what they run after a failure) and waits for them.
+    func stop() {
+        condition.lock()
+        stopping = true
+        let cancel = failure != nil || !queue.isEmpty || busy > 0
+        if failure == nil && cancel { failure = (0, "stopped") }
+        condition.broadcast()
+        condition.unlock()
+        if cancel { for w in workers { w.cancel() } }
+        condition.lock()
+        while running > 0 { condition.wait() }
+        condition.unlock()
+    }
+
+    struct Failed: Error {
+        let line: Int
+        let message: String
+    }
+
+    // MARK: - The workers' side
+
+    private func work(_ connection: PGConnection) {
+        defer {
+            condition.lock()
+            running -= 1
+            condition.broadcast()
+            condition.unlock()
+        }
+        var applied: [String] = []
+        while true {
+            condition.lock()
+            while !stopping && failure == nil && queue.isEmpty { condition.wait() }
+            if stopping || failure != nil {
+                condition.unlock()
+                return
+            }
+            let work = queue.removeFirst()
+            busy += 1
+            condition.unlock()
+            var message: String?
+            if work.settings != applied {
+                for setting in work.settings {
+                    if case let .failed(m) = connection.run(setting) { message = m; break }
+                }
+                applied = work.settings
+            }
+            if message == nil {
+                message = work.table == nil ? runStatement(connection, work) : runCopy(connection, work)
+            }
+            condition.lock()
+            busy -= 1
+            if let message, failure == nil { failure = (work.line, message) }
+            condition.broadcast()
+            condition.unlock()
+            if message != nil { return }
+        }
+    }
+
+    private func runStatement(_ connection: PGConnection, _ work: Work) -> String? {
+        switch connection.run(work.sql) {
+        case .done: return nil
+        case .copyIn: return "a statement started COPY unexpectedly"
+        case let .failed(message): return message
+        }
+    }
+
+    private func runCopy(_ connection: PGConnection, _ work: Work) -> String? {
+        switch connection.run(work.sql) {
+        case .done: return "COPY did not start"
+        case let .failed(message): return message
+        case .copyIn: break
+        }
+        while true {
+            condition.lock()
+            while failure == nil && work.chunks.isEmpty && !work.closed { condition.wait() }
+            if failure != nil {
+                condition.unlock()
+                connection.abortCopyIn()
+                return nil
+            }
+            if work.chunks.isEmpty {
+                condition.unlock()
+                break
+            }
+            let chunk = work.chunks.removeFirst()
+            buffered -= chunk.count
+            condition.broadcast()
+            condition.unlock()
+            if let message = chunk.withUnsafeBytes({ connection.sendCopyData($0) }) { return message }
+        }
+        switch connection.endCopyIn() {
+        case let .success(count):
+            condition.lock()
+            if let i = rows.firstIndex(where: { $0.table == work.table }) {
+                rows[i].rows += count
+                rows[i].copies += 1
+            } else {
+                rows.append((work.table ?? "?", count, 1))
+            }
+            condition.unlock()
+            return nil
+        case let .failure(message):
+            return message.text
+        }
+    }
+
+    // MARK: - What may run in parallel
+
+    /// A statement that builds an index or a key, unique, exclusion or check constraint of one
+    /// table: independent of the others of its batch.
+    static func isIndependentDDL(_ text: String) -> Bool {
+        let words = text.trimmed().prefix(400).lowercased()
+            .split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" })
+        guard words.count >= 3 else { return false }
+        if words[0] == "create" {
+            return words[1] == "index" || (words[1] == "unique" && words[2] == "index")
+        }
+        guard words[0] == "alter", words[1] == "table", let add = words.firstIndex(of: "add"),
+              add + 3 < words.count, words[add + 1] == "constraint" else { return false }
+        // ALTER TABLE [ONLY] name ADD CONSTRAINT name KIND …; a name with spaces or a quoted
+        // name that looks like a keyword only makes the statement run on its own (never wrong).
+        let kind = words[add + 3]
+        return kind == "primary" || kind == "unique" || kind == "exclude" || kind == "check"
+    }
+
+    /// A session setting: `SET name …` (not LOCAL, CONSTRAINTS, TRANSACTION, ROLE or SESSION
+    /// AUTHORIZATION, which are not the script's session settings) or `SELECT
+    /// pg_catalog.set_config(…, false)`; returns its name.
+    static func sessionSetting(_ text: String) -> String? {
+        let t = text.trimmed()
+        let lower = t.lowercased()
+        if lower.hasPrefix("select pg_catalog.set_config('") {
+            let rest = lower.dropFirst("select pg_catalog.set_config('".count)
+            return rest.firstIndex(of: "'").map { "set_config " + rest[..<$0] }
+        }
+        guard lower.hasPrefix("set ") else { return nil }
+        let words = lower.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "=" })
+        guard words.count >= 2 else { return nil }
+        let name = String(words[1])
+        if ["local", "constraints", "transaction", "role", "session"].contains(name) { return nil }
+        return name
+    }
+}
