@@ -275,3 +275,39 @@ struct ObjectKeyTests {
         #expect(Set(cycle) == [table, function] && cycle.count == 2)
     }
 }
+
+/// What `cdb-restore --jobs` runs side by side, and what it keeps in order.
+@Suite("parallel restore: which statements run side by side")
+struct ParallelRestoreRulesTests {
+    @Test("indexes and keys, unique, exclusion and check constraints run side by side; foreign keys and the rest do not")
+    func independent() {
+        #expect(ParallelRestore.isIndependentDDL("CREATE INDEX i ON ONLY s.t USING btree (a);"))
+        #expect(ParallelRestore.isIndependentDDL("\n\nCREATE UNIQUE INDEX \"Odd\" ON s.t USING btree (a);"))
+        #expect(ParallelRestore.isIndependentDDL("ALTER TABLE ONLY s.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id);"))
+        #expect(ParallelRestore.isIndependentDDL("ALTER TABLE s.t\n    ADD CONSTRAINT c CHECK ((a > 0)) NOT VALID;"))
+        #expect(!ParallelRestore.isIndependentDDL("ALTER TABLE ONLY s.t\n    ADD CONSTRAINT t_fk FOREIGN KEY (o) REFERENCES s.o(id);"))
+        #expect(!ParallelRestore.isIndependentDDL("ALTER INDEX s.p ATTACH PARTITION s.c;"))
+        #expect(!ParallelRestore.isIndependentDDL("CREATE TRIGGER t AFTER INSERT ON s.t FOR EACH ROW EXECUTE FUNCTION s.f();"))
+        #expect(!ParallelRestore.isIndependentDDL("ALTER TABLE ONLY s.t REPLICA IDENTITY USING INDEX i;"))
+    }
+
+    @Test("the table a statement locks, quoted names included; nil when it does not read plainly")
+    func lockedTable() {
+        #expect(ParallelRestore.lockedTable("CREATE INDEX i ON ONLY s.t USING btree (a);") == "s.t")
+        #expect(ParallelRestore.lockedTable("CREATE UNIQUE INDEX \"a ON b\" ON \"My Schema\".\"T\" USING btree (a);") == "My Schema.T")
+        #expect(ParallelRestore.lockedTable("ALTER TABLE ONLY s.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id);") == "s.t")
+        #expect(ParallelRestore.lockedTable("ALTER TABLE \"s\".\"x\"\"y\" ADD CONSTRAINT c CHECK (true);") == "s.x\"y")
+        #expect(ParallelRestore.lockedTable("SELECT 1;") == nil)
+    }
+
+    @Test("session settings are named; SET LOCAL, ROLE, CONSTRAINTS and TRANSACTION are not the script's session")
+    func settings() {
+        #expect(ParallelRestore.sessionSetting("SET client_encoding = 'UTF8';") == "client_encoding")
+        #expect(ParallelRestore.sessionSetting("\nSET default_tablespace = '';") == "default_tablespace")
+        #expect(ParallelRestore.sessionSetting("SELECT pg_catalog.set_config('search_path', '', false);") == "set_config search_path")
+        #expect(ParallelRestore.sessionSetting("SET LOCAL lock_timeout = 0;") == nil)
+        #expect(ParallelRestore.sessionSetting("SET ROLE alice;") == nil)
+        #expect(ParallelRestore.sessionSetting("SET CONSTRAINTS ALL DEFERRED;") == nil)
+        #expect(ParallelRestore.sessionSetting("CREATE TABLE s.t (a integer);") == nil)
+    }
+}

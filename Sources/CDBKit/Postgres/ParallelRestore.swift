@@ -24,6 +24,8 @@ final class ParallelRestore {
         let line: Int
         let table: String?
         let settings: [String]
+        /// The table a DDL statement locks: two of them on one table do not run at once.
+        let locks: String?
         var chunks: [[UInt8]] = []
         var closed = false
         init(sql: String, line: Int, table: String?, settings: [String]) {
@@ -31,17 +33,19 @@ final class ParallelRestore {
             self.line = line
             self.table = table
             self.settings = settings
+            locks = table == nil ? ParallelRestore.lockedTable(sql) : nil
         }
     }
 
     enum Kind { case copy, ddl }
 
-    static let budget = 64 * 1024 * 1024
+    static let budget = 48 * 1024 * 1024
     static let splitBytes = 8 * 1024 * 1024
 
     private let condition = Condition()
     private var queue: [Work] = []
     private var busy = 0
+    private var lockedTables: Set<String> = []
     private var buffered = 0
     private var running = 0
     private var failure: (line: Int, message: String)?
@@ -135,12 +139,20 @@ final class ParallelRestore {
         var applied: [String] = []
         while true {
             condition.lock()
-            while !stopping && failure == nil && queue.isEmpty { condition.wait() }
-            if stopping || failure != nil {
+            // The first work whose table no other worker is changing (a worker that waited
+            // for another's lock would sit idle while other tables wait).
+            var next: Int?
+            while !stopping && failure == nil {
+                next = queue.firstIndex { $0.locks.map { !lockedTables.contains($0) } ?? true }
+                if next != nil { break }
+                condition.wait()
+            }
+            guard let index = next, !stopping, failure == nil else {
                 condition.unlock()
                 return
             }
-            let work = queue.removeFirst()
+            let work = queue.remove(at: index)
+            if let table = work.locks { lockedTables.insert(table) }
             busy += 1
             condition.unlock()
             var message: String?
@@ -155,6 +167,7 @@ final class ParallelRestore {
             }
             condition.lock()
             busy -= 1
+            if let table = work.locks { lockedTables.remove(table) }
             if let message, failure == nil { failure = (work.line, message) }
             condition.broadcast()
             condition.unlock()
@@ -227,6 +240,31 @@ final class ParallelRestore {
         // name that looks like a keyword only makes the statement run on its own (never wrong).
         let kind = words[add + 3]
         return kind == "primary" || kind == "unique" || kind == "exclude" || kind == "check"
+    }
+
+    /// The table `CREATE [UNIQUE] INDEX name ON [ONLY] table …` or `ALTER TABLE [ONLY] table …`
+    /// locks; nil when the text does not read plainly so (it then runs whenever a worker is free).
+    static func lockedTable(_ text: String) -> String? {
+        var rest = Substring(text.trimmed())
+        func word(_ w: String) -> Bool {
+            guard rest.count > w.count, rest.prefix(w.count).lowercased() == w,
+                  let after = rest.dropFirst(w.count).first, after == " " || after == "\n" || after == "\t" else { return false }
+            rest = rest.dropFirst(w.count).drop { $0 == " " || $0 == "\n" || $0 == "\t" }
+            return true
+        }
+        if word("alter") {
+            guard word("table") else { return nil }
+            _ = word("only")
+            return DumpValidator.parseQualifiedName(&rest)
+        }
+        guard word("create") else { return nil }
+        _ = word("unique")
+        guard word("index") else { return nil }
+        guard DumpValidator.parseQualifiedName(&rest) != nil else { return nil }
+        rest = rest.drop { $0 == " " || $0 == "\n" || $0 == "\t" }
+        guard word("on") else { return nil }
+        _ = word("only")
+        return DumpValidator.parseQualifiedName(&rest)
     }
 
     /// A session setting: `SET name …` (not LOCAL, CONSTRAINTS, TRANSACTION, ROLE or SESSION
