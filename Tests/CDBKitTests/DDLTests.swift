@@ -311,3 +311,14 @@ struct ParallelRestoreRulesTests {
         #expect(ParallelRestore.sessionSetting("CREATE TABLE s.t (a integer);") == nil)
     }
 }
+
+extension ParallelRestoreRulesTests {
+    @Test("a foreign key names both its tables (it locks both); anything else is no foreign key")
+    func foreignKeys() {
+        #expect(ParallelRestore.foreignKeyTables("ALTER TABLE ONLY public.trades\n    ADD CONSTRAINT trades_order_id_fkey FOREIGN KEY (order_id) REFERENCES public.orders(id);") == ["public.trades", "public.orders"])
+        #expect(ParallelRestore.foreignKeyTables("ALTER TABLE \"S\".\"a, b\" ADD CONSTRAINT \"x) REFERENCES y\" FOREIGN KEY (\"c)\", d) REFERENCES \"S\".\"T\"(e, f) NOT VALID;") == ["S.a, b", "S.T"])
+        #expect(ParallelRestore.foreignKeyTables("ALTER TABLE ONLY s.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id);") == nil)
+        #expect(ParallelRestore.foreignKeyTables("CREATE INDEX i ON s.t USING btree (a);") == nil)
+        #expect(ParallelRestore.lockedTable("CREATE INDEX only_idx ON ONLY s.t USING btree (a);") == "s.t")
+    }
+}

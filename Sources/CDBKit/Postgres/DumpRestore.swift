@@ -255,7 +255,9 @@ public struct DumpRestore {
                         }
                     }
                     if let pool {
-                        let kind: ParallelRestore.Kind? = ScriptReader.isCopyFromStdin(text) ? .copy : ParallelRestore.isIndependentDDL(text) ? .ddl : nil
+                        let kind: ParallelRestore.Kind? = ScriptReader.isCopyFromStdin(text) ? .copy
+                            : ParallelRestore.isIndependentDDL(text) ? .ddl
+                            : ParallelRestore.foreignKeyTables(text) != nil ? .foreignKeys : nil
                         if let kind {
                             result.statements += 1
                             let work = ParallelRestore.Work(sql: text, line: line, table: kind == .copy ? Self.copyTarget(text) : nil, settings: settings.map(\.sql))

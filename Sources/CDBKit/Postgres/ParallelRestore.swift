@@ -10,9 +10,11 @@ import Glibc
 ///   table, so a big table loads over every connection;
 /// - consecutive `CREATE INDEX` and `ALTER TABLE … ADD CONSTRAINT` (keys, unique, exclusion,
 ///   checks — not foreign keys) are one batch, each statement on a free worker;
+/// - consecutive foreign keys are one batch, two never at once when they share a table (each
+///   locks both of its tables; with no shared table none waits for another, so none deadlocks);
 /// - anything else ends the batch: the reader waits until every worker is done, then runs it on
-///   the restore's own connection (foreign keys therefore come after every key they reference,
-///   triggers and the rest after the indexes, in the dump's order).
+///   the restore's own connection. Batches never overlap, so foreign keys come after every key
+///   they reference, triggers and the rest after the indexes, all in the dump's order.
 /// Statements within a batch are independent of each other (rows of different blocks; indexes
 /// and constraints of tables that exist and are loaded), so their order does not matter.
 /// Session settings the script makes (`SET …`, `set_config`) are repeated on each worker before
@@ -24,8 +26,8 @@ final class ParallelRestore {
         let line: Int
         let table: String?
         let settings: [String]
-        /// The table a DDL statement locks: two of them on one table do not run at once.
-        let locks: String?
+        /// The tables a DDL statement locks: two statements sharing one do not run at once.
+        let locks: [String]
         var chunks: [[UInt8]] = []
         var closed = false
         init(sql: String, line: Int, table: String?, settings: [String]) {
@@ -33,11 +35,11 @@ final class ParallelRestore {
             self.line = line
             self.table = table
             self.settings = settings
-            locks = table == nil ? ParallelRestore.lockedTable(sql) : nil
+            locks = table == nil ? ParallelRestore.foreignKeyTables(sql) ?? ParallelRestore.lockedTable(sql).map { [$0] } ?? [] : []
         }
     }
 
-    enum Kind { case copy, ddl }
+    enum Kind { case copy, ddl, foreignKeys }
 
     static let budget = 48 * 1024 * 1024
     static let splitBytes = 8 * 1024 * 1024
@@ -143,7 +145,7 @@ final class ParallelRestore {
             // for another's lock would sit idle while other tables wait).
             var next: Int?
             while !stopping && failure == nil {
-                next = queue.firstIndex { $0.locks.map { !lockedTables.contains($0) } ?? true }
+                next = queue.firstIndex { $0.locks.allSatisfy { !lockedTables.contains($0) } }
                 if next != nil { break }
                 condition.wait()
             }
@@ -152,7 +154,7 @@ final class ParallelRestore {
                 return
             }
             let work = queue.remove(at: index)
-            if let table = work.locks { lockedTables.insert(table) }
+            lockedTables.formUnion(work.locks)
             busy += 1
             condition.unlock()
             var message: String?
@@ -167,7 +169,7 @@ final class ParallelRestore {
             }
             condition.lock()
             busy -= 1
-            if let table = work.locks { lockedTables.remove(table) }
+            lockedTables.subtract(work.locks)
             if let message, failure == nil { failure = (work.line, message) }
             condition.broadcast()
             condition.unlock()
@@ -242,29 +244,61 @@ final class ParallelRestore {
         return kind == "primary" || kind == "unique" || kind == "exclude" || kind == "check"
     }
 
+    /// The two tables of `ALTER TABLE [ONLY] t ADD CONSTRAINT c FOREIGN KEY (…) REFERENCES r(…)`
+    /// (it locks both); nil for any other statement or one that does not read plainly so.
+    /// Foreign keys run side by side only when they share no table: none waits for another's
+    /// lock, so none can deadlock; all come after the keys they reference (another batch).
+    static func foreignKeyTables(_ text: String) -> [String]? {
+        var words = Words(text)
+        guard words.take("alter"), words.take("table") else { return nil }
+        _ = words.take("only")
+        guard let table = words.name(), words.take("add"), words.take("constraint"), words.name() != nil,
+              words.take("foreign"), words.take("key"), words.take("(") else { return nil }
+        repeat {
+            guard words.name() != nil else { return nil }
+        } while words.take(",")
+        guard words.take(")"), words.take("references"), let referenced = words.name() else { return nil }
+        return [table, referenced]
+    }
+
+    /// Reads a statement word by word: keywords (any case) and names (quoted or not).
+    struct Words {
+        var rest: Substring
+        init(_ text: String) { rest = Substring(text) }
+
+        mutating func skipSpace() { rest = rest.drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" } }
+
+        /// Takes `word` (or a single punctuation character) when it comes next.
+        mutating func take(_ word: String) -> Bool {
+            skipSpace()
+            guard rest.count >= word.count, rest.prefix(word.count).lowercased() == word else { return false }
+            let after = rest.dropFirst(word.count).first
+            if word.first?.isLetter == true, let after, after.isLetter || after.isNumber || after == "_" { return false }
+            rest = rest.dropFirst(word.count)
+            return true
+        }
+
+        /// A name, `a`, `"A b"` or `s.t`, unquoted.
+        mutating func name() -> String? {
+            skipSpace()
+            return DumpValidator.parseQualifiedName(&rest)
+        }
+    }
+
     /// The table `CREATE [UNIQUE] INDEX name ON [ONLY] table …` or `ALTER TABLE [ONLY] table …`
     /// locks; nil when the text does not read plainly so (it then runs whenever a worker is free).
     static func lockedTable(_ text: String) -> String? {
-        var rest = Substring(text.trimmed())
-        func word(_ w: String) -> Bool {
-            guard rest.count > w.count, rest.prefix(w.count).lowercased() == w,
-                  let after = rest.dropFirst(w.count).first, after == " " || after == "\n" || after == "\t" else { return false }
-            rest = rest.dropFirst(w.count).drop { $0 == " " || $0 == "\n" || $0 == "\t" }
-            return true
+        var words = Words(text)
+        if words.take("alter") {
+            guard words.take("table") else { return nil }
+            _ = words.take("only")
+            return words.name()
         }
-        if word("alter") {
-            guard word("table") else { return nil }
-            _ = word("only")
-            return DumpValidator.parseQualifiedName(&rest)
-        }
-        guard word("create") else { return nil }
-        _ = word("unique")
-        guard word("index") else { return nil }
-        guard DumpValidator.parseQualifiedName(&rest) != nil else { return nil }
-        rest = rest.drop { $0 == " " || $0 == "\n" || $0 == "\t" }
-        guard word("on") else { return nil }
-        _ = word("only")
-        return DumpValidator.parseQualifiedName(&rest)
+        guard words.take("create") else { return nil }
+        _ = words.take("unique")
+        guard words.take("index"), words.name() != nil, words.take("on") else { return nil }
+        _ = words.take("only")
+        return words.name()
     }
 
     /// A session setting: `SET name …` (not LOCAL, CONSTRAINTS, TRANSACTION, ROLE or SESSION
