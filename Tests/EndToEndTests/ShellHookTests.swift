@@ -211,7 +211,9 @@ struct CompletionTests {
     }
 }
 
-@Suite("install.sh")
+/// Serialized: --uninstall drops the restore check's line from this user's crontab, which the
+/// --schedule test reads (run side by side, one removed the other's line).
+@Suite("install.sh", .serialized)
 struct InstallTests {
     @Test("installs into a prefix and HOME, the programs run from there, --uninstall leaves nothing behind")
     func installAndUninstall() throws {
