@@ -67,7 +67,7 @@ cat >"$work/mutations.txt" <<'EOF'
 44|Sources/CDBKit/Postgres/DatabaseStart.swift|            if let code = exit, code != 0 {|            if let code = exit, code != 0, !MUTANT {|DatabaseStartTests/failures
 45|Sources/CDBKit/Git/DockerVolume.swift|            guard lstat(Path.join(folder, "PG_VERSION"), \&info) == 0|            guard !MUTANT, lstat(Path.join(folder, "PG_VERSION"), \&info) == 0|DockerVolumeTests
 46|Sources/CDBKit/Postgres/ParallelData.swift|WHERE ctid >= '(\(start),0)'|WHERE ctid >= '(\(start),\(MUTANT ? 2 : 0))'|ParallelDumpTests/sameBytes
-47|Sources/CDBKit/Postgres/DumpRestore.swift|try pool.append(work, UnsafeRawBufferPointer(rebasing: bytes[...newline]))|try pool.append(work, UnsafeRawBufferPointer(rebasing: MUTANT ? bytes[..<newline] : bytes[...newline]))|ParallelRestoreTests/roundTrip
+47|Sources/CDBKit/Postgres/DumpRestore.swift|bytes = UnsafeRawBufferPointer(rebasing: bytes[(newline + 1)...])|bytes = UnsafeRawBufferPointer(rebasing: bytes[(MUTANT ? newline : newline + 1)...])|ParallelRestoreTests/roundTrip
 EOF
 
 python3 - "$work" <<'PY'
