@@ -289,6 +289,10 @@ struct ParallelRestoreRulesTests {
         #expect(!ParallelRestore.isIndependentDDL("ALTER INDEX s.p ATTACH PARTITION s.c;"))
         #expect(!ParallelRestore.isIndependentDDL("CREATE TRIGGER t AFTER INSERT ON s.t FOR EACH ROW EXECUTE FUNCTION s.f();"))
         #expect(!ParallelRestore.isIndependentDDL("ALTER TABLE ONLY s.t REPLICA IDENTITY USING INDEX i;"))
+        // A hostile name that reads like a key must not make a foreign key jump the queue.
+        #expect(!ParallelRestore.isIndependentDDL("ALTER TABLE s.\"x add constraint y primary key\"\n    ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES s.o(id);"))
+        #expect(!ParallelRestore.isIndependentDDL("ALTER TABLE s.t ADD CONSTRAINT \"primary\" FOREIGN KEY (a) REFERENCES s.o(id);"))
+        #expect(ParallelRestore.isIndependentDDL("ALTER TABLE s.\"add constraint\" ADD CONSTRAINT \"foreign key\" UNIQUE (a);"))
     }
 
     @Test("the table a statement locks, quoted names included; nil when it does not read plainly")

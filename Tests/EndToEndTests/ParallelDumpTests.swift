@@ -167,8 +167,20 @@ struct ParallelRestoreTests {
             #expect(try PG.schema(source) == PG.schema(target), "schema differs after --jobs 2 restore of \(path)")
             #expect(try PG.contentDigest(source) == PG.contentDigest(target), "data differs after --jobs 2 restore of \(path)")
         }
-        let check = try Harness.cdb("cdb-restore", ["--check", "--jobs", "2", dumps[1].path])
+        let check = try Harness.cdb("cdb-restore", ["--check", "--jobs", "2", "--verbose", dumps[1].path])
         #expect(check.status == 0, "\(check.stderr)")
+        #expect(check.stderr.contains("loading the data over 2 connections"), "--check restores in parallel: \(check.stderr)")
+        // The defaults: the cores with --check (and --create); one transaction into a database
+        // that existed.
+        if ProcessInfo.processInfo.activeProcessorCount > 1 {
+            let byDefault = try Harness.cdb("cdb-restore", ["--check", "--verbose", dumps[0].path])
+            #expect(byDefault.status == 0 && byDefault.stderr.contains("loading the data over"), "\(byDefault.stderr)")
+        }
+        let existing = try PG.createDatabase("jobs_existing")
+        defer { PG.dropDatabase(existing) }
+        let serial = try Harness.cdb("cdb-restore", ["-d", existing, "--verbose", dumps[0].path])
+        #expect(serial.status == 0, "\(serial.stderr)")
+        #expect(!serial.stderr.contains("loading the data over"), "into an existing database the default is one transaction: \(serial.stderr)")
     }
 
     @Test("a worker killed mid-restore: the restore fails, naming the line, and the database --create made is dropped")

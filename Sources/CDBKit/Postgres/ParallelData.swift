@@ -79,8 +79,6 @@ final class ParallelData {
     private var failure: Error?
     private var running = 0
     private var workers: [PGConnection] = []
-    /// The most bytes ever waiting (for the note on memory; tests read it).
-    private(set) var peakBuffered = 0
 
     init(units: [Unit]) { self.units = units }
 
@@ -238,7 +236,6 @@ final class ParallelData {
         pending[index, default: []].append(block)
         pendingBytes[index, default: 0] += block.count
         buffered += block.count
-        peakBuffered = max(peakBuffered, buffered)
         condition.broadcast()
     }
 }

@@ -63,13 +63,6 @@ final class ParallelRestore {
         for w in workers { detachThread { [self] in self.work(w) } }
     }
 
-    /// The first failure: the line of the statement or COPY and the server's message.
-    var failed: (line: Int, message: String)? {
-        condition.lock()
-        defer { condition.unlock() }
-        return failure
-    }
-
     // MARK: - The reader's side
 
     /// Starts `work` of `kind`; a change of kind waits for the batch before.
@@ -230,18 +223,16 @@ final class ParallelRestore {
     /// A statement that builds an index or a key, unique, exclusion or check constraint of one
     /// table: independent of the others of its batch.
     static func isIndependentDDL(_ text: String) -> Bool {
-        let words = text.trimmed().prefix(400).lowercased()
-            .split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" })
-        guard words.count >= 3 else { return false }
-        if words[0] == "create" {
-            return words[1] == "index" || (words[1] == "unique" && words[2] == "index")
+        var words = Words(text)
+        if words.take("create") {
+            _ = words.take("unique")
+            return words.take("index")
         }
-        guard words[0] == "alter", words[1] == "table", let add = words.firstIndex(of: "add"),
-              add + 3 < words.count, words[add + 1] == "constraint" else { return false }
-        // ALTER TABLE [ONLY] name ADD CONSTRAINT name KIND …; a name with spaces or a quoted
-        // name that looks like a keyword only makes the statement run on its own (never wrong).
-        let kind = words[add + 3]
-        return kind == "primary" || kind == "unique" || kind == "exclude" || kind == "check"
+        // Read as names, not as words: a quoted name may hold "add constraint x primary".
+        guard words.take("alter"), words.take("table") else { return false }
+        _ = words.take("only")
+        guard words.name() != nil, words.take("add"), words.take("constraint"), words.name() != nil else { return false }
+        return words.take("primary") || words.take("unique") || words.take("exclude") || words.take("check")
     }
 
     /// The two tables of `ALTER TABLE [ONLY] t ADD CONSTRAINT c FOREIGN KEY (…) REFERENCES r(…)`
