@@ -24,10 +24,12 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
+        // The system calls Swift's Glibc module does not declare (see include/cdb_system.h).
+        .target(name: "CSystem"),
         .target(
             name: "CDBKit",
             dependencies: [
-                "CLibPQ", "CLibGit2", "CZstd", "CZlib", "CDeflate",
+                "CLibPQ", "CLibGit2", "CZstd", "CZlib", "CDeflate", "CSystem",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]

@@ -148,6 +148,34 @@ struct StoreTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["a", "b"])
     }
 
+    @Test("an atomic file has the disk write it as it goes; a pipe, which cannot, still takes every byte")
+    func writeback() throws {
+        let dir = NSTemporaryDirectory() + "cdb-wb-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let block = [UInt8]((0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        let file = try AtomicFile(directory: dir, stem: "w")
+        #expect(file.sink.writtenBack == 0)
+        for _ in 0..<7 { try block.withUnsafeBytes { try file.sink.write($0) } }
+        // 21 MiB written: writing back started at 9 MiB and at 18 MiB, the rest is for fsync.
+        #expect(file.sink.writtenBack == 18 << 20)
+        try file.sync()
+        let path = try file.commit(candidates: ["w"])
+        #expect(try Checksum.sha256(ofFileAt: path) == file.sink.digest())
+        #expect(FileManager.default.contents(atPath: path)?.count == 21 << 20)
+
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        defer { close(fds[0]) }
+        let reader = Thread { var buffer = [UInt8](repeating: 0, count: 1 << 16); while read(fds[0], &buffer, buffer.count) > 0 {} }
+        reader.start()
+        let piped = DescriptorSink(fd: fds[1], path: "pipe", ownsDescriptor: true)
+        piped.startsWriteback()
+        for _ in 0..<4 { try block.withUnsafeBytes { try piped.write($0) } }
+        #expect(piped.writtenBack == nil)
+        #expect(piped.bytesWritten == 12 << 20)
+    }
+
     @Test("compressed streams round-trip through the reader", arguments: [Compression.gzip, .zstd, .none])
     func compression(_ method: Compression) throws {
         let dir = NSTemporaryDirectory() + "cdb-z-\(UUID().uuidString.prefix(6))"

@@ -1,3 +1,4 @@
+import CSystem
 import Crypto
 import FoundationEssentials
 
@@ -21,6 +22,10 @@ public final class DescriptorSink: ByteSink {
     public private(set) var bytesWritten: Int64 = 0
     /// Off when the writer will patch bytes already written; then `rehash` reads the file back.
     public var hashing = true
+    /// Where the disk writes started by `write` have reached (nil: the sink does not start them).
+    private(set) var writtenBack: Int64?
+    /// Bytes between two starts of writing back (see `startsWriteback`).
+    static let writebackStep: Int64 = 8 << 20
 
     init(fd: Int32, path: String, ownsDescriptor: Bool) {
         self.fd = fd
@@ -35,7 +40,17 @@ public final class DescriptorSink: ByteSink {
         if hashing { hasher.update(bufferPointer: bytes) }
         try FileIO.writeAll(fd, UnsafeRawBufferPointer(start: base, count: bytes.count), path: path)
         bytesWritten += Int64(bytes.count)
+        if let from = writtenBack, bytesWritten - from >= Self.writebackStep {
+            // Advisory: a file system that cannot just leaves it all to the final fsync.
+            writtenBack = cdb_start_writeback(fd, from, bytesWritten - from) == 0 ? bytesWritten : nil
+        }
     }
+
+    /// Makes `write` start the disk's writing of every 8 MiB as soon as it is written, without
+    /// waiting for it, so that the fsync before the file is committed finds the data on its way
+    /// (or on disk) instead of writing the whole file then: for a 300 MB dump on this project's
+    /// test machine the final fsync alone took 0.4 s, as long as half the dump.
+    func startsWriteback() { writtenBack = bytesWritten }
 
     public func finish() throws {}
 
@@ -106,6 +121,7 @@ public final class AtomicFile {
         // Messages name the folder and the kind of file; the partial file is removed on failure.
         sink = DescriptorSink(fd: fd, path: Path.join(directory, stem) + " (partial file removed)",
                               ownsDescriptor: true)
+        sink.startsWriteback()
         TemporaryFiles.register(temporaryPath)
     }
 
