@@ -68,6 +68,7 @@ cat >"$work/mutations.txt" <<'EOF'
 45|Sources/CDBKit/Git/DockerVolume.swift|            guard lstat(Path.join(folder, "PG_VERSION"), \&info) == 0|            guard !MUTANT, lstat(Path.join(folder, "PG_VERSION"), \&info) == 0|DockerVolumeTests
 46|Sources/CDBKit/Postgres/ParallelData.swift|WHERE ctid >= '(\(start),0)'|WHERE ctid >= '(\(start),\(MUTANT ? 2 : 0))'|ParallelDumpTests/sameBytes
 47|Sources/CDBKit/Postgres/DumpRestore.swift|bytes = UnsafeRawBufferPointer(rebasing: bytes[(newline + 1)...])|bytes = UnsafeRawBufferPointer(rebasing: bytes[(MUTANT ? newline : newline + 1)...])|ParallelRestoreTests/roundTrip
+48|Sources/CDBKit/Postgres/DumpRestore.swift|                try parallel { try pool.submit(work, kind: .foreignKeys) }|                if !MUTANT { try parallel { try pool.submit(work, kind: .foreignKeys) } }|ParallelRestoreTests/brokenForeignKey
 EOF
 
 python3 - "$work" <<'PY'

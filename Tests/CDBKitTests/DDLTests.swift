@@ -326,3 +326,26 @@ extension ParallelRestoreRulesTests {
         #expect(ParallelRestore.lockedTable("CREATE INDEX only_idx ON ONLY s.t USING btree (a);") == "s.t")
     }
 }
+
+extension ParallelRestoreRulesTests {
+    @Test("a plain foreign key is added NOT VALID and validated apart, its names written as they were; others stay whole")
+    func validatedLater() {
+        let plain = ParallelRestore.validatedLater("ALTER TABLE ONLY public.trades\n    ADD CONSTRAINT trades_order_id_fkey FOREIGN KEY (order_id) REFERENCES public.orders(id);\n")
+        #expect(plain?.add == "ALTER TABLE ONLY public.trades\n    ADD CONSTRAINT trades_order_id_fkey FOREIGN KEY (order_id) REFERENCES public.orders(id) NOT VALID;")
+        #expect(plain?.validate == "ALTER TABLE ONLY public.trades VALIDATE CONSTRAINT trades_order_id_fkey;")
+        // Quoted names keep their quotes (and doubled quotes); attributes stay before NOT VALID.
+        let quoted = ParallelRestore.validatedLater("ALTER TABLE ONLY \"My S\".\"T\"\"x\" ADD CONSTRAINT \"Fk; DROP\" FOREIGN KEY (a) REFERENCES \"My S\".o(id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED;")
+        #expect(quoted?.add.hasSuffix("DEFERRABLE INITIALLY DEFERRED NOT VALID;") == true)
+        #expect(quoted?.validate == "ALTER TABLE ONLY \"My S\".\"T\"\"x\" VALIDATE CONSTRAINT \"Fk; DROP\";")
+        // NOT VALID already: nothing to validate. No ONLY: a partitioned table's key (NOT VALID
+        // refused before PostgreSQL 18). Not a foreign key at all.
+        #expect(ParallelRestore.validatedLater("ALTER TABLE ONLY s.t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES s.o(id) NOT VALID;") == nil)
+        #expect(ParallelRestore.validatedLater("ALTER TABLE ONLY s.t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES s.o(id) not\n valid ;") == nil)
+        #expect(ParallelRestore.validatedLater("ALTER TABLE ONLY s.t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES s.o(id) NOT ENFORCED;") == nil)
+        #expect(ParallelRestore.validatedLater("ALTER TABLE s.parted\n    ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES s.o(id);") == nil)
+        #expect(ParallelRestore.validatedLater("ALTER TABLE ONLY s.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id);") == nil)
+        // A hostile name that reads like the clause is a name, not the clause.
+        let named = ParallelRestore.validatedLater("ALTER TABLE ONLY s.t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES s.\"not valid\"(id);")
+        #expect(named?.add.hasSuffix("REFERENCES s.\"not valid\"(id) NOT VALID;") == true)
+    }
+}

@@ -183,6 +183,41 @@ struct ParallelRestoreTests {
         #expect(!serial.stderr.contains("loading the data over"), "into an existing database the default is one transaction: \(serial.stderr)")
     }
 
+    @Test("a foreign key the data breaks, validated apart from its adding: the restore fails naming the key and its line, as with --jobs 1; the database --create made is dropped")
+    func brokenForeignKey() throws {
+        let folder = try Harness.temporaryDirectory("cdb-jobs")
+        defer { Harness.remove(folder) }
+        let source = try PG.createDatabase("jobs_fk")
+        defer { PG.dropDatabase(source) }
+        _ = try PG.psql(source, """
+            CREATE TABLE public.p (id integer PRIMARY KEY);
+            CREATE TABLE public.c (id integer PRIMARY KEY, p_id integer);
+            INSERT INTO public.p VALUES (1), (2);
+            INSERT INTO public.c VALUES (1, 1), (2, 424242);
+            ALTER TABLE public.c ADD CONSTRAINT c_p_fkey FOREIGN KEY (p_id) REFERENCES public.p(id) NOT VALID;
+            """)
+        let path = folder + "/broken.sql"
+        let pgDump = try Harness.run("pg_dump", ["-Fp", "-f", path, source])
+        #expect(pgDump.status == 0, "\(pgDump.stderr)")
+        // The dump now claims a valid key that its rows break.
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let broken = text.replacingOccurrences(of: "REFERENCES public.p(id) NOT VALID;", with: "REFERENCES public.p(id);")
+        #expect(broken != text)
+        try broken.write(toFile: path, atomically: true, encoding: .utf8)
+        let lines = broken.split(separator: "\n", omittingEmptySubsequences: false)
+        let keyLine = (lines.firstIndex { $0.contains("ADD CONSTRAINT c_p_fkey") } ?? 0)  // the ALTER line above it, 1-based
+        for jobs in ["1", "2"] {
+            let target = PG.uniqueName("jobs_fk_restored")
+            defer { PG.dropDatabase(target) }
+            let out = try Harness.cdb("cdb-restore", ["-d", target, "--create", "--jobs", jobs, path])
+            #expect(out.status == 65, "--jobs \(jobs): \(out.stderr)")
+            #expect(out.stderr.contains("failed at line \(keyLine): insert or update on table \"c\" violates foreign key constraint \"c_p_fkey\""),
+                    "--jobs \(jobs): the message names the statement's line and the key: \(out.stderr)")
+            #expect(try PG.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname = '\(target)'") == "0",
+                    "--jobs \(jobs): the database --create made is dropped: \(out.stderr)")
+        }
+    }
+
     @Test("a worker killed mid-restore: the restore fails, naming the line, and the database --create made is dropped")
     func workerKilled() throws {
         let folder = try Harness.temporaryDirectory("cdb-jobs")

@@ -41,6 +41,7 @@ once() {
   local label=$1; shift
   dropdb --if-exists target
   case $label in pg_restore*|psql) createdb target ;; esac
+  sync  # untimed: no earlier run's writing competes
   local before after
   before=$(server_cpu)
   /usr/bin/time -f '%e %U %S %M' -o "$out/time" "$@" >/dev/null 2>"$out/err" || { cat "$out/err" >&2; return 1; }

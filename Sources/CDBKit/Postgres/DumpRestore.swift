@@ -223,6 +223,22 @@ public struct DumpRestore {
         func parallel(_ body: () throws -> Void) throws {
             do { try body() } catch let failed as ParallelRestore.Failed { throw fail(failed.line, failed.message) }
         }
+        // Foreign keys of the batch being read, to be added NOT VALID and then validated by the
+        // workers (ParallelRestore.validatedLater): all are added before any validation starts,
+        // as adding one waits for a validation on either of its tables.
+        var keysToValidate: [(add: String, validate: String, line: Int, settings: [String])] = []
+        func validateKeys() throws {
+            guard let pool, !keysToValidate.isEmpty else { return }
+            try parallel { try pool.barrier() }  // the keys they reference are built
+            for key in keysToValidate {
+                if case let .failed(message) = connection.run(key.add) { throw fail(key.line, message) }
+            }
+            for key in keysToValidate {
+                let work = ParallelRestore.Work(sql: key.validate, line: key.line, table: nil, settings: key.settings)
+                try parallel { try pool.submit(work, kind: .foreignKeys) }
+            }
+            keysToValidate.removeAll()
+        }
         while let item = try reader.next() {
             switch item {
             case let .statement(text, line):
@@ -234,6 +250,12 @@ public struct DumpRestore {
                     continue  // pg_dump wraps large objects in BEGIN/COMMIT; here all is one transaction already
                 }
                 if request.jobs > 1 {
+                    if pool != nil, let key = ParallelRestore.validatedLater(text) {
+                        result.statements += 1
+                        keysToValidate.append((key.add, key.validate, line, settings.map(\.sql)))
+                        continue
+                    }
+                    try validateKeys()
                     if let name = ParallelRestore.sessionSetting(text) {
                         settings.removeAll { $0.name == name }
                         settings.append((name, text))
@@ -321,6 +343,7 @@ public struct DumpRestore {
                     throw fail(copyLine, message.text)
                 }
             case let .meta(text, line):
+                try validateKeys()
                 if let pool { try parallel { try pool.barrier() } }
                 let command = text.split(separator: " ").first.map(String.init) ?? text
                 switch command {
@@ -334,6 +357,7 @@ public struct DumpRestore {
             }
         }
         if inCopy || open != nil { throw fail(open?.line ?? copyLine, "the dump ends inside COPY data") }
+        try validateKeys()
         if let pool {
             try parallel { try pool.barrier() }
             pool.stop()

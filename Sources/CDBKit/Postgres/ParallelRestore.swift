@@ -9,16 +9,24 @@ import Glibc
 ///   goes on; a block over `splitBytes` (8 MiB) is cut at a line end into several COPYs of the same
 ///   table, so a big table loads over every connection;
 /// - consecutive `CREATE INDEX` and `ALTER TABLE … ADD CONSTRAINT` (keys, unique, exclusion,
-///   checks — not foreign keys) are one batch, each statement on a free worker;
-/// - consecutive foreign keys are one batch, two never at once when they share a table (each
-///   locks both of its tables; with no shared table none waits for another, so none deadlocks);
+///   checks — not foreign keys) follow the data without waiting for all of it: a statement on a
+///   table the batch loaded starts as soon as that table's last COPY is done (while other tables
+///   still load), one on any other table once all data is in; never two on one table at once;
+/// - consecutive foreign keys start once every COPY and key before them is done, two never at
+///   once when they share a table (each locks both of its tables; with no shared table none waits
+///   for another, so none deadlocks). The reader adds a plain `ALTER TABLE ONLY` foreign key as
+///   `NOT VALID` itself (no scan, milliseconds), all of the batch first, and hands the workers
+///   `VALIDATE CONSTRAINT`, which locks only its own table against another validation (and the
+///   referenced one only against writers): keys sharing a table (`orders` references `signals`,
+///   `trades` references `orders`) are checked side by side instead of one after the other;
 /// - anything else ends the batch: the reader waits until every worker is done, then runs it on
-///   the restore's own connection. Batches never overlap, so foreign keys come after every key
-///   they reference, triggers and the rest after the indexes, all in the dump's order.
+///   the restore's own connection. Triggers and the rest come after the indexes and keys, all in
+///   the dump's order.
 /// Statements within a batch are independent of each other (rows of different blocks; indexes
-/// and constraints of tables that exist and are loaded), so their order does not matter.
-/// Session settings the script makes (`SET …`, `set_config`) are repeated on each worker before
-/// its next work. Memory: the data read ahead of the workers is at most `budget` bytes.
+/// and constraints of tables that exist and are loaded — an index built before the last rows of
+/// its table would still be right, as rows added later are indexed), so their order does not
+/// matter. Session settings the script makes (`SET …`, `set_config`) are repeated on each worker
+/// before its next work. Memory: the data read ahead of the workers is at most `budget` bytes.
 final class ParallelRestore {
     /// One piece of work: a COPY (with its data, appended while it is read) or one statement.
     final class Work {
@@ -30,6 +38,8 @@ final class ParallelRestore {
         let locks: [String]
         var chunks: [[UInt8]] = []
         var closed = false
+        /// Set by `submit`.
+        fileprivate var kind = Kind.copy
         init(sql: String, line: Int, table: String?, settings: [String]) {
             self.sql = sql
             self.line = line
@@ -56,6 +66,12 @@ final class ParallelRestore {
     /// Rows loaded per table and the COPYs that loaded them, in the order the tables finished.
     private(set) var rows: [(table: String, rows: Int64, copies: Int)] = []
     private var current: Kind?
+    /// COPYs queued or running, per table and in all; the tables this pool loaded; DDL queued or
+    /// running (what a DDL statement or a foreign key waits for).
+    private var copiesLeft: [String: Int] = [:]
+    private var copiesLeftInAll = 0
+    private var loaded: Set<String> = []
+    private var ddlLeft = 0
 
     init(workers: [PGConnection]) {
         self.workers = workers
@@ -65,15 +81,44 @@ final class ParallelRestore {
 
     // MARK: - The reader's side
 
-    /// Starts `work` of `kind`; a change of kind waits for the batch before.
+    /// Starts `work` of `kind`. Keys and indexes after data, and foreign keys after either, wait
+    /// only for what they need (see the type's comment); any other change of kind waits for the
+    /// batch before.
     func submit(_ work: Work, kind: Kind) throws {
-        if current != kind { try barrier() }
+        if let current, current != kind, !(current == .copy || (current == .ddl && kind == .foreignKeys)) { try barrier() }
         current = kind
         condition.lock()
         defer { condition.unlock() }
         if let failure { throw Failed(line: failure.line, message: failure.message) }
+        work.kind = kind
+        switch kind {
+        case .copy:
+            let table = work.table ?? ""
+            copiesLeft[table, default: 0] += 1
+            copiesLeftInAll += 1
+            loaded.insert(table)
+        case .ddl:
+            ddlLeft += 1
+        case .foreignKeys:
+            break
+        }
         queue.append(work)
         condition.broadcast()
+    }
+
+    /// Whether `work` may start now (under the lock).
+    private func isReady(_ work: Work) -> Bool {
+        guard work.locks.allSatisfy({ !lockedTables.contains($0) }) else { return false }
+        switch work.kind {
+        case .copy:
+            return true
+        case .ddl:
+            if copiesLeftInAll == 0 { return true }
+            guard let table = work.locks.first, loaded.contains(table) else { return false }
+            return copiesLeft[table, default: 0] == 0
+        case .foreignKeys:
+            return copiesLeftInAll == 0 && ddlLeft == 0
+        }
     }
 
     /// Appends COPY data to `work` (the open COPY); waits while the read-ahead is over budget.
@@ -134,11 +179,11 @@ final class ParallelRestore {
         var applied: [String] = []
         while true {
             condition.lock()
-            // The first work whose table no other worker is changing (a worker that waited
-            // for another's lock would sit idle while other tables wait).
+            // The first work that may start, whose table no other worker is changing (a worker
+            // that waited for another's lock would sit idle while other tables wait).
             var next: Int?
             while !stopping && failure == nil {
-                next = queue.firstIndex { $0.locks.allSatisfy { !lockedTables.contains($0) } }
+                next = queue.firstIndex { isReady($0) }
                 if next != nil { break }
                 condition.wait()
             }
@@ -163,6 +208,15 @@ final class ParallelRestore {
             condition.lock()
             busy -= 1
             lockedTables.subtract(work.locks)
+            switch work.kind {
+            case .copy:
+                copiesLeft[work.table ?? "", default: 1] -= 1
+                copiesLeftInAll -= 1
+            case .ddl:
+                ddlLeft -= 1
+            case .foreignKeys:
+                break
+            }
             if let message, failure == nil { failure = (work.line, message) }
             condition.broadcast()
             condition.unlock()
@@ -252,6 +306,24 @@ final class ParallelRestore {
         return [table, referenced]
     }
 
+    /// A plain foreign key, `ALTER TABLE ONLY t ADD CONSTRAINT c FOREIGN KEY … ;`, as two
+    /// statements: adding it `NOT VALID` (no scan) and `ALTER TABLE ONLY t VALIDATE CONSTRAINT c`
+    /// (the scan, under a lock that lets other validations run; see the type's comment). Nil for
+    /// anything else: a key that is `NOT VALID` already, one that is `NOT ENFORCED` (PostgreSQL
+    /// 18: never validated), or one without `ONLY` (a partitioned table's, which cannot be added
+    /// `NOT VALID` before PostgreSQL 18).
+    static func validatedLater(_ text: String) -> (add: String, validate: String)? {
+        guard foreignKeyTables(text) != nil else { return nil }
+        var words = Words(text)
+        guard words.take("alter"), words.take("table"), words.take("only"), let table = words.rawName(),
+              words.take("add"), words.take("constraint"), let constraint = words.rawName() else { return nil }
+        var body = Substring(text)
+        while let last = body.last, last == ";" || last == " " || last == "\n" || last == "\t" || last == "\r" { body = body.dropLast() }
+        let tail = body.suffix(12).lowercased().split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" })
+        if tail.suffix(2) == ["not", "valid"] || tail.suffix(2) == ["not", "enforced"] { return nil }
+        return (body + " NOT VALID;", "ALTER TABLE ONLY \(table) VALIDATE CONSTRAINT \(constraint);")
+    }
+
     /// Reads a statement word by word: keywords (any case) and names (quoted or not).
     struct Words {
         var rest: Substring
@@ -273,6 +345,14 @@ final class ParallelRestore {
         mutating func name() -> String? {
             skipSpace()
             return DumpValidator.parseQualifiedName(&rest)
+        }
+
+        /// A name as it is written (quotes kept), to be written into another statement.
+        mutating func rawName() -> Substring? {
+            skipSpace()
+            let start = rest.startIndex
+            guard name() != nil else { return nil }
+            return rest.base[start..<rest.startIndex]
         }
     }
 
