@@ -12,3 +12,15 @@ int cdb_start_writeback(int fd, int64_t offset, int64_t length) {
     return -1;
 #endif
 }
+
+int cdb_set_direct(int fd, int on) {
+#ifdef O_DIRECT
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0) return -1;
+    return fcntl(fd, F_SETFL, on ? (flags | O_DIRECT) : (flags & ~O_DIRECT));
+#else
+    (void)fd; (void)on;
+    errno = ENOSYS;
+    return -1;
+#endif
+}

@@ -190,13 +190,15 @@ struct PgDumpErrorTests {
         #expect(relaxed.stderr.contains("tables 2/2"))
     }
 
-    @Test("disk full: exit 74, the temporary file removed, older backups intact")
-    func diskFull() throws {
-        let source = try PG.tradingDatabase()
+    /// 64 KiB: the disk fills while the dump is written through the page cache; 10 MiB: after
+    /// 8 MiB, while it is written past it (O_DIRECT, from the sink's own thread).
+    @Test("disk full: exit 74, the temporary file removed, older backups intact", arguments: [64, 10 << 10])
+    func diskFull(kib: Int) throws {
+        let source = try PG.tradingDatabase(scale: kib > 64 ? 60 : 1)
         let root = try Root()
         defer { PG.dropDatabase(source); root.remove() }
         // A small tmpfs when this process may mount one; else a file size limit (EFBIG).
-        let mounted = try Harness.run("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", root.folder]).status == 0
+        let mounted = try Harness.run("mount", ["-t", "tmpfs", "-o", "size=\(kib)k", "tmpfs", root.folder]).status == 0
         defer { if mounted { _ = try? Harness.run("umount", [root.folder]) } }
         if mounted {
             try "-- an older backup\n".write(toFile: root.older, atomically: true, encoding: .utf8)
@@ -204,8 +206,8 @@ struct PgDumpErrorTests {
         }
         let command = mounted
             ? "exec '\(Harness.binDir)/cdb-pg-dump' --backup-root '\(root.path)' --dbname \(source)"
-            : "ulimit -f 64; exec '\(Harness.binDir)/cdb-pg-dump' --backup-root '\(root.path)' --dbname \(source)"
-        print("disk full test uses \(mounted ? "a 64 KiB tmpfs" : "RLIMIT_FSIZE (ulimit -f 64)")")
+            : "ulimit -f \(kib); exec '\(Harness.binDir)/cdb-pg-dump' --backup-root '\(root.path)' --dbname \(source)"
+        print("disk full test uses \(mounted ? "a \(kib) KiB tmpfs" : "RLIMIT_FSIZE (ulimit -f \(kib))")")
         let out = try Harness.run("bash", ["-c", command])
         #expect(out.status == 74, "\(out.stderr)")
         #expect(out.stderr.contains("writing") && (out.stderr.contains("space") || out.stderr.contains("too large")), "\(out.stderr)")

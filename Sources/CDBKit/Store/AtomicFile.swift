@@ -1,5 +1,6 @@
 import CSystem
 import Crypto
+import Dispatch
 import FoundationEssentials
 
 #if canImport(Glibc)
@@ -24,8 +25,12 @@ public final class DescriptorSink: ByteSink {
     public var hashing = true
     /// Where the disk writes started by `write` have reached (nil: the sink does not start them).
     private(set) var writtenBack: Int64?
-    /// Bytes between two starts of writing back (see `startsWriteback`).
+    /// Bytes between two starts of writing back (see `startsDiskWrites`).
     static let writebackStep: Int64 = 8 << 20
+    /// The size from which a file is written past the page cache (see `startsDiskWrites`).
+    static let directFrom: Int64 = 8 << 20
+    private var directAllowed = false
+    private var direct: DirectWrites?
 
     init(fd: Int32, path: String, ownsDescriptor: Bool) {
         self.fd = fd
@@ -33,35 +38,66 @@ public final class DescriptorSink: ByteSink {
         self.ownsDescriptor = ownsDescriptor
     }
 
-    deinit { if ownsDescriptor { close(fd) } }
+    deinit {
+        direct?.waitForWrites()  // before the descriptor closes under a write
+        if ownsDescriptor { close(fd) }
+    }
+
+    /// Whether the file is being written past the page cache now.
+    var writesDirectly: Bool { direct != nil }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         if hashing { hasher.update(bufferPointer: bytes) }
+        if let direct {
+            if let code = direct.append(bytes) { throw CDBError.fromWrite(errno: code, path: path) }
+            bytesWritten += Int64(bytes.count)
+            return
+        }
         try FileIO.writeAll(fd, UnsafeRawBufferPointer(start: base, count: bytes.count), path: path)
         bytesWritten += Int64(bytes.count)
         if let from = writtenBack, bytesWritten - from >= Self.writebackStep {
             // Advisory: a file system that cannot just leaves it all to the final fsync.
             writtenBack = cdb_start_writeback(fd, from, bytesWritten - from) == 0 ? bytesWritten : nil
         }
+        if directAllowed, bytesWritten >= Self.directFrom {
+            directAllowed = false
+            direct = DirectWrites.start(fd: fd, from: bytesWritten)
+        }
     }
 
-    /// Makes `write` start the disk's writing of every 8 MiB as soon as it is written, without
-    /// waiting for it, so that the fsync before the file is committed finds the data on its way
-    /// (or on disk) instead of writing the whole file then: for a 300 MB dump on this project's
-    /// test machine the final fsync alone took 0.4 s, as long as half the dump.
-    func startsWriteback() { writtenBack = bytesWritten }
+    /// Makes a big file reach the disk while it is written, so that the fsync before it is
+    /// committed does not write it all then (for a 300 MB dump on this project's test machine
+    /// that fsync alone took 0.4 s, as long as half the dump). Every 8 MiB written starts the
+    /// disk's writing of them (`sync_file_range`); past 8 MiB the file is written with O_DIRECT
+    /// in 1 MiB blocks from a thread of its own — straight from cdb's buffer to the disk, no
+    /// copy into the page cache and no write-back afterwards (on that machine 0.45 s for 320 MiB,
+    /// against 0.91 s through the page cache with a final fsync). A file system that refuses
+    /// O_DIRECT keeps the first way; one that refuses both leaves it all to the fsync.
+    func startsDiskWrites() {
+        writtenBack = bytesWritten
+        directAllowed = true
+    }
 
-    public func finish() throws {}
+    /// Ends writing past the page cache: waits for the blocks, writes the last partial one.
+    func endDirectWrites() throws {
+        guard let direct else { return }
+        self.direct = nil
+        if let code = direct.end() { throw CDBError.fromWrite(errno: code, path: path) }
+    }
+
+    public func finish() throws { try endDirectWrites() }
 
     /// Rewrites bytes already written (a zip header whose sizes are known only afterwards).
     public func patch(at offset: Int64, _ bytes: [UInt8]) throws {
+        try endDirectWrites()
         let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
         if n != bytes.count { throw CDBError.fromWrite(errno: errno, path: path) }
     }
 
     /// Hashes the file as it is now on disk, from the start.
     public func rehash() throws {
+        try endDirectWrites()
         var fresh = SHA256()
         try FileIO.forEachChunk(fd, path: path, from: 0) { fresh.update(bufferPointer: $0) }
         hasher = fresh
@@ -70,6 +106,113 @@ public final class DescriptorSink: ByteSink {
     /// The hex SHA-256 of everything written.
     public func digest() -> String {
         hasher.finalize().map { Format.hex([$0]) }.joined()
+    }
+}
+
+/// The O_DIRECT part of `DescriptorSink`: bytes are copied into one of two aligned 1 MiB blocks;
+/// a full block is written at its (aligned) offset by a serial queue while the other fills, one
+/// write at a time. The block being filled starts at the page the file had reached (that page's
+/// first bytes are read back into it, and written again with it).
+private final class DirectWrites: @unchecked Sendable {
+    static let blockSize = 1 << 20
+    static let alignment = 4096
+    let fd: Int32
+    private let blocks: [UnsafeMutableRawBufferPointer]
+    private var current = 0
+    private var used = 0
+    private var offset: Int64
+    private let queue = DispatchQueue(label: "cdb.direct-writes")
+    private let idle = DispatchSemaphore(value: 1)
+    /// The errno of a failed block write (set on the queue, read after `idle`).
+    private var failure: Int32 = 0
+
+    /// Nil when the file system refuses O_DIRECT (the flag, or a first write with it).
+    static func start(fd: Int32, from size: Int64) -> DirectWrites? {
+        let writes = DirectWrites(fd: fd, from: size)
+        let page = Self.alignment, used = writes.used, first = writes.blocks[0].baseAddress!
+        var ready = used == 0 || pread(fd, first, used, off_t(writes.offset)) == used
+        ready = ready && cdb_set_direct(fd, 1) == 0
+        if ready {
+            // A probe: a file system may take the flag and refuse the writes. The page is
+            // written with its own bytes (zeros after them) and the file cut back to its size.
+            memset(first + used, 0, page - used)
+            ready = pwrite(fd, first, page, off_t(writes.offset)) == page && ftruncate(fd, off_t(size)) == 0
+        }
+        if !ready { _ = cdb_set_direct(fd, 0) }
+        return ready ? writes : nil
+    }
+
+    private init(fd: Int32, from size: Int64) {
+        self.fd = fd
+        offset = size - size % Int64(Self.alignment)
+        used = Int(size - offset)
+        blocks = (0..<2).map { _ in .allocate(byteCount: Self.blockSize, alignment: Self.alignment) }
+    }
+
+    deinit {
+        waitForWrites()
+        blocks.forEach { $0.deallocate() }
+    }
+
+    func waitForWrites() {
+        idle.wait()
+        idle.signal()
+    }
+
+    /// Takes `bytes`; returns the errno of a failed write, if any.
+    func append(_ bytes: UnsafeRawBufferPointer) -> Int32? {
+        var rest = bytes
+        while let base = rest.baseAddress, !rest.isEmpty {
+            let take = min(rest.count, Self.blockSize - used)
+            (blocks[current].baseAddress! + used).copyMemory(from: base, byteCount: take)
+            used += take
+            rest = UnsafeRawBufferPointer(rebasing: rest[take...])
+            if used == Self.blockSize, let code = submit() { return code }
+        }
+        return nil
+    }
+
+    private func submit() -> Int32? {
+        idle.wait()  // the block before is on disk
+        if failure != 0 {
+            idle.signal()
+            return failure
+        }
+        let block = blocks[current], at = off_t(offset), fd = fd
+        queue.async { [self] in
+            var done = 0
+            while done < Self.blockSize {
+                let n = pwrite(fd, block.baseAddress! + done, Self.blockSize - done, at + off_t(done))
+                if n < 0, errno == EINTR { continue }
+                if n <= 0 {
+                    failure = n < 0 ? errno : ENOSPC
+                    break
+                }
+                done += n
+            }
+            idle.signal()
+        }
+        current ^= 1
+        used = 0
+        offset += Int64(Self.blockSize)
+        return nil
+    }
+
+    /// Waits for the blocks, turns O_DIRECT off and writes the partial block through the page
+    /// cache (the fsync that follows writes it); returns the errno of a failure, if any.
+    func end() -> Int32? {
+        waitForWrites()
+        if failure != 0 { return failure }
+        if cdb_set_direct(fd, 0) != 0 { return errno }
+        var done = 0
+        while done < used {
+            let n = pwrite(fd, blocks[current].baseAddress! + done, used - done, off_t(offset) + off_t(done))
+            if n < 0, errno == EINTR { continue }
+            if n <= 0 { return n < 0 ? errno : ENOSPC }
+            done += n
+        }
+        lseek(fd, off_t(offset) + off_t(used), SEEK_SET)
+        return nil
     }
 }
 
@@ -121,7 +264,7 @@ public final class AtomicFile {
         // Messages name the folder and the kind of file; the partial file is removed on failure.
         sink = DescriptorSink(fd: fd, path: Path.join(directory, stem) + " (partial file removed)",
                               ownsDescriptor: true)
-        sink.startsWriteback()
+        sink.startsDiskWrites()
         TemporaryFiles.register(temporaryPath)
     }
 
@@ -132,6 +275,7 @@ public final class AtomicFile {
 
     /// Flushes the data to disk (fsync). Call before validating and committing.
     public func sync() throws {
+        try sink.endDirectWrites()
         if fsync(sink.fd) != 0 { throw CDBError.fromWrite(errno: errno, path: temporaryPath) }
     }
 
