@@ -109,21 +109,27 @@ public final class DescriptorSink: ByteSink {
     }
 }
 
-/// The O_DIRECT part of `DescriptorSink`: bytes are copied into one of two aligned 1 MiB blocks;
-/// a full block is written at its (aligned) offset by a serial queue while the other fills, one
-/// write at a time. The block being filled starts at the page the file had reached (that page's
-/// first bytes are read back into it, and written again with it).
+/// The O_DIRECT part of `DescriptorSink`: bytes are copied into aligned 1 MiB blocks, used in
+/// turn; a full block is written at its (aligned) offset by a serial queue while the next ones
+/// fill, and every 16 MiB the queue also flushes the disk's cache (fdatasync), so that the
+/// fsync before the file is committed has little left to do. The block being filled first
+/// starts at the page the file had reached (that page's first bytes are read back into it, and
+/// written again with it).
 private final class DirectWrites: @unchecked Sendable {
     static let blockSize = 1 << 20
+    static let blockCount = 4
     static let alignment = 4096
+    /// A block write that ends the file at a multiple of this also flushes the disk's cache.
+    static let flushStep: Int64 = 16 << 20
     let fd: Int32
     private let blocks: [UnsafeMutableRawBufferPointer]
     private var current = 0
     private var used = 0
     private var offset: Int64
     private let queue = DispatchQueue(label: "cdb.direct-writes")
-    private let idle = DispatchSemaphore(value: 1)
-    /// The errno of a failed block write (set on the queue, read after `idle`).
+    /// Blocks whose write is done, besides the one being filled.
+    private let free = DispatchSemaphore(value: DirectWrites.blockCount - 1)
+    /// The errno of a failed block write (set on the queue, read after it signalled).
     private var failure: Int32 = 0
 
     /// Nil when the file system refuses O_DIRECT (the flag, or a first write with it).
@@ -146,7 +152,7 @@ private final class DirectWrites: @unchecked Sendable {
         self.fd = fd
         offset = size - size % Int64(Self.alignment)
         used = Int(size - offset)
-        blocks = (0..<2).map { _ in .allocate(byteCount: Self.blockSize, alignment: Self.alignment) }
+        blocks = (0..<Self.blockCount).map { _ in .allocate(byteCount: Self.blockSize, alignment: Self.alignment) }
     }
 
     deinit {
@@ -154,10 +160,7 @@ private final class DirectWrites: @unchecked Sendable {
         blocks.forEach { $0.deallocate() }
     }
 
-    func waitForWrites() {
-        idle.wait()
-        idle.signal()
-    }
+    func waitForWrites() { queue.sync {} }
 
     /// Takes `bytes`; returns the errno of a failed write, if any.
     func append(_ bytes: UnsafeRawBufferPointer) -> Int32? {
@@ -173,15 +176,11 @@ private final class DirectWrites: @unchecked Sendable {
     }
 
     private func submit() -> Int32? {
-        idle.wait()  // the block before is on disk
-        if failure != 0 {
-            idle.signal()
-            return failure
-        }
         let block = blocks[current], at = off_t(offset), fd = fd
+        let flush = (offset + Int64(Self.blockSize)) % Self.flushStep == 0
         queue.async { [self] in
             var done = 0
-            while done < Self.blockSize {
+            while failure == 0, done < Self.blockSize {
                 let n = pwrite(fd, block.baseAddress! + done, Self.blockSize - done, at + off_t(done))
                 if n < 0, errno == EINTR { continue }
                 if n <= 0 {
@@ -190,12 +189,14 @@ private final class DirectWrites: @unchecked Sendable {
                 }
                 done += n
             }
-            idle.signal()
+            if flush, failure == 0, fdatasync(fd) != 0 { failure = errno }
+            free.signal()
         }
-        current ^= 1
+        current = (current + 1) % blocks.count
         used = 0
         offset += Int64(Self.blockSize)
-        return nil
+        free.wait()  // the block now current is written
+        return failure == 0 ? nil : failure
     }
 
     /// Waits for the blocks, turns O_DIRECT off and writes the partial block through the page
