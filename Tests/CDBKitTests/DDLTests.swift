@@ -349,3 +349,49 @@ extension ParallelRestoreRulesTests {
         #expect(named?.add.hasSuffix("REFERENCES s.\"not valid\"(id) NOT VALID;") == true)
     }
 }
+
+extension ParallelRestoreRulesTests {
+    @Test("a plain dump's keys and indexes are read from its end, after its last COPY, with the settings before them and their lines in the file; compressed files and dumps without data are not")
+    func postDataTail() throws {
+        let dir = NSTemporaryDirectory() + "cdb-tail-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let script = """
+            SET client_encoding = 'UTF8';
+            CREATE TABLE public.a (id integer, v text);
+            COPY public.a (id, v) FROM stdin;
+            1\tx;
+            2\tCREATE INDEX fake ON public.a (v);
+            \\.
+
+            SET default_tablespace = '';
+
+            ALTER TABLE ONLY public.a
+                ADD CONSTRAINT a_pkey PRIMARY KEY (id);
+
+            -- a comment; CREATE INDEX no ON public.a (v);
+            CREATE INDEX "a;v" ON public.a USING btree (v);
+
+            CREATE TRIGGER t AFTER INSERT ON public.a FOR EACH ROW EXECUTE FUNCTION public.f();
+
+            """
+        let path = dir + "/dump.sql"
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        let tail = try #require(PostDataTail.read(path: path))
+        #expect(tail.statements.map { $0.text.trimmed() } == [
+            "ALTER TABLE ONLY public.a\n    ADD CONSTRAINT a_pkey PRIMARY KEY (id);",
+            "CREATE INDEX \"a;v\" ON public.a USING btree (v);"])
+        #expect(tail.statements.map { $0.settings.map(\.name) } == [["default_tablespace"], ["default_tablespace"]])
+        let lines = script.split(separator: "\n", omittingEmptySubsequences: false)
+        for statement in tail.statements {
+            let first = statement.text.trimmed().split(separator: "\n").first.map(String.init) ?? ""
+            let expected = (lines.firstIndex { $0 == first } ?? -1) + 1
+            #expect(tail.lineInFile(statement.line) == expected, "\(first)")
+        }
+        // Compressed (by name, as the restore reads it) or without any COPY block: not read ahead.
+        try script.write(toFile: path + ".gz", atomically: true, encoding: .utf8)
+        #expect(PostDataTail.read(path: path + ".gz") == nil)
+        try "CREATE TABLE public.a (id integer);\nCREATE INDEX i ON public.a (id);\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(PostDataTail.read(path: path) == nil)
+    }
+}

@@ -146,6 +146,10 @@ struct ParallelRestoreTests {
             #expect(out.status == 0, "\(out.stderr)")
             dumps.append((source, path))
         }
+        let compressed = folder + "/\(trading).sql.zst"
+        let zst = try Harness.cdb("cdb-pg-dump", ["-d", trading, "-o", compressed, "--compress", "zstd", "--require-table", "signals"])
+        #expect(zst.status == 0, "\(zst.stderr)")
+        dumps.append((trading, compressed))
         // pg_dump's plain dumps too, large objects (BEGIN; lo_open … lowrite … COMMIT) included.
         let objects = try PG.objectsDatabase()
         defer { PG.dropDatabase(objects) }
@@ -161,6 +165,8 @@ struct ParallelRestoreTests {
             let out = try Harness.cdb("cdb-restore", ["-d", target, "--create", "--jobs", "2", "--verbose", path])
             #expect(out.status == 0, "cdb-restore --jobs 2 \(path): \(out.stderr)")
             #expect(out.stderr.contains("loading the data over 2 connections"), "the parallel path should have run: \(out.stderr)")
+            // Keys and indexes are read ahead from a plain dump's end; a compressed one is read once.
+            #expect(out.stderr.contains("ahead from the dump's end") == !path.hasSuffix(".zst"), "\(path): \(out.stderr)")
             if path.hasSuffix("/\(awkward).sql") {
                 #expect(out.stderr.contains("big.part_low: 59999 rows (in ") || out.stderr.contains("COPYs)"), "a big table should load in several COPYs: \(out.stderr)")
             }
@@ -213,6 +219,45 @@ struct ParallelRestoreTests {
             #expect(out.status == 65, "--jobs \(jobs): \(out.stderr)")
             #expect(out.stderr.contains("failed at line \(keyLine): insert or update on table \"c\" violates foreign key constraint \"c_p_fkey\""),
                     "--jobs \(jobs): the message names the statement's line and the key: \(out.stderr)")
+            #expect(try PG.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname = '\(target)'") == "0",
+                    "--jobs \(jobs): the database --create made is dropped: \(out.stderr)")
+        }
+    }
+
+    @Test("keys and indexes read ahead from a plain dump's end: one the rows break fails naming its line in the file, as with --jobs 1; the database --create made is dropped")
+    func brokenIndexReadAhead() throws {
+        let folder = try Harness.temporaryDirectory("cdb-jobs")
+        defer { Harness.remove(folder) }
+        let source = try PG.createDatabase("jobs_ix")
+        defer { PG.dropDatabase(source) }
+        _ = try PG.psql(source, """
+            CREATE TABLE public.a (id integer PRIMARY KEY, v integer);
+            CREATE TABLE public.b (id integer PRIMARY KEY, w text);
+            INSERT INTO public.a SELECT i, i % 1000 FROM generate_series(1, 20000) i;
+            INSERT INTO public.b SELECT i, md5(i::text) FROM generate_series(1, 20000) i;
+            CREATE INDEX a_v ON public.a (v);
+            CREATE INDEX b_w ON public.b (w);
+            """)
+        let path = folder + "/broken.sql"
+        let pgDump = try Harness.run("pg_dump", ["-Fp", "-f", path, source])
+        #expect(pgDump.status == 0, "\(pgDump.stderr)")
+        // The dump now claims a unique index that its rows break.
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let broken = text.replacingOccurrences(of: "CREATE INDEX a_v ON public.a", with: "CREATE UNIQUE INDEX a_v ON public.a")
+        #expect(broken != text)
+        try broken.write(toFile: path, atomically: true, encoding: .utf8)
+        let lines = broken.split(separator: "\n", omittingEmptySubsequences: false)
+        let indexLine = (lines.firstIndex { $0.hasPrefix("CREATE UNIQUE INDEX a_v ") } ?? -1) + 1
+        for jobs in ["1", "2"] {
+            let target = PG.uniqueName("jobs_ix_restored")
+            defer { PG.dropDatabase(target) }
+            let out = try Harness.cdb("cdb-restore", ["-d", target, "--create", "--jobs", jobs, "--verbose", path])
+            #expect(out.status == 65, "--jobs \(jobs): \(out.stderr)")
+            #expect(out.stderr.contains("failed at line \(indexLine): could not create unique index \"a_v\""),
+                    "--jobs \(jobs): the message names the statement's line in the file: \(out.stderr)")
+            if jobs == "2" {
+                #expect(out.stderr.contains("read 4 key and index statements ahead"), "\(out.stderr)")
+            }
             #expect(try PG.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname = '\(target)'") == "0",
                     "--jobs \(jobs): the database --create made is dropped: \(out.stderr)")
         }
