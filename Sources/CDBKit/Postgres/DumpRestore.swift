@@ -220,14 +220,8 @@ public struct DumpRestore {
                 : " — the objects before it stay restored (--no-single-transaction)"
             return .restoreFailed(path: request.dump, line: line, message: message + undone)
         }
-        // Keys and indexes read ahead from the dump's end (PostDataTail), by their text, until
-        // the reader reaches them.
-        var postData: PostDataTail?
-        var early: [String: [ParallelRestore.Work]] = [:]
         func parallel(_ body: () throws -> Void) throws {
-            do { try body() } catch let failed as ParallelRestore.Failed {
-                throw fail(failed.early ? postData?.lineInFile(failed.line) ?? failed.line : failed.line, failed.message)
-            }
+            do { try body() } catch let failed as ParallelRestore.Failed { throw fail(failed.line, failed.message) }
         }
         // Foreign keys of the batch being read, to be added NOT VALID and then validated by the
         // workers (ParallelRestore.validatedLater): all are added before any validation starts,
@@ -277,32 +271,10 @@ public struct DumpRestore {
                             workers.append(w)
                         }
                         if !workers.isEmpty {
-                            let started = ParallelRestore(workers: workers)
-                            pool = started
+                            pool = ParallelRestore(workers: workers)
                             poolSize = workers.count
                             reporter.detail("loading the data over \(Format.count(workers.count, "connection"))")
-                            if let tail = PostDataTail.read(path: request.dump) {
-                                postData = tail
-                                for statement in tail.statements {
-                                    var merged = settings
-                                    for (name, sql) in statement.settings {
-                                        merged.removeAll { $0.name == name }
-                                        merged.append((name, sql))
-                                    }
-                                    let work = ParallelRestore.Work(sql: statement.text, line: statement.line, table: nil, settings: merged.map(\.sql))
-                                    started.submitEarly(work)
-                                    early[statement.text, default: []].append(work)
-                                }
-                                reporter.detail("read \(Format.count(tail.statements.count, "key and index statement")) ahead from the dump's end: each starts once its table's data is in")
-                            }
                         }
-                    }
-                    if let pool, let work = early[text]?.first {
-                        // Read ahead and handed out already: from here it counts as reached.
-                        early[text]?.removeFirst()
-                        result.statements += 1
-                        pool.reach(work, line: line, settings: settings.map(\.sql))
-                        continue
                     }
                     if let pool {
                         let kind: ParallelRestore.Kind? = ScriptReader.isCopyFromStdin(text) ? .copy
@@ -358,7 +330,6 @@ public struct DumpRestore {
             case .copyEnd:
                 if let pool, let work = open {
                     pool.close(work)
-                    pool.tableRead(work.table ?? "?")
                     open = nil
                     continue
                 }
@@ -389,9 +360,6 @@ public struct DumpRestore {
         try validateKeys()
         if let pool {
             try parallel { try pool.barrier() }
-            if pool.unreached > 0 {
-                throw fail(0, "a defect in cdb: \(Format.count(pool.unreached, "statement")) read ahead from the dump's end never came; please report it")
-            }
             pool.stop()
             result.tables += pool.rows.map { ($0.table, $0.rows) }
             for (table, rows, copies) in pool.rows {

@@ -11,9 +11,7 @@ import Glibc
 /// - consecutive `CREATE INDEX` and `ALTER TABLE … ADD CONSTRAINT` (keys, unique, exclusion,
 ///   checks — not foreign keys) follow the data without waiting for all of it: a statement on a
 ///   table the batch loaded starts as soon as that table's last COPY is done (while other tables
-///   still load), one on any other table once all data is in; never two on one table at once.
-///   From a plain dump they are read ahead from its end (`PostDataTail`, `submitEarly`), so a
-///   table's keys start as soon as its data is in, long before the reader gets to them;
+///   still load), one on any other table once all data is in; never two on one table at once;
 /// - consecutive foreign keys start once every COPY and key before them is done, two never at
 ///   once when they share a table (each locks both of its tables; with no shared table none waits
 ///   for another, so none deadlocks). The reader adds a plain `ALTER TABLE ONLY` foreign key as
@@ -33,19 +31,15 @@ final class ParallelRestore {
     /// One piece of work: a COPY (with its data, appended while it is read) or one statement.
     final class Work {
         let sql: String
-        /// The statement's line; for a statement read ahead from the script's end and not yet
-        /// reached, its line counted from there (`early`).
-        fileprivate(set) var line: Int
+        let line: Int
         let table: String?
-        fileprivate(set) var settings: [String]
+        let settings: [String]
         /// The tables a DDL statement locks: two statements sharing one do not run at once.
         let locks: [String]
         var chunks: [[UInt8]] = []
         var closed = false
         /// Set by `submit`.
         fileprivate var kind = Kind.copy
-        /// Handed out by `submitEarly` and not yet reached by the reader (see there).
-        fileprivate var early = false
         init(sql: String, line: Int, table: String?, settings: [String]) {
             self.sql = sql
             self.line = line
@@ -62,11 +56,11 @@ final class ParallelRestore {
 
     private let condition = Condition()
     private var queue: [Work] = []
-    private var busy: [Work] = []
+    private var busy = 0
     private var lockedTables: Set<String> = []
     private var buffered = 0
     private var running = 0
-    private var failure: (line: Int, message: String, early: Bool)?
+    private var failure: (line: Int, message: String)?
     private var stopping = false
     private var workers: [PGConnection] = []
     /// Rows loaded per table and the COPYs that loaded them, in the order the tables finished.
@@ -78,8 +72,6 @@ final class ParallelRestore {
     private var copiesLeftInAll = 0
     private var loaded: Set<String> = []
     private var ddlLeft = 0
-    /// Tables whose COPY blocks the reader has read to their end.
-    private var read: Set<String> = []
 
     init(workers: [PGConnection]) {
         self.workers = workers
@@ -97,7 +89,7 @@ final class ParallelRestore {
         current = kind
         condition.lock()
         defer { condition.unlock() }
-        if let failure { throw Failed(line: failure.line, message: failure.message, early: failure.early) }
+        if let failure { throw Failed(line: failure.line, message: failure.message) }
         work.kind = kind
         switch kind {
         case .copy:
@@ -114,48 +106,9 @@ final class ParallelRestore {
         condition.broadcast()
     }
 
-    /// Hands the workers a key or index statement read ahead from the script's end (see
-    /// `PostDataTail`) before the reader gets there: it starts once the reader has read its
-    /// table's data to the end and that data is loaded — not only after all data, as one
-    /// submitted when reached does. When the reader reaches the statement it calls `reach`
-    /// instead of running it; until then a barrier does not wait for it (it depends on nothing
-    /// between its table's data and its place).
-    func submitEarly(_ work: Work) {
-        condition.lock()
-        defer { condition.unlock() }
-        work.kind = .ddl
-        work.early = true
-        ddlLeft += 1
-        queue.append(work)
-        condition.broadcast()
-    }
-
-    /// The reader is at `work`'s place (`line`, with `settings`): from now on it is a statement
-    /// of the batch like any other.
-    func reach(_ work: Work, line: Int, settings: [String]) {
-        condition.lock()
-        defer { condition.unlock() }
-        work.early = false
-        work.line = line
-        if queue.contains(where: { $0 === work }) { work.settings = settings }
-        condition.broadcast()
-    }
-
-    /// The reader has read `table`'s COPY block to its end.
-    func tableRead(_ table: String) {
-        condition.lock()
-        defer { condition.unlock() }
-        read.insert(table)
-        condition.broadcast()
-    }
-
     /// Whether `work` may start now (under the lock).
     private func isReady(_ work: Work) -> Bool {
         guard work.locks.allSatisfy({ !lockedTables.contains($0) }) else { return false }
-        if work.early {
-            guard let table = work.locks.first else { return false }
-            return read.contains(table) && copiesLeft[table, default: 0] == 0
-        }
         switch work.kind {
         case .copy:
             return true
@@ -173,7 +126,7 @@ final class ParallelRestore {
         condition.lock()
         defer { condition.unlock() }
         while failure == nil && buffered > Self.budget { condition.wait() }
-        if let failure { throw Failed(line: failure.line, message: failure.message, early: failure.early) }
+        if let failure { throw Failed(line: failure.line, message: failure.message) }
         work.chunks.append(Array(bytes))
         buffered += bytes.count
         condition.broadcast()
@@ -186,29 +139,21 @@ final class ParallelRestore {
         condition.unlock()
     }
 
-    /// Waits until every submitted work is done (but early ones not reached yet); throws the
-    /// first failure.
+    /// Waits until every submitted work is done; throws the first failure.
     func barrier() throws {
         condition.lock()
         defer { condition.unlock() }
-        while failure == nil && (queue.contains { !$0.early } || busy.contains { !$0.early }) { condition.wait() }
+        while failure == nil && (!queue.isEmpty || busy > 0) { condition.wait() }
         current = nil
-        if let failure { throw Failed(line: failure.line, message: failure.message, early: failure.early) }
-    }
-
-    /// Early works the reader never reached (a defect: it reads the same statements).
-    var unreached: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return (queue + busy).filter(\.early).count
+        if let failure { throw Failed(line: failure.line, message: failure.message) }
     }
 
     /// Stops the workers (cancelling what they run after a failure) and waits for them.
     func stop() {
         condition.lock()
         stopping = true
-        let cancel = failure != nil || !queue.isEmpty || !busy.isEmpty
-        if failure == nil && cancel { failure = (0, "stopped", false) }
+        let cancel = failure != nil || !queue.isEmpty || busy > 0
+        if failure == nil && cancel { failure = (0, "stopped") }
         condition.broadcast()
         condition.unlock()
         if cancel { for w in workers { w.cancel() } }
@@ -220,8 +165,6 @@ final class ParallelRestore {
     struct Failed: Error {
         let line: Int
         let message: String
-        /// `line` is counted from where the read-ahead began (the work was early).
-        var early = false
     }
 
     // MARK: - The workers' side
@@ -250,7 +193,7 @@ final class ParallelRestore {
             }
             let work = queue.remove(at: index)
             lockedTables.formUnion(work.locks)
-            busy.append(work)
+            busy += 1
             condition.unlock()
             var message: String?
             if work.settings != applied {
@@ -263,7 +206,7 @@ final class ParallelRestore {
                 message = work.table == nil ? runStatement(connection, work) : runCopy(connection, work)
             }
             condition.lock()
-            busy.removeAll { $0 === work }
+            busy -= 1
             lockedTables.subtract(work.locks)
             switch work.kind {
             case .copy:
@@ -274,7 +217,7 @@ final class ParallelRestore {
             case .foreignKeys:
                 break
             }
-            if let message, failure == nil { failure = (work.line, message, work.early) }
+            if let message, failure == nil { failure = (work.line, message) }
             condition.broadcast()
             condition.unlock()
             if message != nil { return }

@@ -155,14 +155,6 @@ public final class DecompressingReader {
         }
     }
 
-    /// Opens a plain file (not compressed, not encrypted) to read from byte `offset` on.
-    convenience init(path: String, from offset: Int64) throws {
-        try self.init(path: path, compression: Compression.none)
-        guard decrypted == nil, lseek(fd, off_t(offset), SEEK_SET) == off_t(offset) else {
-            throw CDBError.io(path: path, reason: "cannot read it from byte \(offset)")
-        }
-    }
-
     deinit {
         close(fd)
         if let zstd { ZSTD_freeDCtx(zstd) }
