@@ -50,7 +50,7 @@ public final class DescriptorSink: ByteSink {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         if hashing { hasher.update(bufferPointer: bytes) }
         if let direct {
-            if let code = direct.append(bytes) { throw CDBError.fromWrite(errno: code, path: path) }
+            try direct.append(bytes, path: path)
             bytesWritten += Int64(bytes.count)
             return
         }
@@ -83,7 +83,7 @@ public final class DescriptorSink: ByteSink {
     func endDirectWrites() throws {
         guard let direct else { return }
         self.direct = nil
-        if let code = direct.end() { throw CDBError.fromWrite(errno: code, path: path) }
+        try direct.end(path: path)
     }
 
     public func finish() throws { try endDirectWrites() }
@@ -162,20 +162,19 @@ private final class DirectWrites: @unchecked Sendable {
 
     func waitForWrites() { queue.sync {} }
 
-    /// Takes `bytes`; returns the errno of a failed write, if any.
-    func append(_ bytes: UnsafeRawBufferPointer) -> Int32? {
+    /// Takes `bytes`; throws what a block write before met.
+    func append(_ bytes: UnsafeRawBufferPointer, path: String) throws {
         var rest = bytes
         while let base = rest.baseAddress, !rest.isEmpty {
             let take = min(rest.count, Self.blockSize - used)
             (blocks[current].baseAddress! + used).copyMemory(from: base, byteCount: take)
             used += take
             rest = UnsafeRawBufferPointer(rebasing: rest[take...])
-            if used == Self.blockSize, let code = submit() { return code }
+            if used == Self.blockSize { try submit(path: path) }
         }
-        return nil
     }
 
-    private func submit() -> Int32? {
+    private func submit(path: String) throws {
         let block = blocks[current], at = off_t(offset), fd = fd
         let flush = (offset + Int64(Self.blockSize)) % Self.flushStep == 0
         queue.async { [self] in
@@ -196,24 +195,18 @@ private final class DirectWrites: @unchecked Sendable {
         used = 0
         offset += Int64(Self.blockSize)
         free.wait()  // the block now current is written
-        return failure == 0 ? nil : failure
+        if failure != 0 { throw CDBError.fromWrite(errno: failure, path: path) }
     }
 
     /// Waits for the blocks, turns O_DIRECT off and writes the partial block through the page
-    /// cache (the fsync that follows writes it); returns the errno of a failure, if any.
-    func end() -> Int32? {
+    /// cache, where the file's position is then (the fsync that follows writes it).
+    func end(path: String) throws {
         waitForWrites()
-        if failure != 0 { return failure }
-        if cdb_set_direct(fd, 0) != 0 { return errno }
-        var done = 0
-        while done < used {
-            let n = pwrite(fd, blocks[current].baseAddress! + done, used - done, off_t(offset) + off_t(done))
-            if n < 0, errno == EINTR { continue }
-            if n <= 0 { return n < 0 ? errno : ENOSPC }
-            done += n
+        if failure != 0 { throw CDBError.fromWrite(errno: failure, path: path) }
+        guard cdb_set_direct(fd, 0) == 0, lseek(fd, off_t(offset), SEEK_SET) == off_t(offset) else {
+            throw CDBError.fromWrite(errno: errno, path: path)
         }
-        lseek(fd, off_t(offset) + off_t(used), SEEK_SET)
-        return nil
+        try FileIO.writeAll(fd, UnsafeRawBufferPointer(start: blocks[current].baseAddress, count: used), path: path)
     }
 }
 
