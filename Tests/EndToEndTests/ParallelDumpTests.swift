@@ -200,30 +200,14 @@ struct ParallelRestoreTests {
             INSERT INTO public.c VALUES (1, 1), (2, 424242);
             ALTER TABLE public.c ADD CONSTRAINT c_p_fkey FOREIGN KEY (p_id) REFERENCES public.p(id) NOT VALID;
             """)
-        let path = folder + "/broken.sql"
-        let pgDump = try Harness.run("pg_dump", ["-Fp", "-f", path, source])
-        #expect(pgDump.status == 0, "\(pgDump.stderr)")
         // The dump now claims a valid key that its rows break.
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        let broken = text.replacingOccurrences(of: "REFERENCES public.p(id) NOT VALID;", with: "REFERENCES public.p(id);")
-        #expect(broken != text)
-        try broken.write(toFile: path, atomically: true, encoding: .utf8)
-        let lines = broken.split(separator: "\n", omittingEmptySubsequences: false)
+        let (path, lines) = try Self.brokenDump(of: source, in: folder, replacing: "REFERENCES public.p(id) NOT VALID;", with: "REFERENCES public.p(id);")
         let keyLine = (lines.firstIndex { $0.contains("ADD CONSTRAINT c_p_fkey") } ?? 0)  // the ALTER line above it, 1-based
-        for jobs in ["1", "2"] {
-            let target = PG.uniqueName("jobs_fk_restored")
-            defer { PG.dropDatabase(target) }
-            let out = try Harness.cdb("cdb-restore", ["-d", target, "--create", "--jobs", jobs, path])
-            #expect(out.status == 65, "--jobs \(jobs): \(out.stderr)")
-            #expect(out.stderr.contains("failed at line \(keyLine): insert or update on table \"c\" violates foreign key constraint \"c_p_fkey\""),
-                    "--jobs \(jobs): the message names the statement's line and the key: \(out.stderr)")
-            #expect(try PG.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname = '\(target)'") == "0",
-                    "--jobs \(jobs): the database --create made is dropped: \(out.stderr)")
-        }
+        try Self.expectFailsAlike(path, line: keyLine, message: "insert or update on table \"c\" violates foreign key constraint \"c_p_fkey\"")
     }
 
     @Test("a unique index the rows break, built while other tables load: the restore fails naming its line, as with --jobs 1; the database --create made is dropped")
-    func brokenIndexReadAhead() throws {
+    func brokenIndex() throws {
         let folder = try Harness.temporaryDirectory("cdb-jobs")
         defer { Harness.remove(folder) }
         let source = try PG.createDatabase("jobs_ix")
@@ -236,23 +220,35 @@ struct ParallelRestoreTests {
             CREATE INDEX a_v ON public.a (v);
             CREATE INDEX b_w ON public.b (w);
             """)
+        // The dump now claims a unique index that its rows break.
+        let (path, lines) = try Self.brokenDump(of: source, in: folder, replacing: "CREATE INDEX a_v ON public.a", with: "CREATE UNIQUE INDEX a_v ON public.a")
+        let indexLine = (lines.firstIndex { $0.hasPrefix("CREATE UNIQUE INDEX a_v ") } ?? -1) + 1
+        try Self.expectFailsAlike(path, line: indexLine, message: "could not create unique index \"a_v\"")
+    }
+
+    /// pg_dump's plain dump of `source`, edited (`old` → `new`) into a claim its own rows break;
+    /// its path and lines.
+    static func brokenDump(of source: String, in folder: String, replacing old: String, with new: String) throws -> (String, [Substring]) {
         let path = folder + "/broken.sql"
         let pgDump = try Harness.run("pg_dump", ["-Fp", "-f", path, source])
         #expect(pgDump.status == 0, "\(pgDump.stderr)")
-        // The dump now claims a unique index that its rows break.
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        let broken = text.replacingOccurrences(of: "CREATE INDEX a_v ON public.a", with: "CREATE UNIQUE INDEX a_v ON public.a")
-        #expect(broken != text)
+        let broken = text.replacingOccurrences(of: old, with: new)
+        #expect(broken != text, "the dump holds \(old)")
         try broken.write(toFile: path, atomically: true, encoding: .utf8)
-        let lines = broken.split(separator: "\n", omittingEmptySubsequences: false)
-        let indexLine = (lines.firstIndex { $0.hasPrefix("CREATE UNIQUE INDEX a_v ") } ?? -1) + 1
+        return (path, broken.split(separator: "\n", omittingEmptySubsequences: false))
+    }
+
+    /// Restores `path` with --create, --jobs 1 and 2: each fails with 65 at `line` with
+    /// `message`, and the database it created is dropped.
+    static func expectFailsAlike(_ path: String, line: Int, message: String) throws {
         for jobs in ["1", "2"] {
-            let target = PG.uniqueName("jobs_ix_restored")
+            let target = PG.uniqueName("jobs_broken")
             defer { PG.dropDatabase(target) }
-            let out = try Harness.cdb("cdb-restore", ["-d", target, "--create", "--jobs", jobs, "--verbose", path])
+            let out = try Harness.cdb("cdb-restore", ["-d", target, "--create", "--jobs", jobs, path])
             #expect(out.status == 65, "--jobs \(jobs): \(out.stderr)")
-            #expect(out.stderr.contains("failed at line \(indexLine): could not create unique index \"a_v\""),
-                    "--jobs \(jobs): the message names the statement's line in the file: \(out.stderr)")
+            #expect(out.stderr.contains("failed at line \(line): \(message)"),
+                    "--jobs \(jobs): the message names the statement's line and what broke: \(out.stderr)")
             #expect(try PG.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname = '\(target)'") == "0",
                     "--jobs \(jobs): the database --create made is dropped: \(out.stderr)")
         }
