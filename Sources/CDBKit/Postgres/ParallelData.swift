@@ -79,6 +79,10 @@ final class ParallelData {
     private var failure: Error?
     private var running = 0
     private var workers: [PGConnection] = []
+    /// Blocks the writer has written, for the workers to fill again: a fresh 256 KiB block is
+    /// a fresh mapping, and the kernel clears each of its pages on first touch.
+    private var spare: [[UInt8]] = []
+    private static let spareLimit = 16
 
     init(units: [Unit]) { self.units = units }
 
@@ -106,6 +110,7 @@ final class ParallelData {
             }
             while let block = try nextBlock(index) {
                 try block.withUnsafeBytes { try write($0) }
+                recycle(block)
             }
             rows += finishedRows(index)
             if unit.lastOfTable { try tableDone(unit.table, rows) }
@@ -133,6 +138,22 @@ final class ParallelData {
             if finished[index] != nil { return nil }
             condition.wait()
         }
+    }
+
+    private func recycle(_ block: [UInt8]) {
+        condition.lock()
+        defer { condition.unlock() }
+        if spare.count < Self.spareLimit { spare.append(block) }
+    }
+
+    /// An empty block with room for `blockSize` bytes (a written one when there is).
+    private func emptyBlock() -> [UInt8] {
+        condition.lock()
+        var block = spare.popLast() ?? []
+        condition.unlock()
+        block.removeAll(keepingCapacity: true)
+        block.reserveCapacity(Self.blockSize)
+        return block
     }
 
     private func finishedRows(_ index: Int) -> Int64 {
@@ -196,13 +217,12 @@ final class ParallelData {
                                               holder: "another session is waiting for an exclusive lock on it (\(message)); try again, or use --jobs 1")
                     }
                 }
-                var block: [UInt8] = []
-                block.reserveCapacity(Self.blockSize)
+                var block = emptyBlock()
                 let rows = try connection.copyOut(unit.sql, context: "dumping \(table.display)") { chunk in
                     block.append(contentsOf: chunk)
                     if block.count >= Self.blockSize {
                         try put(index, block)
-                        block.removeAll(keepingCapacity: true)
+                        block = emptyBlock()
                     }
                 }
                 if !block.isEmpty { try put(index, block) }
