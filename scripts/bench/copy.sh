@@ -5,18 +5,9 @@
 # trading fixture at scale 1000 (CDB_BENCH_TRADING_SCALE; 4500 makes the issue's 250 MB). Prints medians of RUNS and ratios.
 #
 #   scripts/bench/copy.sh [RUNS]     (default 3; needs a release build, made if missing)
-set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 runs=${1:-3}
-scale=${CDB_BENCH_TRADING_SCALE:-1000}
-
-if [ -z "${PGHOST:-}" ] || [ -z "${CDB_BENCH_INSIDE:-}" ]; then
-  scripts/install-deps.sh
-  swift build -c release --product cdb-pg-dump >/dev/null
-  swift build -c release --product cdb-copy >/dev/null
-  export CDB_BENCH_INSIDE=1
-  exec scripts/with-postgres.sh "$0" "$@"
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_inside cdb-pg-dump cdb-copy -- "$@"
 
 bindir=$(swift build -c release --show-bin-path)
 work=$(mktemp -d "${TMPDIR:-/tmp}/cdb-copy-bench.XXXXXX")
@@ -48,9 +39,7 @@ for _ in $(seq 50); do rclone lsjson "t:$work/remote" >/dev/null 2>&1 && break; 
 
 # The file.
 echo "preparing: trading fixture at scale $scale, a zstd dump …" >&2
-createdb bench_trading
-psql -X -q -v ON_ERROR_STOP=1 -d bench_trading -f fixtures/trading_schema.sql >/dev/null
-psql -X -q -v ON_ERROR_STOP=1 -v scale="$scale" -d bench_trading -f fixtures/trading_data.sql >/dev/null
+make_trading
 export CDB_BACKUP_ROOT=$work/root XDG_CONFIG_HOME=$work/config
 mkdir -p "$CDB_BACKUP_ROOT"
 "$bindir/cdb-pg-dump" --quiet --dbname bench_trading --require-table public.orders --compress zstd >/dev/null

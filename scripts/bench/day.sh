@@ -7,16 +7,8 @@
 # against one full snapshot plus the commits' own size. Prints bytes stored per day.
 #
 #   scripts/bench/day.sh            (needs a release build, made if missing)
-set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-
-if [ -z "${PGHOST:-}" ] || [ -z "${CDB_BENCH_INSIDE:-}" ]; then
-  scripts/install-deps.sh
-  swift build -c release --product cdb-pre-session >/dev/null
-  swift build -c release --product cdb-repo-snap >/dev/null
-  export CDB_BENCH_INSIDE=1
-  exec scripts/with-postgres.sh --load-fixture "$0" "$@"
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_inside --load-fixture cdb-pre-session cdb-repo-snap -- "$@"
 
 bindir=$(swift build -c release --show-bin-path)
 work=$(mktemp -d "${TMPDIR:-/tmp}/cdb-day.XXXXXX")

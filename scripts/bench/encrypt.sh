@@ -6,31 +6,18 @@
 # of RUNS, peak memory and ratios.
 #
 #   scripts/bench/encrypt.sh [RUNS]        (default 3; needs a release build, made if missing)
-set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 runs=${1:-3}
-scale=${CDB_BENCH_TRADING_SCALE:-1000}
-
-if [ -z "${PGHOST:-}" ] || [ -z "${CDB_BENCH_INSIDE:-}" ]; then
-  scripts/install-deps.sh
-  swift build -c release --product cdb-pg-dump >/dev/null
-  swift build -c release --product cdb-verify >/dev/null
-  export CDB_BENCH_INSIDE=1
-  exec scripts/with-postgres.sh "$0" "$@"
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_inside cdb-pg-dump cdb-verify -- "$@"
 
 bindir=$(swift build -c release --show-bin-path)
-out=$(mktemp -d "${TMPDIR:-/tmp}/cdb-bench.XXXXXX")
-trap 'rm -rf "$out"' EXIT
+bench_folder bench
 age-keygen -o "$out/key.txt" 2>/dev/null
 recipient=$(age-keygen -y "$out/key.txt")
 
 echo "preparing: trading fixture at scale $scale …" >&2
-createdb bench_trading
-psql -X -q -v ON_ERROR_STOP=1 -d bench_trading -f fixtures/trading_schema.sql >/dev/null
-psql -X -q -v ON_ERROR_STOP=1 -v scale="$scale" -d bench_trading -f fixtures/trading_data.sql >/dev/null
-psql -X -q -d bench_trading -c 'VACUUM ANALYZE' >/dev/null
-echo "== bench_trading ($(psql -X -At -d bench_trading -c "SELECT pg_size_pretty(pg_database_size(current_database()))"))" >&2
+make_trading
+echo "== bench_trading ($(db_size bench_trading))" >&2
 
 : >"$out/results"
 once() {  # once LABEL OUTFILE CMD... : appends "label seconds maxrss_kib size"

@@ -5,34 +5,21 @@
 # of catalog objects, little data). Prints wall time (median of RUNS), peak memory, sizes, ratios.
 #
 #   scripts/bench/pg-dump.sh [RUNS]        (default 3; needs a release build, made if missing)
-set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 runs=${1:-3}
-scale=${CDB_BENCH_TRADING_SCALE:-1000}
-
-if [ -z "${PGHOST:-}" ] || [ -z "${CDB_BENCH_INSIDE:-}" ]; then
-  scripts/install-deps.sh
-  swift build -c release --product cdb-pg-dump >/dev/null
-  export CDB_BENCH_INSIDE=1
-  exec scripts/with-postgres.sh "$0" "$@"
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_inside cdb-pg-dump -- "$@"
 
 # CDB_BENCH_BIN: another build to measure (before/after a change); CDB_BENCH_ARGS: extra flags
 # for every cdb run (e.g. --jobs 1).
 bin=${CDB_BENCH_BIN:-$(swift build -c release --show-bin-path)/cdb-pg-dump}
 read -r -a extra <<<"${CDB_BENCH_ARGS:-}"
-out=$(mktemp -d "${TMPDIR:-/tmp}/cdb-bench.XXXXXX")
-trap 'rm -rf "$out"' EXIT
+bench_folder bench
 
 echo "preparing: pgbench -i -s 20, trading fixture at scale $scale …" >&2
-createdb bench_pgbench
-"$CDB_TEST_PGBIN/pgbench" -q -i -s 20 bench_pgbench >/dev/null 2>&1
-createdb bench_trading
-psql -X -q -v ON_ERROR_STOP=1 -d bench_trading -f fixtures/trading_schema.sql >/dev/null
-psql -X -q -v ON_ERROR_STOP=1 -v scale="$scale" -d bench_trading -f fixtures/trading_data.sql >/dev/null
+make_pgbench
+make_trading
 createdb bench_catalog
 psql -X -q -v ON_ERROR_STOP=1 -d bench_catalog -f fixtures/catalog_heavy.sql >/dev/null
-psql -X -q -d bench_pgbench -c 'VACUUM ANALYZE' -d bench_trading -c 'VACUUM ANALYZE' >/dev/null
 
 # once LABEL OUTFILE CMD... : runs CMD once; appends "label seconds maxrss_kib size" to $out/results.
 once() {
@@ -54,7 +41,7 @@ export -f copy_all
 
 for db in bench_pgbench bench_trading bench_catalog; do
   echo >&2
-  echo "== $db ($(psql -X -At -d "$db" -c "SELECT pg_size_pretty(pg_database_size(current_database()))"))" >&2
+  echo "== $db ($(db_size "$db"))" >&2
   case $db in bench_pgbench) table=public.pgbench_accounts ;; bench_trading) table=public.orders ;; *) table=public.t_1 ;; esac
   : >"$out/results"
   # Rounds interleave the commands, so that cache state and machine noise hit all alike.

@@ -2,14 +2,9 @@
 # Benchmark (run on demand): a whole cdb-pre-session run at seed size — the trading fixture at
 # scale 1 and this repository — median wall time over RUNS (a fresh backup root each run).
 #   scripts/bench/pre-session.sh [RUNS]
-set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 runs=${1:-10}
-if [ -z "${CDB_BENCH_INSIDE:-}" ]; then
-  swift build -c release >/dev/null
-  export CDB_BENCH_INSIDE=1
-  exec scripts/with-postgres.sh --load-fixture "$0" "$@"
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_inside --load-fixture -- "$@"
 bin=$(swift build -c release --show-bin-path)/cdb-pre-session
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -3,14 +3,9 @@
 # against `psql -f` in one run (interleaved, median of RUNS), and `cdb-restore --check` on the
 # trading fixture at scale 1.
 #   scripts/bench/restore.sh [RUNS]
-set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 runs=${1:-3}
-if [ -z "${CDB_BENCH_INSIDE:-}" ]; then
-  swift build -c release >/dev/null
-  export CDB_BENCH_INSIDE=1
-  exec scripts/with-postgres.sh --load-fixture "$0" "$@"
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_inside --load-fixture cdb-pg-dump cdb-restore -- "$@"
 bin=$(swift build -c release --show-bin-path)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
