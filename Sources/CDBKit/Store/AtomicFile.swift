@@ -111,8 +111,9 @@ public final class DescriptorSink: ByteSink {
 
 /// The O_DIRECT part of `DescriptorSink`: bytes are copied into aligned 1 MiB blocks, used in
 /// turn; a full block is written at its (aligned) offset by a serial queue while the next ones
-/// fill, and every 16 MiB the queue also flushes the disk's cache (fdatasync), so that the
-/// fsync before the file is committed has little left to do. The block being filled first
+/// fill, and every 16 MiB a second queue flushes the disk's cache (fdatasync) while the writes
+/// go on (a flush waits for the virtual disk's write-back cache: done in line, it held up the
+/// writes behind it), so that the fsync before the file is committed has little left to do. The block being filled first
 /// starts at the page the file had reached (that page's first bytes are read back into it, and
 /// written again with it).
 private final class DirectWrites: @unchecked Sendable {
@@ -127,6 +128,13 @@ private final class DirectWrites: @unchecked Sendable {
     private var used = 0
     private var offset: Int64
     private let queue = DispatchQueue(label: "cdb.direct-writes")
+    /// Flushes, one at a time: one asked for while another runs is left out (the next covers it).
+    private let flusher = DispatchQueue(label: "cdb.direct-flushes")
+    private let flushState = Lock()
+    private var flushing = false
+    /// The errno of a failed flush (set under `flushState`). Kept, not retried: after a failed
+    /// fsync the kernel may forget the failure, and a later fsync succeed with data lost.
+    private var flushFailure: Int32 = 0
     /// Blocks whose write is done, besides the one being filled.
     private let free = DispatchSemaphore(value: DirectWrites.blockCount - 1)
     /// The errno of a failed block write (set on the queue, read after it signalled).
@@ -160,7 +168,27 @@ private final class DirectWrites: @unchecked Sendable {
         blocks.forEach { $0.deallocate() }
     }
 
-    func waitForWrites() { queue.sync {} }
+    func waitForWrites() {
+        queue.sync {}
+        flusher.sync {}
+        flushState.lock()
+        if failure == 0 { failure = flushFailure }
+        flushState.unlock()
+    }
+
+    private func startFlush() {
+        flushState.lock()
+        defer { flushState.unlock() }
+        guard !flushing else { return }
+        flushing = true
+        flusher.async { [self] in
+            let result = fdatasync(fd) == 0 ? 0 : errno
+            flushState.lock()
+            if flushFailure == 0 { flushFailure = result }
+            flushing = false
+            flushState.unlock()
+        }
+    }
 
     /// Takes `bytes`; throws what a block write before met.
     func append(_ bytes: UnsafeRawBufferPointer, path: String) throws {
@@ -188,7 +216,7 @@ private final class DirectWrites: @unchecked Sendable {
                 }
                 done += n
             }
-            if flush, failure == 0, fdatasync(fd) != 0 { failure = errno }
+            if flush, failure == 0 { startFlush() }
             free.signal()
         }
         current = (current + 1) % blocks.count
