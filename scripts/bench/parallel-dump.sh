@@ -8,11 +8,15 @@
 # -Fp, then `sync FILE`) is the same guarantee. Two floors show what the machine allows:
 # "floor_null_jN" is N psql at once, each reading its share of every table's pages (ranges of
 # ctid, as cdb does) into /dev/null, "floor_files_jN" the same into N files — the server's part
-# and the bare minimum of a client: no snapshot shared, no order, no hashing, no checking, no fsync.
+# and the bare minimum of a client: no snapshot shared, no order, no hashing, no checking, no
+# fsync; "floor_sync_jN" the same files, then `sync` of them (durability the usual way: cdb,
+# writing to the disk as it goes, beats it). "cdb_jN_stdout" is cdb writing to its standard
+# output, redirected to a file: no fsync, the durability of pg_dump -Fp.
 # Every command writes a new file (outputs removed and the disk synced before each, untimed).
 # Ratios are medians of each round's own ratio (both commands run back to back in a round).
 #
 #   scripts/bench/parallel-dump.sh [RUNS] [JOBS...]   (default 3 rounds; jobs 2 and 4)
+#   CDB_BENCH_DBS=bench_trading scripts/bench/parallel-dump.sh …   (one of the two databases)
 runs=${1:-3}
 shift || true
 jobs=("$@")
@@ -22,15 +26,15 @@ bench_inside cdb-pg-dump -- "$runs" "${jobs[@]}"
 
 bin=${CDB_BENCH_BIN:-$(swift build -c release --show-bin-path)/cdb-pg-dump}
 bench_folder bench
-echo "preparing: pgbench -i -s 20, trading fixture at scale $scale …" >&2
-make_pgbench
-make_trading
+echo "preparing: ${CDB_BENCH_DBS:-bench_pgbench bench_trading} (pgbench -i -s 20; the trading fixture at scale $scale) …" >&2
+case " ${CDB_BENCH_DBS:-bench_pgbench bench_trading} " in *" bench_pgbench "*) make_pgbench ;; esac
+case " ${CDB_BENCH_DBS:-bench_pgbench bench_trading} " in *" bench_trading "*) make_trading ;; esac
 
 # once LABEL CMD... : runs CMD once; appends "round label wall client_cpu server_cpu maxrss_kib".
 once() {
   local label=$1; shift
   local before after
-  rm -rf "$out/p.sql" "$out/cj.sql" "$out/cj.sql.sha256" "$out/d" "$out"/range.*
+  rm -rf "$out/p.sql" "$out/cj.sql" "$out/cj.sql.sha256" "$out/cs.sql" "$out/d" "$out"/range.*
   sync
   before=$(server_cpu)
   /usr/bin/time -f '%e %U %S %M' -o "$out/time" "$@" >/dev/null 2>"$out/err" || { cat "$out/err" >&2; return 1; }
@@ -59,7 +63,7 @@ ranges() {
   wait
 }
 
-for db in bench_pgbench bench_trading; do
+for db in ${CDB_BENCH_DBS:-bench_pgbench bench_trading}; do
   echo >&2
   echo "== $db ($(db_size "$db"))" >&2
   case $db in bench_pgbench) table=public.pgbench_accounts ;; *) table=public.orders ;; esac
@@ -70,14 +74,17 @@ for db in bench_pgbench bench_trading; do
   labels="pg_dump pg_dump+sync cdb_j1"
   targets=""
   for j in "${jobs[@]}"; do
-    labels="$labels cdb_j$j pg_dump_Fd_j$j floor_null_j$j floor_files_j$j"
+    labels="$labels cdb_j$j cdb_j${j}_stdout pg_dump_Fd_j$j floor_null_j$j floor_files_j$j floor_sync_j$j"
     targets="$targets
 cdb_j$j pg_dump 0.75
 cdb_j$j pg_dump+sync - (the same durability)
+cdb_j${j}_stdout pg_dump - (the same durability: none)
 cdb_j$j pg_dump_Fd_j$j -
 cdb_j$j cdb_j1 -
+floor_null_j$j pg_dump -
 floor_files_j$j pg_dump - (the floor at --jobs $j: no client that reads the data this way can beat it)
-floor_null_j$j pg_dump -"
+floor_sync_j$j pg_dump - (the same files synced after)
+cdb_j$j floor_sync_j$j -"
   done
   for round in $(seq "$runs"); do
     once pg_dump pg_dump -Fp -f "$out/p.sql" "$db"
@@ -87,9 +94,12 @@ floor_null_j$j pg_dump -"
     for j in "${jobs[@]}"; do
       once "cdb_j$j" "$bin" --quiet --jobs "$j" --dbname "$db" -o "$out/cj.sql" --require-table "$table"
       cmp -s "$out/c1.sql" "$out/cj.sql" || { echo "cdb --jobs $j wrote other bytes than --jobs 1" >&2; exit 1; }
+      once "cdb_j${j}_stdout" sh -c '"$1" --quiet --jobs "$2" --dbname "$3" --require-table "$4" -o - >"$5"' - "$bin" "$j" "$db" "$table" "$out/cs.sql"
+      cmp -s "$out/c1.sql" "$out/cs.sql" || { echo "cdb --jobs $j -o - wrote other bytes than --jobs 1" >&2; exit 1; }
       once "pg_dump_Fd_j$j" pg_dump -Fd -j "$j" -f "$out/d" "$db"
       once "floor_null_j$j" bash -c "$(declare -f ranges); ranges \"\$@\"" - "$j" /dev/null
       once "floor_files_j$j" bash -c "$(declare -f ranges); ranges \"\$@\"" - "$j" "$out/range"
+      once "floor_sync_j$j" bash -c "$(declare -f ranges); ranges \"\$@\" && sync \"\$2\".*" - "$j" "$out/range"
     done
   done
   summarize "$labels" "$targets"
