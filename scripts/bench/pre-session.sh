@@ -8,6 +8,9 @@ bench_inside --load-fixture -- "$@"
 bin=$(swift build -c release --show-bin-path)/cdb-pre-session
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# A configuration of its own, where this repository is enabled (cdb runs only for those).
+export XDG_CONFIG_HOME=$work/config
+"$bin" enable --repo . >/dev/null 2>&1
 for i in $(seq "$runs"); do
   /usr/bin/time -f %e -o "$work/t" "$bin" --quiet --backup-root "$work/root$i" >/dev/null
   cat "$work/t"
