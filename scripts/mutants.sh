@@ -69,6 +69,7 @@ cat >"$work/mutations.txt" <<'EOF'
 46|Sources/CDBKit/Postgres/ParallelData.swift|WHERE ctid >= '(\(start),0)'|WHERE ctid >= '(\(start),\(MUTANT ? 2 : 0))'|ParallelDumpTests/sameBytes
 47|Sources/CDBKit/Postgres/DumpRestore.swift|bytes = UnsafeRawBufferPointer(rebasing: bytes[(newline + 1)...])|bytes = UnsafeRawBufferPointer(rebasing: bytes[(MUTANT ? newline : newline + 1)...])|ParallelRestoreTests/roundTrip
 48|Sources/CDBKit/Postgres/DumpRestore.swift|                try parallel { try pool.submit(work, kind: .foreignKeys) }|                if !MUTANT { try parallel { try pool.submit(work, kind: .foreignKeys) } }|ParallelRestoreTests/brokenForeignKey
+49|Sources/CDBKit/Postgres/ParallelData.swift|        block.removeAll(keepingCapacity: true)|        if !MUTANT { block.removeAll(keepingCapacity: true) }|ParallelDumpTests/sameBytes
 EOF
 
 python3 - "$work" <<'PY'

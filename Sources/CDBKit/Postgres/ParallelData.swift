@@ -16,8 +16,8 @@ import Glibc
 ///   `headBudget` (4 MiB); the later units' blocks wait in memory up to `budget` (32 MiB) in
 ///   all. A worker over its budget stops reading (back-pressure: its COPY waits in the
 ///   server) until the writer catches up. Memory is bounded by the two budgets plus one block
-///   per worker, never by a table; the unit being written always has room, so the writer
-///   never waits for a worker that waits for room.
+///   per worker and 16 written blocks kept for reuse (4 MiB), never by a table; the unit being
+///   written always has room, so the writer never waits for a worker that waits for room.
 /// - Any failure stops every worker (their queries are cancelled) and is thrown by the writer;
 ///   the dump's caller then removes the unfinished file as for any failure.
 final class ParallelData {

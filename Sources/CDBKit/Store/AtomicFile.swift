@@ -112,10 +112,10 @@ public final class DescriptorSink: ByteSink {
 /// The O_DIRECT part of `DescriptorSink`: bytes are copied into aligned 1 MiB blocks, used in
 /// turn; a full block is written at its (aligned) offset by a serial queue while the next ones
 /// fill, and every 16 MiB a second queue flushes the disk's cache (fdatasync) while the writes
-/// go on (a flush waits for the virtual disk's write-back cache: done in line, it held up the
-/// writes behind it), so that the fsync before the file is committed has little left to do. The block being filled first
-/// starts at the page the file had reached (that page's first bytes are read back into it, and
-/// written again with it).
+/// go on (a flush waits for the disk's write-back cache: done in line, it held up the writes
+/// behind it), so that the fsync before the file is committed has little left to do. The block
+/// being filled first starts at the page the file had reached (that page's first bytes are read
+/// back into it, and written again with it).
 private final class DirectWrites: @unchecked Sendable {
     static let blockSize = 1 << 20
     static let blockCount = 4
