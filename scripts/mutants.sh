@@ -70,6 +70,7 @@ cat >"$work/mutations.txt" <<'EOF'
 47|Sources/CDBKit/Postgres/DumpRestore.swift|bytes = UnsafeRawBufferPointer(rebasing: bytes[(newline + 1)...])|bytes = UnsafeRawBufferPointer(rebasing: bytes[(MUTANT ? newline : newline + 1)...])|ParallelRestoreTests/roundTrip
 48|Sources/CDBKit/Postgres/DumpRestore.swift|                try parallel { try pool.submit(work, kind: .foreignKeys) }|                if !MUTANT { try parallel { try pool.submit(work, kind: .foreignKeys) } }|ParallelRestoreTests/brokenForeignKey
 49|Sources/CDBKit/Postgres/ParallelData.swift|        block.removeAll(keepingCapacity: true)|        if !MUTANT { block.removeAll(keepingCapacity: true) }|ParallelDumpTests/sameBytes
+50|Sources/CDBKit/Postgres/ParallelData.swift|            let size = rangePages(t.pages, jobs: jobs)|            let size = MUTANT ? max(splitPages, t.pages / Int64(jobs * 4)) : rangePages(t.pages, jobs: jobs)|ParallelDataPlanTests
 EOF
 
 python3 - "$work" <<'PY'

@@ -349,3 +349,47 @@ extension ParallelRestoreRulesTests {
         #expect(named?.add.hasSuffix("REFERENCES s.\"not valid\"(id) NOT VALID;") == true)
     }
 }
+
+@Suite("cdb-pg-dump --jobs: the plan of COPYs")
+struct ParallelDataPlanTests {
+    /// The (from, to) pages of each range of `sql`s (to nil for the last, open-ended one).
+    func bounds(_ sql: String) -> (Int64, Int64?)? {
+        func page(after marker: String) -> Int64? {
+            guard let at = sql.range(of: marker) else { return nil }
+            return Int64(sql[at.upperBound...].prefix { $0.isNumber })
+        }
+        guard let from = page(after: "ctid >= '(") else { return nil }
+        return (from, page(after: "ctid < '("))
+    }
+
+    @Test("a big table's page ranges cover it once, in order, and each fits the read-ahead budget of the workers ahead of the writer (else a worker waits for the writer and one connection reads at a time); small tables and servers before 14 read whole",
+          arguments: [2, 4, 8])
+    func ranges(jobs: Int) throws {
+        let big: Int64 = 163_935  // pgbench scale 100: 1.3 GB
+        let tables = [ParallelData.Table(name: "s.small", display: "s.small", columns: "", pages: 1000),
+                      ParallelData.Table(name: "s.big", display: "s.big", columns: " (a, b)", pages: big),
+                      ParallelData.Table(name: "s.mid", display: "s.mid", columns: "", pages: 1500)]
+        let units = ParallelData.units(tables, serverVersion: 150_000, jobs: jobs)
+        #expect(units.filter { $0.table == 0 }.map(\.sql) == ["COPY s.small TO STDOUT"])
+        for table in [1, 2] {
+            let mine = units.filter { $0.table == table }
+            #expect(mine.count > 1)
+            #expect(mine.map(\.lastOfTable) == Array(repeating: false, count: mine.count - 1) + [true])
+            var next: Int64 = 0
+            for unit in mine {
+                let (from, to) = try #require(bounds(unit.sql))
+                #expect(from == next)
+                if let to {
+                    #expect((to - from) * 8192 * Int64(jobs - 1) <= Int64(ParallelData.budget))
+                    next = to
+                } else {
+                    #expect(unit.lastOfTable)
+                    #expect(tables[table].pages - from <= ParallelData.rangePages(tables[table].pages, jobs: jobs))
+                }
+            }
+        }
+        #expect(units.filter { $0.table == 1 }.allSatisfy { $0.sql.hasPrefix("COPY (SELECT a, b FROM ONLY s.big WHERE ") })
+        #expect(ParallelData.units(tables, serverVersion: 130_000, jobs: jobs).map(\.sql)
+                == ["COPY s.small TO STDOUT", "COPY s.big (a, b) TO STDOUT", "COPY s.mid TO STDOUT"])
+    }
+}

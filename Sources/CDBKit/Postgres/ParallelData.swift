@@ -8,7 +8,10 @@ import Glibc
 ///   (`SET TRANSACTION SNAPSHOT`, REPEATABLE READ, READ ONLY) with the same session settings.
 /// - The work is a list of units in output order: a whole table, or — on PostgreSQL 14 and
 ///   later, for a table larger than `splitPages` pages (8 MiB) — consecutive ranges of its pages read
-///   with `COPY (SELECT … WHERE ctid >= '(a,0)' AND ctid < '(b,0)')` (TID range scans). A heap
+///   with `COPY (SELECT … WHERE ctid >= '(a,0)' AND ctid < '(b,0)')` (TID range scans). Ranges
+///   are small enough that the workers ahead of the writer can each read a whole one into their
+///   share of the budget (`rangePages`): a worker whose range did not fit would wait for the
+///   writer to reach it, and a big table would be read by one connection at a time. A heap
 ///   is read in page order either way, so the ranges joined are the table's COPY. The last
 ///   range has no upper bound (a page added after the size was read holds no row the snapshot
 ///   sees, but the range costs nothing).
@@ -41,9 +44,17 @@ final class ParallelData {
     static let budget = 32 * 1024 * 1024
     /// Bytes of the unit being written that may wait for a slow writer (a pipe, a disk).
     static let headBudget = 4 * 1024 * 1024
-    /// Tables larger than this many pages (8 MiB) are split, into ranges of at least this size
-    /// and about four per worker.
+    /// Tables larger than this many pages (8 MiB) are split.
     static let splitPages: Int64 = 1024
+
+    /// The pages of one range of a table of `pages` with `jobs` workers: about four ranges per
+    /// worker, but none larger than half of the budget's share of each worker ahead of the
+    /// writer (in heap pages, which a COPY's text is about the size of: 16 MiB at --jobs 2, 5 MiB
+    /// at 4, 2 MiB at 8), and none smaller than 8 MiB unless that bound is (nor than 1 MiB).
+    static func rangePages(_ pages: Int64, jobs: Int) -> Int64 {
+        let most = max(128, Int64(budget / 8192) / Int64(2 * max(1, jobs - 1)))
+        return max(min(pages / Int64(jobs * 4), most), min(splitPages, most))
+    }
 
     /// The units for `tables`, in output order.
     static func units(_ tables: [Table], serverVersion: Int, jobs: Int) -> [Unit] {
@@ -55,7 +66,7 @@ final class ParallelData {
                 continue
             }
             let select = t.columns.isEmpty ? "*" : String(t.columns.dropFirst(2).dropLast())
-            let size = max(splitPages, t.pages / Int64(jobs * 4))
+            let size = rangePages(t.pages, jobs: jobs)
             var start: Int64 = 0
             while start < t.pages {
                 let end = start + size
