@@ -29,12 +29,14 @@ bench_folder() {
   trap 'rm -rf "$out"' EXIT
 }
 
-# make_pgbench / make_trading: the databases bench_pgbench (`pgbench -i -s 20`) and bench_trading
-# (the trading fixture at $scale), vacuumed and analyzed as a database in use would be.
+# make_pgbench [NAME [SCALE]] / make_trading: the databases bench_pgbench (`pgbench -i -s 20`)
+# and bench_trading (the trading fixture at $scale), vacuumed and analyzed as a database in use
+# would be.
 make_pgbench() {
-  createdb bench_pgbench
-  "$CDB_TEST_PGBIN/pgbench" -q -i -s 20 bench_pgbench >/dev/null 2>&1
-  psql -X -q -d bench_pgbench -c 'VACUUM ANALYZE' >/dev/null
+  local name=${1:-bench_pgbench}
+  createdb "$name"
+  "$CDB_TEST_PGBIN/pgbench" -q -i -s "${2:-20}" "$name" >/dev/null 2>&1
+  psql -X -q -d "$name" -c 'VACUUM ANALYZE' >/dev/null
 }
 make_trading() {
   createdb bench_trading

@@ -16,7 +16,8 @@
 # Ratios are medians of each round's own ratio (both commands run back to back in a round).
 #
 #   scripts/bench/parallel-dump.sh [RUNS] [JOBS...]   (default 3 rounds; jobs 2 and 4)
-#   CDB_BENCH_DBS=bench_trading scripts/bench/parallel-dump.sh …   (one of the two databases)
+#   CDB_BENCH_DBS=bench_trading scripts/bench/parallel-dump.sh …   (one of the two databases;
+#   bench_big: pgbench scale 100, one 1.3 GB table — not by default)
 runs=${1:-3}
 shift || true
 jobs=("$@")
@@ -26,9 +27,10 @@ bench_inside cdb-pg-dump -- "$runs" "${jobs[@]}"
 
 bin=${CDB_BENCH_BIN:-$(swift build -c release --show-bin-path)/cdb-pg-dump}
 bench_folder bench
-echo "preparing: ${CDB_BENCH_DBS:-bench_pgbench bench_trading} (pgbench -i -s 20; the trading fixture at scale $scale) …" >&2
+echo "preparing: ${CDB_BENCH_DBS:-bench_pgbench bench_trading} (pgbench -i -s 20 / -s 100 for bench_big; the trading fixture at scale $scale) …" >&2
 case " ${CDB_BENCH_DBS:-bench_pgbench bench_trading} " in *" bench_pgbench "*) make_pgbench ;; esac
 case " ${CDB_BENCH_DBS:-bench_pgbench bench_trading} " in *" bench_trading "*) make_trading ;; esac
+case " ${CDB_BENCH_DBS:-} " in *" bench_big "*) make_pgbench bench_big 100 ;; esac
 
 # once LABEL CMD... : runs CMD once; appends "round label wall client_cpu server_cpu maxrss_kib".
 once() {
@@ -66,7 +68,7 @@ ranges() {
 for db in ${CDB_BENCH_DBS:-bench_pgbench bench_trading}; do
   echo >&2
   echo "== $db ($(db_size "$db"))" >&2
-  case $db in bench_pgbench) table=public.pgbench_accounts ;; *) table=public.orders ;; esac
+  case $db in bench_pgbench|bench_big) table=public.pgbench_accounts ;; *) table=public.orders ;; esac
   tables=$(psql -X -At -F ' ' -d "$db" -c "SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), pg_catalog.pg_relation_size(c.oid) / 8192
     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname = 'public' ORDER BY 1")
   export db tables
