@@ -130,15 +130,20 @@ private final class DirectWrites: @unchecked Sendable {
     private let queue = DispatchQueue(label: "cdb.direct-writes")
     /// Flushes, one at a time: one asked for while another runs is left out (the next covers it).
     private let flusher = DispatchQueue(label: "cdb.direct-flushes")
-    private let flushState = Lock()
-    private var flushing = false
-    /// The errno of a failed flush (set under `flushState`). Kept, not retried: after a failed
-    /// fsync the kernel may forget the failure, and a later fsync succeed with data lost.
-    private var flushFailure: Int32 = 0
     /// Blocks whose write is done, besides the one being filled.
     private let free = DispatchSemaphore(value: DirectWrites.blockCount - 1)
-    /// The errno of a failed block write (set on the queue, read after it signalled).
-    private var failure: Int32 = 0
+    /// Guards `flushing` and `firstFailure`, which both queues and the writer use.
+    private let state = Lock()
+    private var flushing = false
+    /// The errno of the first failed block write or flush; no write is tried after it. Kept, not
+    /// retried: after a failed fsync the kernel may forget the failure, and a later one succeed.
+    private var firstFailure: Int32 = 0
+
+    private var failure: Int32 { state.withLock { firstFailure } }
+
+    private func fail(_ code: Int32) {
+        state.withLock { if firstFailure == 0 { firstFailure = code } }
+    }
 
     /// Nil when the file system refuses O_DIRECT (the flag, or a first write with it).
     static func start(fd: Int32, from size: Int64) -> DirectWrites? {
@@ -171,22 +176,18 @@ private final class DirectWrites: @unchecked Sendable {
     func waitForWrites() {
         queue.sync {}
         flusher.sync {}
-        flushState.lock()
-        if failure == 0 { failure = flushFailure }
-        flushState.unlock()
     }
 
     private func startFlush() {
-        flushState.lock()
-        defer { flushState.unlock() }
-        guard !flushing else { return }
-        flushing = true
+        let start = state.withLock { () -> Bool in
+            if flushing { return false }
+            flushing = true
+            return true
+        }
+        guard start else { return }
         flusher.async { [self] in
-            let result = fdatasync(fd) == 0 ? 0 : errno
-            flushState.lock()
-            if flushFailure == 0 { flushFailure = result }
-            flushing = false
-            flushState.unlock()
+            if fdatasync(fd) != 0 { fail(errno) }
+            state.withLock { flushing = false }
         }
     }
 
@@ -211,7 +212,7 @@ private final class DirectWrites: @unchecked Sendable {
                 let n = pwrite(fd, block.baseAddress! + done, Self.blockSize - done, at + off_t(done))
                 if n < 0, errno == EINTR { continue }
                 if n <= 0 {
-                    failure = n < 0 ? errno : ENOSPC
+                    fail(n < 0 ? errno : ENOSPC)
                     break
                 }
                 done += n
@@ -223,14 +224,16 @@ private final class DirectWrites: @unchecked Sendable {
         used = 0
         offset += Int64(Self.blockSize)
         free.wait()  // the block now current is written
-        if failure != 0 { throw CDBError.fromWrite(errno: failure, path: path) }
+        let failed = failure
+        if failed != 0 { throw CDBError.fromWrite(errno: failed, path: path) }
     }
 
     /// Waits for the blocks, turns O_DIRECT off and writes the partial block through the page
     /// cache, where the file's position is then (the fsync that follows writes it).
     func end(path: String) throws {
         waitForWrites()
-        if failure != 0 { throw CDBError.fromWrite(errno: failure, path: path) }
+        let failed = failure
+        if failed != 0 { throw CDBError.fromWrite(errno: failed, path: path) }
         guard cdb_set_direct(fd, 0) == 0, lseek(fd, off_t(offset), SEEK_SET) == off_t(offset) else {
             throw CDBError.fromWrite(errno: errno, path: path)
         }
