@@ -189,46 +189,43 @@ struct ParallelRestoreTests {
 
     @Test("a foreign key the data breaks, validated apart from its adding: the restore fails naming the key and its line, as with --jobs 1; the database --create made is dropped")
     func brokenForeignKey() throws {
-        let folder = try Harness.temporaryDirectory("cdb-jobs")
-        defer { Harness.remove(folder) }
-        let source = try PG.createDatabase("jobs_fk")
-        defer { PG.dropDatabase(source) }
-        _ = try PG.psql(source, """
+        // The dump claims a valid key that its rows break; the error names the ALTER line.
+        try Self.expectBrokenDumpFailsAlike(schema: """
             CREATE TABLE public.p (id integer PRIMARY KEY);
             CREATE TABLE public.c (id integer PRIMARY KEY, p_id integer);
             INSERT INTO public.p VALUES (1), (2);
             INSERT INTO public.c VALUES (1, 1), (2, 424242);
             ALTER TABLE public.c ADD CONSTRAINT c_p_fkey FOREIGN KEY (p_id) REFERENCES public.p(id) NOT VALID;
-            """)
-        // The dump now claims a valid key that its rows break.
-        let (path, lines) = try Self.brokenDump(of: source, in: folder, replacing: "REFERENCES public.p(id) NOT VALID;", with: "REFERENCES public.p(id);")
-        let keyLine = (lines.firstIndex { $0.contains("ADD CONSTRAINT c_p_fkey") } ?? 0)  // the ALTER line above it, 1-based
-        try Self.expectFailsAlike(path, line: keyLine, message: "insert or update on table \"c\" violates foreign key constraint \"c_p_fkey\"")
+            """, replacing: "REFERENCES public.p(id) NOT VALID;", with: "REFERENCES public.p(id);",
+            line: { lines in lines.firstIndex { $0.contains("ADD CONSTRAINT c_p_fkey") } ?? 0 },  // the line above, 1-based
+            message: "insert or update on table \"c\" violates foreign key constraint \"c_p_fkey\"")
     }
 
     @Test("a unique index the rows break, built while other tables load: the restore fails naming its line, as with --jobs 1; the database --create made is dropped")
     func brokenIndex() throws {
-        let folder = try Harness.temporaryDirectory("cdb-jobs")
-        defer { Harness.remove(folder) }
-        let source = try PG.createDatabase("jobs_ix")
-        defer { PG.dropDatabase(source) }
-        _ = try PG.psql(source, """
+        // The dump claims a unique index that its rows break.
+        try Self.expectBrokenDumpFailsAlike(schema: """
             CREATE TABLE public.a (id integer PRIMARY KEY, v integer);
             CREATE TABLE public.b (id integer PRIMARY KEY, w text);
             INSERT INTO public.a SELECT i, i % 1000 FROM generate_series(1, 20000) i;
             INSERT INTO public.b SELECT i, md5(i::text) FROM generate_series(1, 20000) i;
             CREATE INDEX a_v ON public.a (v);
             CREATE INDEX b_w ON public.b (w);
-            """)
-        // The dump now claims a unique index that its rows break.
-        let (path, lines) = try Self.brokenDump(of: source, in: folder, replacing: "CREATE INDEX a_v ON public.a", with: "CREATE UNIQUE INDEX a_v ON public.a")
-        let indexLine = (lines.firstIndex { $0.hasPrefix("CREATE UNIQUE INDEX a_v ") } ?? -1) + 1
-        try Self.expectFailsAlike(path, line: indexLine, message: "could not create unique index \"a_v\"")
+            """, replacing: "CREATE INDEX a_v ON public.a", with: "CREATE UNIQUE INDEX a_v ON public.a",
+            line: { lines in (lines.firstIndex { $0.hasPrefix("CREATE UNIQUE INDEX a_v ") } ?? -1) + 1 },
+            message: "could not create unique index \"a_v\"")
     }
 
-    /// pg_dump's plain dump of `source`, edited (`old` → `new`) into a claim its own rows break;
-    /// its path and lines.
-    static func brokenDump(of source: String, in folder: String, replacing old: String, with new: String) throws -> (String, [Substring]) {
+    /// A database made by `schema`, dumped by pg_dump, the dump edited (`old` → `new`) into a
+    /// claim its own rows break: restoring it must fail alike with --jobs 1 and 2, at the line
+    /// `line` finds in the edited dump.
+    static func expectBrokenDumpFailsAlike(schema: String, replacing old: String, with new: String,
+                                           line: ([Substring]) -> Int, message: String) throws {
+        let folder = try Harness.temporaryDirectory("cdb-jobs")
+        defer { Harness.remove(folder) }
+        let source = try PG.createDatabase("jobs_broken_source")
+        defer { PG.dropDatabase(source) }
+        _ = try PG.psql(source, schema)
         let path = folder + "/broken.sql"
         let pgDump = try Harness.run("pg_dump", ["-Fp", "-f", path, source])
         #expect(pgDump.status == 0, "\(pgDump.stderr)")
@@ -236,7 +233,7 @@ struct ParallelRestoreTests {
         let broken = text.replacingOccurrences(of: old, with: new)
         #expect(broken != text, "the dump holds \(old)")
         try broken.write(toFile: path, atomically: true, encoding: .utf8)
-        return (path, broken.split(separator: "\n", omittingEmptySubsequences: false))
+        try expectFailsAlike(path, line: line(broken.split(separator: "\n", omittingEmptySubsequences: false)), message: message)
     }
 
     /// Restores `path` with --create, --jobs 1 and 2: each fails with 65 at `line` with
