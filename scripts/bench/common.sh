@@ -60,13 +60,16 @@ server_cpu() {
 # note" then print the ratio label/base as the median of the rounds' own ratios (each round runs
 # both back to back, so a machine that slows down for a minute slows both) beside the ratio of
 # the medians, with the target when there is one ("-" for none).
-summarize() {
-  awk -v labels="$1" -v targets="$2" '
-    { r = $1; l = $2; n[l]++; w[l, n[l]] = $3; c[l, n[l]] = $4; s[l, n[l]] = $5; if ($6 > m[l]) m[l] = $6; at[l, r] = $3; rounds[r] = 1 }
-    function median(a, k,   i, j, x) {  # a[1..k] sorted in place
+# The awk function both tables use: the median of a[1..k] (sorted in place).
+awk_median='
+    function median(a, k,   i, j, x) {
       for (i = 2; i <= k; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
       return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
-    }
+    }'
+
+summarize() {
+  awk -v labels="$1" -v targets="$2" "$awk_median"'
+    { r = $1; l = $2; n[l]++; w[l, n[l]] = $3; c[l, n[l]] = $4; s[l, n[l]] = $5; if ($6 > m[l]) m[l] = $6; at[l, r] = $3; rounds[r] = 1 }
     END {
       printf "%-18s %8s %12s %12s %9s\n", "command", "median s", "client cpu s", "server cpu s", "peak MiB"
       k = split(labels, order, " ")
@@ -88,5 +91,22 @@ summarize() {
         printf "  %-16s / %-16s %5.2f (median of %d rounds; of the medians %.2f)%s%s\n", a, b, median(v, x), x, t[a] / t[b],
           goal == "-" ? "" : sprintf("  target <= %s", goal), note == "" ? "" : "  " note
       }
+    }' "$out/results"
+}
+
+# cpu_floor LABELS: from $out/results (as for summarize), the least CPU (client + server, the
+# median of its rounds) any of LABELS needed, spread over every core — the floor of a CPU-bound
+# run — and its ratio to each pg_restore* label's median time.
+cpu_floor() {
+  awk -v cores="$(nproc)" -v labels="$1" "$awk_median"'
+    { l = $2; n[l]++; cpu[l, n[l]] = $4 + $5; wall[l, n[l]] = $3 }
+    END {
+      least = -1
+      for (l in n) { delete v; for (i = 1; i <= n[l]; i++) v[i] = cpu[l, i]; c = median(v, n[l]); if (least < 0 || c < least) { least = c; who = l } }
+      printf "  floor: %.2f s = %.2f CPU s (%s, the least) / %d cores", least / cores, least, who, cores
+      k = split(labels, order, " ")
+      for (i = 1; i <= k; i++) if (order[i] ~ /^pg_restore/) { delete v; for (j = 1; j <= n[order[i]]; j++) v[j] = wall[order[i], j]
+        printf "; %.2f x %s", least / cores / median(v, n[order[i]]), order[i] }
+      print ""
     }' "$out/results"
 }

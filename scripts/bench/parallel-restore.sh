@@ -65,19 +65,5 @@ cdb_j$j cdb_j1 -"
   done
   dropdb --if-exists target 2>/dev/null
   summarize "$labels" "$targets"
-  awk -v cores="$(nproc)" -v labels="$labels" '
-    { l = $2; n[l]++; cpu[l, n[l]] = $4 + $5; wall[l, n[l]] = $3 }
-    function median(a, k,   i, j, x) {
-      for (i = 2; i <= k; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
-      return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
-    }
-    END {
-      least = -1
-      for (l in n) { delete v; for (i = 1; i <= n[l]; i++) v[i] = cpu[l, i]; c = median(v, n[l]); if (least < 0 || c < least) { least = c; who = l } }
-      printf "  floor: %.2f s = %.2f CPU s (%s, the least) / %d cores", least / cores, least, who, cores
-      k = split(labels, order, " ")
-      for (i = 1; i <= k; i++) if (order[i] ~ /^pg_restore/) { delete v; for (j = 1; j <= n[order[i]]; j++) v[j] = wall[order[i], j]
-        printf "; %.2f x %s", least / cores / median(v, n[order[i]]), order[i] }
-      print ""
-    }' "$out/results"
+  cpu_floor "$labels"
 done
